@@ -1,0 +1,169 @@
+"""Charts for alerts and the digest: PNG bytes, rendered headless.
+
+matplotlib is imported lazily (only when a chart is drawn) and used through its
+object-oriented API on the Agg canvas: no pyplot, no global backend switch, safe in a
+worker thread. Labels are bilingual; when a CJK font is installed (any of `CJK_FONTS`, or
+any font matplotlib's font manager knows that covers Chinese) the Chinese parts render,
+otherwise the chart falls back to its English labels instead of drawing empty boxes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from functools import cache
+
+log = logging.getLogger(__name__)
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))  # no DST in China since 1991
+
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+)
+
+
+@cache
+def cjk_font() -> str | None:
+    """The name of an installed font that renders Chinese, or None."""
+    try:
+        from matplotlib import font_manager
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return None
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in names:
+            return name
+    for f in font_manager.fontManager.ttflist:  # any font whose name says it is CJK
+        if any(tag in f.name for tag in ("CJK", "Hei", "Song", "Ming", "Kai", "Han Sans")):
+            return f.name
+    return None
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def _label(zh_en: str, en: str, font: str | None) -> str:
+    return zh_en if font else en
+
+
+def _safe(text: str, font: str | None) -> str:
+    """Without a CJK font, drop CJK characters from free text (no empty boxes)."""
+    if font or not _has_cjk(text):
+        return text
+    return "".join(ch for ch in text if not _has_cjk(ch)).strip()
+
+
+def _figure(width: float, height: float):
+    """A Figure on the Agg canvas, and the font properties every text element uses."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    font = cjk_font()
+    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig, FontProperties(family=family), font
+
+
+def _png(fig) -> bytes:
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def spread_chart(
+    series: list[list], viral: int, title: str = "", observed: list[list] | None = None
+) -> bytes:
+    """The spread of a post: reposts so far, the predicted 24 h reach with its interval,
+    and the viral line. Times on the x axis are Asia/Shanghai.
+
+    series: [[iso time, observed, predicted, low, high], ...] (the estimates made, in order);
+    observed: [[iso time, cumulative reposts], ...] (the measured curve), optional: when
+    absent the estimates' observed counts are drawn instead.
+    """
+    import matplotlib.dates as mdates
+
+    fig, props, font = _figure(6.4, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    times = [dt.datetime.fromisoformat(s[0]) for s in series]
+    reposts = _label("转发 reposts", "reposts", font)
+    if observed:
+        ax.step(
+            [dt.datetime.fromisoformat(o[0]) for o in observed],
+            [o[1] for o in observed],
+            where="post",
+            color="#c0392b",
+            label=reposts,
+        )
+    elif times:
+        ax.plot(times, [s[1] for s in series], "o-", color="#c0392b", markersize=3, label=reposts)
+    if len(times) >= 2:
+        ax.fill_between(
+            times,
+            [s[3] for s in series],
+            [s[4] for s in series],
+            color="#2c3e50",
+            alpha=0.15,
+            label=_label("预测区间 interval", "predicted interval", font),
+        )
+        ax.plot(
+            times,
+            [s[2] for s in series],
+            "--",
+            color="#2c3e50",
+            label=_label("24h 预测 predicted", "predicted at 24 h", font),
+        )
+    elif times:  # one estimate: a point with its interval
+        last = series[-1]
+        ax.errorbar(
+            [times[-1]],
+            [last[2]],
+            yerr=[[max(last[2] - last[3], 0)], [max(last[4] - last[2], 0)]],
+            fmt="s",
+            color="#2c3e50",
+            capsize=4,
+            label=_label("24h 预测 predicted (区间)", "predicted at 24 h (interval)", font),
+        )
+    ax.axhline(
+        viral,
+        color="#e67e22",
+        lw=1,
+        label=_label(f"爆发线 viral {viral:,}", f"viral line {viral:,}", font),
+    )
+    ax.set_ylabel(reposts, fontproperties=props)
+    ax.set_xlabel("Asia/Shanghai", fontproperties=props)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=SHANGHAI))
+    ax.set_title(_safe(title, font) or "spread of the post", fontproperties=props, fontsize=10)
+    legend_props = props.copy()
+    legend_props.set_size(7)
+    ax.legend(loc="upper left", prop=legend_props)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def bar_chart(labels: list[str], values: list[float], title: str) -> bytes:
+    """A simple bar chart (the digest's negative share per brand)."""
+    fig, props, font = _figure(6.4, 3.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.bar(range(len(values)), values, color="#34495e")
+    ax.set_xticks(range(len(values)), [_safe(str(x), font) or "?" for x in labels])
+    for tick in ax.get_xticklabels():
+        tick.set_fontproperties(props)
+        tick.set_fontsize(8)
+    ax.set_title(_safe(title, font), fontproperties=props, fontsize=10)
+    return _png(fig)

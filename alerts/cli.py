@@ -1,0 +1,152 @@
+"""`yujing silence add/list/expire` and `yujing ack INCIDENT` (like Alertmanager's amtool).
+
+    yujing silence add --brand mumu --author 某某 --post 5012345 --keyword 异物 --for 2h \\
+        --comment "known issue, PR handling it"
+    yujing silence list [--all]
+    yujing silence expire SILENCE_ID
+    yujing ack INCIDENT_ID [--by NAME]      (a unique prefix of the id is enough)
+
+Both work on the warehouse at $YUJING_WAREHOUSE_URL (default: the local SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import re
+import sys
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: str) -> dt.timedelta:
+    """`30m`, `2h`, `1.5d`, `1w`."""
+    match = _DURATION.match(str(value).strip())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration like 30m, 2h or 1d")
+    return dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _engine():
+    from warehouse.db import shared_engine, upgrade
+
+    engine = shared_engine()
+    upgrade(engine)
+    return engine
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+def silence_main(argv: list[str], clock=None, engine=None) -> int:
+    parser = argparse.ArgumentParser(prog="yujing silence", description="mute alerts")
+    sub = parser.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="add a silence (every given matcher must match)")
+    add.add_argument("--brand", help="brand code or name")
+    add.add_argument("--author", help="author name, exactly")
+    add.add_argument("--post", help="post id (the root post or any post of the incident)")
+    add.add_argument("--keyword", help="a word in the post text")
+    add.add_argument("--for", dest="duration", type=parse_duration, default="2h")
+    add.add_argument("--comment", required=True, help="why (shown to the team)")
+    add.add_argument("--by", default=None, help="who (default: your login)")
+    listing = sub.add_parser("list", help="list silences (active ones, or --all)")
+    listing.add_argument("--all", action="store_true", help="include expired silences")
+    expire = sub.add_parser("expire", help="end a silence now")
+    expire.add_argument("silence_id")
+    args = parser.parse_args(argv)
+
+    from alerts.silences import add_silence, all_silences, expire_silence
+    from yujing.clock import SystemClock
+
+    now = (clock or SystemClock()).now()
+    engine = engine or _engine()
+    if args.action == "add":
+        matchers = {
+            "brand": args.brand,
+            "author": args.author,
+            "post": args.post,
+            "keyword": args.keyword,
+        }
+        until = now + args.duration
+        try:
+            with engine.begin() as conn:
+                sid = add_silence(conn, matchers, until, now, args.by or _user(), args.comment)
+        except ValueError as exc:
+            print(f"yujing silence: {exc}", file=sys.stderr)
+            return 2
+        print(f"{sid} active until {until.isoformat(timespec='minutes')}")
+        return 0
+    if args.action == "list":
+        with engine.connect() as conn:
+            rows = all_silences(conn)
+        shown = 0
+        for s in rows:
+            active = s["starts_at"] <= now < s["expires_at"]
+            if not active and not args.all:
+                continue
+            shown += 1
+            matchers = " ".join(f"{k}={v}" for k, v in sorted(s["matchers"].items()))
+            print(
+                f"{s['silence_id']}  {'active' if active else 'expired':7}  until "
+                f"{s['expires_at'].isoformat(timespec='minutes')}  {matchers}  "
+                f"by {s['created_by']}: {s['comment']}"
+            )
+        if not shown:
+            print("no active silences" if not args.all else "no silences")
+        return 0
+    with engine.begin() as conn:
+        if expire_silence(conn, args.silence_id, now):
+            print(f"{args.silence_id} expired")
+            return 0
+    print(f"yujing silence: no active silence {args.silence_id!r}", file=sys.stderr)
+    return 1
+
+
+def ack_main(argv: list[str], clock=None, engine=None) -> int:
+    """Acknowledge an incident: no more reminders at its current level (an escalation
+    later is a new level, and reminds again until acknowledged)."""
+    parser = argparse.ArgumentParser(prog="yujing ack", description="acknowledge an incident")
+    parser.add_argument("incident_id", help="the incident id (or a unique prefix)")
+    parser.add_argument("--by", default=None, help="who (default: your login)")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import or_, select, update
+
+    from warehouse.schema import incidents
+    from yujing.clock import SystemClock
+
+    now = (clock or SystemClock()).now()
+    engine = engine or _engine()
+    i = incidents.c
+    with engine.begin() as conn:
+        prefix = args.incident_id.replace("%", "").replace("_", "\\_")
+        found = conn.execute(
+            select(i.incident_id, i.level, i.status, i.acked_at, i.level_changed_at).where(
+                or_(
+                    i.incident_id == args.incident_id, i.incident_id.like(prefix + "%", escape="\\")
+                )
+            )
+        ).all()
+        exact = [r for r in found if r.incident_id == args.incident_id]
+        rows = exact or found
+        if len(rows) != 1:
+            problem = "no incident" if not rows else f"{len(rows)} incidents match"
+            print(f"yujing ack: {problem} {args.incident_id!r}", file=sys.stderr)
+            return 1
+        row = rows[0]
+        if row.acked_at is not None and row.acked_at >= row.level_changed_at:
+            print(f"yujing ack: {row.incident_id} is already acknowledged", file=sys.stderr)
+            return 1
+        conn.execute(
+            update(incidents)
+            .where(i.incident_id == row.incident_id)
+            .values(acked_at=now, acked_by=(args.by or _user())[:100])
+        )
+    print(f"{row.incident_id} ({row.level}, {row.status}) acknowledged: no more reminders")
+    return 0

@@ -1,0 +1,117 @@
+"""The daily digest: yesterday per brand (Shanghai day), once per day and receiver.
+
+Mention volume, negative and complaint share with the change from the day before,
+incidents opened and resolved, top complaints by spread, and a chart of negative share
+per brand (competitors beside our brands).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from alerts.routing import receivers_for
+from warehouse.schema import notifications
+from warehouse.writes import insert_ignore
+from yujing.clock import Clock
+from yujing.config import Config
+
+
+def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
+    before = (day - dt.timedelta(days=1)).isoformat()
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT day, brand, SUM(mentions) AS mentions, SUM(scored) AS scored, "
+                    "SUM(negative) AS negative, SUM(complaints) AS complaints "
+                    "FROM v_mentions_daily WHERE day IN (:d, :b) GROUP BY day, brand"
+                ),
+                {"d": day.isoformat(), "b": before},
+            )
+            .mappings()
+            .all()
+        )
+        top = (
+            conn.execute(
+                text(
+                    "SELECT brand, excerpt, observed, p_viral FROM v_top_complaints "
+                    "WHERE observed IS NOT NULL ORDER BY observed DESC LIMIT 5"
+                )
+            )
+            .mappings()
+            .all()
+        )
+        incidents = (
+            conn.execute(text("SELECT brand, level, status FROM incidents")).mappings().all()
+        )
+    # SUM() is an integer on SQLite and a Decimal on PostgreSQL: make both plain numbers
+    stats = {
+        (r["day"], r["brand"]): {
+            k: (v if k in ("day", "brand") else float(v or 0)) for k, v in r.items()
+        }
+        for r in rows
+    }
+    lines, labels, shares = [], [], []
+    for brand in config.brands:
+        today = stats.get((day.isoformat(), brand.code))
+        prev = stats.get((before, brand.code))
+        mentions = int(today["mentions"]) if today else 0
+        share = (today["negative"] / today["scored"]) if today and today["scored"] else 0.0
+        prev_share = (prev["negative"] / prev["scored"]) if prev and prev["scored"] else None
+        change = "" if prev_share is None else f" ({(share - prev_share) * 100:+.0f} pts)"
+        tag = " [competitor]" if brand.competitor else ""
+        complaints = int(today["complaints"]) if today else 0
+        lines.append(
+            f"{brand.name}{tag}: {mentions} mentions, negative {share:.0%}{change}, "
+            f"{complaints} complaints"
+        )
+        labels.append(brand.code)
+        shares.append(round(share * 100, 1))
+    open_incidents = [i for i in incidents if i["status"] == "open"]
+    lines.append(
+        f"open incidents: {len(open_incidents)} "
+        f"({sum(1 for i in open_incidents if i['level'] == 'critical')} critical)"
+    )
+    for t in top:
+        lines.append(
+            f"top: {t['brand']} {t['observed']} reposts, P(viral) "
+            f"{float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
+        )
+    return {
+        "event": "digest",
+        "day": day.isoformat(),
+        "lines": lines,
+        "bars": {"labels": labels, "values": shares, "title": f"negative share % {day}"},
+    }
+
+
+def queue_digest(engine: Engine, config: Config, clock: Clock) -> int:
+    """Queue yesterday's digest for every receiver the routing tree reaches; once a day."""
+    now = clock.now()
+    day = now.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
+    payload = digest_payload(engine, config, day)
+    receivers = set()
+    for brand in config.brands:
+        for level in ("watch", "warning", "critical"):
+            receivers.update(receivers_for(config, {"brand": brand.code, "level": level}))
+    rows = [
+        {
+            "dedupe_key": f"digest:{day.isoformat()}:{name}",
+            "incident_id": None,
+            "event": "digest",
+            "level": None,
+            "receiver": name,
+            "channel": config.receiver(name).channel,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "payload": json.dumps(payload, ensure_ascii=False),
+        }
+        for name in sorted(receivers)
+    ]
+    with engine.begin() as conn:
+        return insert_ignore(conn, notifications, rows, keys=["dedupe_key"])

@@ -1,0 +1,382 @@
+"""The incident engine: pure functions over (incident state, new evidence, now).
+
+Modelled on Prometheus Alertmanager. An incident is identified by its labels (brand,
+platform, root post: a repost belongs to its original's incident); related posts about the
+same brand and complaint category within `GROUP_WINDOW` join the open incident instead of
+opening their own (one thread, like an Alertmanager group). Its level is the highest any
+of its posts has warranted (`alerts.levels`) and never falls while it is open.
+
+Events, each notified once:
+- "open": the first time the evidence reaches watch;
+- "escalate": the level rises (a falling estimate never notifies);
+- "remind": the incident is critical and nobody acknowledged it at that level, once per
+  `levels.remind_critical_after_minutes` since it became critical;
+- "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
+A resolved incident whose post grows again at watch or above opens a new occurrence with
+its own id (`<id>-2`), so it notifies again instead of being swallowed by the old log.
+
+Nothing here reads a clock or a database, so any timeline replays exactly in a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from alerts.levels import ESCALATING_CATEGORIES, LEVELS, decide, rank
+from alerts.levels import decide_level as decide_level  # re-exported
+from yujing.config import Config
+
+GROUP_WINDOW = dt.timedelta(hours=6)
+UNCATEGORISED = "negative"
+EVENTS = ("open", "escalate", "remind", "resolve")
+
+__all__ = [
+    "EVENTS",
+    "GROUP_WINDOW",
+    "LEVELS",
+    "Evidence",
+    "IncidentState",
+    "PostState",
+    "decide_level",
+    "evaluate",
+    "group_evidence",
+    "incident_id",
+    "main_category",
+    "remind_bucket",
+]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What is known about one tracked post now: its latest spread estimate and the
+    mention's facts (author, text, categories and signals from the latest score)."""
+
+    brand: str
+    platform: str
+    post_id: str
+    observed: int
+    predicted: float
+    low: float
+    high: float
+    p_viral: float
+    velocity_per_10min: float
+    categories: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    author_name: str | None = None
+    author_followers: int | None = None
+    author_verified: bool = False
+    author_verified_type: int | None = None
+    excerpt: str = ""
+    text: str = ""
+    url: str | None = None
+    root_id: str | None = None
+    created_at: dt.datetime | None = None
+    estimated_at: dt.datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.post_id}"
+
+    @property
+    def root_post_id(self) -> str:
+        """The original post: a repost is labelled with the post it reposts."""
+        return self.root_id or self.post_id
+
+
+@dataclass(frozen=True)
+class PostState:
+    """One post of an incident: its latest evidence, the most reposts seen, when it last
+    grew, and the level its latest evidence warrants."""
+
+    evidence: Evidence
+    peak_observed: int
+    last_growth_at: dt.datetime
+    level: str | None
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    incident_id: str
+    brand: str
+    platform: str
+    root_post_id: str
+    category: str
+    level: str
+    status: str  # "open" | "resolved"
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    level_changed_at: dt.datetime
+    last_growth_at: dt.datetime
+    last_observed: int = 0
+    resolved_at: dt.datetime | None = None
+    acked_at: dt.datetime | None = None
+    acked_by: str | None = None
+    last_reminded_at: dt.datetime | None = None
+    crossed_viral_at: dt.datetime | None = None
+    peak_p_viral: float = 0.0
+    reasons: tuple[str, ...] = ()
+    previous_level: str | None = None
+    posts: Mapping[str, PostState] = field(default_factory=dict)
+    lead_post: str = ""
+    occurrence: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def acknowledged(self) -> bool:
+        """Acknowledged at its current level (an ack before an escalation does not cover
+        the higher level)."""
+        return self.acked_at is not None and self.acked_at >= self.level_changed_at
+
+    @property
+    def lead(self) -> Evidence | None:
+        post = self.posts.get(self.lead_post)
+        return post.evidence if post else None
+
+
+def incident_id(brand: str, platform: str, root_post_id: str, occurrence: int = 1) -> str:
+    """Stable id from the labels: the same root post always maps to the same incident."""
+    digest = hashlib.sha256(f"{brand}|{platform}|{root_post_id}".encode()).hexdigest()
+    base = f"{brand}-{digest[:10]}"
+    return base if occurrence <= 1 else f"{base}-{occurrence}"
+
+
+def main_category(ev: Evidence) -> str:
+    """The category an incident is filed under: a safety hazard first, else the first."""
+    for code in ev.categories:
+        if code in ESCALATING_CATEGORIES:
+            return code
+    return ev.categories[0] if ev.categories else UNCATEGORISED
+
+
+def remind_bucket(config: Config, since: dt.datetime, at: dt.datetime | None) -> int:
+    """How many reminder intervals have passed between `since` and `at` (0 if none)."""
+    if at is None or at < since:
+        return 0
+    interval = dt.timedelta(minutes=config.levels.remind_critical_after_minutes)
+    return int((at - since) / interval)
+
+
+def _strength(config: Config, ev: Evidence) -> tuple:
+    return (rank(decide(config, ev).level), ev.p_viral, ev.velocity_per_10min, ev.observed)
+
+
+def _as_list(evidence: Evidence | Iterable[Evidence] | None) -> list[Evidence]:
+    if evidence is None:
+        return []
+    if isinstance(evidence, Evidence):
+        return [evidence]
+    return list(evidence)
+
+
+def _growth_time(ev: Evidence, now: dt.datetime) -> dt.datetime:
+    """When growth was observed: the estimate's time (never in the future)."""
+    return min(ev.estimated_at, now) if ev.estimated_at else now
+
+
+def _open(
+    config: Config,
+    evidence: list[Evidence],
+    now: dt.datetime,
+    occurrence: int = 1,
+    labels: tuple[str, str, str] | None = None,
+) -> tuple[IncidentState | None, list[str]]:
+    decided = {ev.key: decide(config, ev) for ev in evidence}
+    candidates = [ev for ev in evidence if decided[ev.key].level is not None]
+    if not candidates:
+        return None, []
+    lead = max(candidates, key=lambda ev: _strength(config, ev))
+    brand, platform, root = labels or (lead.brand, lead.platform, lead.root_post_id)
+    viral = config.thresholds.viral_reposts
+    posts = {
+        ev.key: PostState(ev, ev.observed, _growth_time(ev, now), decided[ev.key].level)
+        for ev in evidence
+    }
+    state = IncidentState(
+        incident_id=incident_id(brand, platform, root, occurrence),
+        brand=brand,
+        platform=platform,
+        root_post_id=root,
+        category=main_category(lead),
+        level=decided[lead.key].level,
+        status="open",
+        opened_at=now,
+        updated_at=now,
+        level_changed_at=now,
+        last_growth_at=now,
+        last_observed=max(ev.observed for ev in evidence),
+        crossed_viral_at=now if any(ev.observed >= viral for ev in evidence) else None,
+        peak_p_viral=max(ev.p_viral for ev in evidence),
+        reasons=decided[lead.key].reasons,
+        posts=posts,
+        lead_post=lead.key,
+        occurrence=occurrence,
+    )
+    return state, ["open"]
+
+
+def evaluate(
+    config: Config,
+    state: IncidentState | None,
+    evidence: Evidence | Sequence[Evidence] | None,
+    now: dt.datetime,
+) -> tuple[IncidentState | None, list[str]]:
+    """The incident after this evidence (about its posts) at `now`, and the events to
+    notify, in order. `evidence` may be empty: a tick that only resolves or reminds."""
+    items = _as_list(evidence)
+    if state is None:
+        return _open(config, items, now)
+
+    if not state.is_open:
+        # Quiet again after resolving? Stay resolved. Growing again at watch or above?
+        # A new occurrence of the incident, which notifies like a new one.
+        regrown = [
+            ev
+            for ev in items
+            if ev.key not in state.posts or ev.observed > state.posts[ev.key].peak_observed
+        ]
+        if not regrown or all(decide(config, ev).level is None for ev in regrown):
+            return state, []
+        return _open(
+            config,
+            items,
+            now,
+            occurrence=state.occurrence + 1,
+            labels=(state.brand, state.platform, state.root_post_id),
+        )
+
+    posts = dict(state.posts)
+    grew = False
+    best: tuple[str | None, Evidence | None, tuple[str, ...]] = (None, None, ())
+    for ev in items:
+        d = decide(config, ev)
+        before = posts.get(ev.key)
+        if before is None:
+            grew_now = True  # a new related post is activity too
+            posts[ev.key] = PostState(ev, ev.observed, _growth_time(ev, now), d.level)
+        else:
+            grew_now = ev.observed > before.peak_observed
+            posts[ev.key] = PostState(
+                ev,
+                max(before.peak_observed, ev.observed),
+                _growth_time(ev, now) if grew_now else before.last_growth_at,
+                d.level,
+            )
+        grew = grew or grew_now
+        if rank(d.level) > rank(best[0]):
+            best = (d.level, ev, d.reasons)
+
+    viral = config.thresholds.viral_reposts
+    observed = max([state.last_observed, *(ev.observed for ev in items)])
+    category = state.category
+    if category == UNCATEGORISED and best[1] is not None:
+        category = main_category(best[1])
+    new = replace(
+        state,
+        updated_at=now,
+        posts=posts,
+        last_observed=observed,
+        last_growth_at=now if grew else state.last_growth_at,
+        peak_p_viral=max([state.peak_p_viral, *(ev.p_viral for ev in items)]),
+        crossed_viral_at=state.crossed_viral_at
+        or (now if any(ev.observed >= viral for ev in items) else None),
+        category=category,
+    )
+    level, lead, reasons = best
+    if rank(level) > rank(state.level):
+        new = replace(
+            new,
+            previous_level=state.level,
+            level=level,
+            level_changed_at=now,
+            reasons=reasons,
+            lead_post=lead.key,
+        )
+        return new, ["escalate"]
+
+    quiet = dt.timedelta(minutes=config.levels.resolve_after_quiet_minutes)
+    if not grew and now - new.last_growth_at >= quiet:
+        return replace(new, status="resolved", resolved_at=now), ["resolve"]
+
+    if new.level == "critical" and not new.acknowledged:
+        due = remind_bucket(config, new.level_changed_at, now)
+        done = remind_bucket(config, new.level_changed_at, new.last_reminded_at)
+        if due >= 1 and due > done:
+            return replace(new, last_reminded_at=now), ["remind"]
+    return new, []
+
+
+def group_evidence(
+    config: Config,
+    incidents: Iterable[IncidentState],
+    evidence: Iterable[Evidence],
+    now: dt.datetime,
+    window: dt.timedelta = GROUP_WINDOW,
+) -> list[tuple[IncidentState | None, list[Evidence]]]:
+    """Assign each piece of evidence to an incident, Alertmanager-group style.
+
+    A post belongs to the newest incident that already holds it, else to the incident of
+    its labels (brand, platform, root post), else, when it warrants a level, to the open
+    incident of the same brand and category updated within `window`, else it starts a new
+    incident (together with any related evidence of this same run). Posts that warrant no
+    level and belong nowhere are left out. Every open incident is in the result, with an
+    empty list when nothing new is known, so it can still resolve or remind.
+    """
+    known = sorted(incidents, key=lambda s: (s.opened_at, s.occurrence))
+    by_post: dict[str, IncidentState] = {}
+    by_labels: dict[tuple[str, str, str], IncidentState] = {}
+    for state in known:  # newest last, so it wins
+        for key in state.posts:
+            by_post[key] = state
+        by_labels[(state.brand, state.platform, state.root_post_id)] = state
+
+    groups: dict[str, list[Evidence]] = {s.incident_id: [] for s in known if s.is_open}
+    states = {s.incident_id: s for s in known}
+    new_groups: list[list[Evidence]] = []
+
+    def related(group_category: str, brand: str, ev: Evidence) -> bool:
+        cat = main_category(ev)
+        return cat != UNCATEGORISED and cat == group_category and brand == ev.brand
+
+    for ev in sorted(evidence, key=lambda e: _strength(config, e), reverse=True):
+        state = by_post.get(ev.key) or by_labels.get((ev.brand, ev.platform, ev.root_post_id))
+        if state is not None:
+            groups.setdefault(state.incident_id, []).append(ev)
+            continue
+        if decide(config, ev).level is None:
+            continue
+        target = next(
+            (
+                s
+                for s in reversed(known)
+                if s.is_open and now - s.updated_at <= window and related(s.category, s.brand, ev)
+            ),
+            None,
+        )
+        if target is not None:
+            groups[target.incident_id].append(ev)
+            continue
+        group = next(
+            (
+                g
+                for g in new_groups
+                if related(main_category(g[0]), g[0].brand, ev)
+                or (g[0].brand, g[0].platform, g[0].root_post_id)
+                == (ev.brand, ev.platform, ev.root_post_id)
+            ),
+            None,
+        )
+        if group is not None:
+            group.append(ev)
+        else:
+            new_groups.append([ev])
+    out: list[tuple[IncidentState | None, list[Evidence]]] = [
+        (states[iid], evs) for iid, evs in groups.items()
+    ]
+    out += [(None, g) for g in new_groups]
+    return out

@@ -1,0 +1,100 @@
+"""Alert levels: which level the evidence about one post warrants, and why.
+
+The base level is the highest of watch → warning → critical whose rule in the config
+(`levels.<level>`) the evidence meets: P(viral) at or above the rule's `p_viral`, OR the
+current repost velocity at or above its `velocity_per_10min`. The base level is then
+raised by one (never past critical, never from nothing) when the post is a safety
+complaint, carries an escalation signal (regulator/legal threat, media exposure,
+collective action), or comes from an influential author (verified, a media account, or a
+KOL with many followers): those spread further and cost more when missed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from yujing.config import Config, Levels
+
+LEVELS = ("watch", "warning", "critical")
+ESCALATING_CATEGORIES = frozenset({"safety"})
+ESCALATION_SIGNALS = frozenset({"regulator_legal", "media", "collective"})
+KOL_FOLLOWERS = 100_000
+MEDIA_VERIFIED_TYPES = frozenset({3})  # Weibo blue-V "media" accounts
+
+
+class LevelFacts(Protocol):
+    """What the level rules read (an `alerts.engine.Evidence` has all of it)."""
+
+    p_viral: float
+    velocity_per_10min: float
+    categories: tuple[str, ...]
+    signals: tuple[str, ...]
+    author_followers: int | None
+    author_verified: bool
+    author_verified_type: int | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    level: str | None
+    base: str | None
+    reasons: tuple[str, ...]
+
+
+def rank(level: str | None) -> int:
+    """-1 for no level, then 0, 1, 2 for watch, warning, critical."""
+    return -1 if level is None else LEVELS.index(level)
+
+
+def highest(*levels: str | None) -> str | None:
+    return max(levels, key=rank, default=None)
+
+
+def base_level(levels: Levels, p_viral: float, velocity_per_10min: float) -> str | None:
+    """The highest level whose rule is met (P(viral) OR velocity), or None."""
+    found = None
+    for name in LEVELS:
+        rule = getattr(levels, name)
+        if p_viral >= rule.p_viral or velocity_per_10min >= rule.velocity_per_10min:
+            found = name
+    return found
+
+
+def bump_reasons(ev: LevelFacts) -> list[str]:
+    """Why this post deserves one level more than its spread alone says."""
+    reasons = []
+    if set(ev.categories) & ESCALATING_CATEGORIES:
+        reasons.append("safety hazard 安全隐患")
+    signals = [s for s in ev.signals if s in ESCALATION_SIGNALS]
+    if signals:
+        reasons.append("escalation signals 升级信号: " + ", ".join(signals))
+    if ev.author_verified or getattr(ev, "author_verified_type", None) in MEDIA_VERIFIED_TYPES:
+        reasons.append("verified or media author 认证/媒体作者")
+    elif (ev.author_followers or 0) >= KOL_FOLLOWERS:
+        reasons.append(f"KOL author ({ev.author_followers:,} followers)")
+    return reasons
+
+
+def decide(config: Config, ev: LevelFacts) -> Decision:
+    """The level the evidence warrants, its base level, and the reasons (for the message)."""
+    base = base_level(config.levels, ev.p_viral, ev.velocity_per_10min)
+    if base is None:
+        return Decision(None, None, ())
+    reasons = [f"P(viral) {ev.p_viral:.0%}, {ev.velocity_per_10min:.0f} reposts/10 min → {base}"]
+    bumps = bump_reasons(ev)
+    level = base
+    if bumps:
+        level = LEVELS[min(rank(base) + 1, len(LEVELS) - 1)]
+        if level != base:
+            reasons.append(f"raised to {level}: " + "; ".join(bumps))
+        else:
+            reasons.append("; ".join(bumps))
+    return Decision(level, base, tuple(reasons))
+
+
+def decide_level(config: Config, ev: LevelFacts) -> tuple[str | None, tuple[str, ...]]:
+    """(level or None, reasons)."""
+    d = decide(config, ev)
+    return d.level, d.reasons

@@ -1,0 +1,484 @@
+"""Message rendering for every channel.
+
+Posts are written by strangers. Everything that comes from a post (excerpt, author name,
+URL) is made inert for the target format before it is placed in a message:
+
+- Slack mrkdwn: `&`, `<`, `>` become entities (so `<!channel>`, `<!here>` and
+  `<https://evil|官方通知>` show as text, ping nobody and link nowhere), the formatting
+  characters `* _ ~ \\`` become their full-width forms, and user text goes in `verbatim`
+  text objects (no auto-linking of URLs, channels or mentions).
+- Email HTML: `html.escape` on every value; the only link is the post's own URL, and only
+  when it is http(s).
+- Chinese team-chat robots (DingTalk, WeCom/企业微信, Feishu/飞书): markdown and mention
+  syntax (`<@userid>`, `<at user_id="all">`, `[text](url)`, `#`, `*`…) become full-width
+  look-alikes; Feishu gets a `post` message whose text elements are literal.
+- User text is collapsed to one line (no new paragraphs, quotes or headings) and cut
+  cleanly to each channel's limits (never inside an entity or a UTF-8 character).
+
+The payload is the dict `alerts.stage.build_payload` stores in the notification log.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from urllib.parse import quote
+
+from nlp.lexicon import category_label, signal_label
+
+LEVEL_ICON = {"watch": "🟡", "warning": "🟠", "critical": "🔴"}
+LEVEL_ZH = {"watch": "关注", "warning": "预警", "critical": "紧急"}
+EVENT_ZH = {
+    "open": "新事件 new",
+    "escalate": "升级 escalated",
+    "remind": "提醒(未确认) reminder: not acknowledged",
+    "resolve": "已平息 resolved",
+}
+ELLIPSIS = "…"
+
+# Slack Block Kit limits
+SLACK_HEADER_LIMIT = 150
+SLACK_SECTION_LIMIT = 3000
+SLACK_FIELD_LIMIT = 2000
+SLACK_FALLBACK_LIMIT = 4000
+# Robot limits (as their APIs enforce them)
+DINGTALK_LIMIT = 20000  # bytes of the whole request body (errcode 460101 beyond)
+WECOM_LIMIT = 4096  # bytes of markdown.content (errcode 40058 beyond)
+FEISHU_LIMIT = 20000  # bytes of the whole request body (20 KB)
+ROBOT_LIMITS = {"dingtalk": DINGTALK_LIMIT, "wecom": WECOM_LIMIT, "feishu": FEISHU_LIMIT}
+
+
+# --- text helpers -------------------------------------------------------------------------
+
+
+def one_line(text: object) -> str:
+    """User text on one line: every run of whitespace (newlines too) becomes one space."""
+    return " ".join(str(text or "").split())
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, ending with … when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS if limit > 0 else ""
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes, cut on a character boundary, ending with … when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = max(limit - len(ELLIPSIS.encode("utf-8")), 0)
+    return data[:room].decode("utf-8", errors="ignore").rstrip() + ELLIPSIS
+
+
+_SLACK_FORMAT = str.maketrans({"*": "＊", "_": "＿", "~": "～", "`": "｀"})
+
+
+def slack_escape(text: object) -> str:
+    """Make text inert in Slack mrkdwn: entities for & < >, full-width formatting chars."""
+    text = str(text if text is not None else "")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.translate(_SLACK_FORMAT)
+
+
+def slack_text(text: object, limit: int) -> str:
+    """Escaped user text cut cleanly to `limit` characters (never inside an entity)."""
+    raw = one_line(text)
+    escaped = slack_escape(raw)
+    if len(escaped) <= limit:
+        return escaped
+    keep = limit
+    while keep > 0:
+        escaped = slack_escape(clip(raw, keep))
+        if len(escaped) <= limit:
+            return escaped
+        keep -= max(1, (len(escaped) - limit) // 4)
+    return ""
+
+
+_ROBOT = str.maketrans(
+    {
+        "\\": "＼",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "~": "～",
+        "#": "＃",
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "<": "＜",
+        ">": "＞",
+        "|": "｜",
+        "!": "！",
+        "@": "＠",
+        "&": "＆",
+    }
+)
+
+
+def robot_escape(text: object) -> str:
+    """Inert in DingTalk/WeCom/Feishu markdown: control and mention characters become
+    their full-width look-alikes (natural in Chinese text), on one line."""
+    return one_line(text).translate(_ROBOT)
+
+
+_URL_OK = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&+,;=%]+$")
+
+
+def safe_url(url: object) -> str | None:
+    """The post's URL when it is a plain http(s) URL (non-ASCII percent-encoded), else None.
+    Quotes, brackets, parentheses, pipes and whitespace are never allowed through."""
+    if not url or not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not re.match(r"^https?://", url, re.IGNORECASE):
+        return None
+    url = "".join(quote(ch) if ord(ch) > 127 else ch for ch in url)
+    return url if _URL_OK.match(url) else None
+
+
+_safe_url = safe_url  # the name earlier callers used
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+def _num(value) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def author_reach(p: dict) -> str:
+    followers = p.get("author_followers")
+    tags = []
+    if p.get("author_verified"):
+        tags.append("认证 verified")
+    if p.get("author_verified_type") == 3:
+        tags.append("媒体 media")
+    if (followers or 0) >= 100_000:
+        tags.append("KOL")
+    reach = f"{_num(followers)} 粉丝 followers"
+    return reach + (" · " + " · ".join(tags) if tags else "")
+
+
+def categories_text(p: dict) -> str:
+    codes = p.get("categories") or ([p["category"]] if p.get("category") else [])
+    labels = [
+        f"{category_label(c, 'zh')} {category_label(c, 'en')}"
+        if category_label(c, "zh") != c
+        else c
+        for c in codes
+        if c != "negative"
+    ]
+    return " / ".join(labels) or "负面 negative"
+
+
+def facts(p: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs every channel shows; values not yet escaped."""
+    level = p.get("level") or "watch"
+    level_text = f"{LEVEL_ZH.get(level, level)} {level}"
+    if p.get("previous_level"):
+        level_text = f"{p['previous_level']} → {level_text}"
+    counts = f"转发 reposts {_num(p.get('observed'))}"
+    if p.get("comments") is not None:
+        counts += f" · 评论 comments {_num(p.get('comments'))}"
+    if p.get("likes") is not None:
+        counts += f" · 赞 likes {_num(p.get('likes'))}"
+    out = [
+        ("级别 Level", level_text),
+        ("品牌 Brand", f"{p.get('brand_name') or p.get('brand', '')} ({p.get('platform', '')})"),
+        ("类别 Category", categories_text(p)),
+        (
+            "信号 Signals",
+            "、".join(
+                f"{signal_label(s, 'zh')} {signal_label(s, 'en')}" for s in p.get("signals") or []
+            )
+            or "—",
+        ),
+        ("作者 Author", f"{one_line(p.get('author_name')) or '?'} · {author_reach(p)}"),
+        ("当前 Now", counts),
+        ("速度 Velocity", f"{p.get('velocity_per_10min', 0) or 0:,.0f} 转发/10 min"),
+        (
+            "24h 预测 Predicted",
+            f"{_num(p.get('predicted'))} (区间 interval {_num(p.get('low'))}–{_num(p.get('high'))})",
+        ),
+        ("爆发概率 P(viral)", f"{p.get('p_viral', 0) or 0:.0%}"),
+    ]
+    if (p.get("posts") or 1) > 1:
+        out.append(("相关帖子 Related posts", f"{p['posts'] - 1}"))
+    return out
+
+
+def title(p: dict) -> str:
+    """A one-line title (no user text in it)."""
+    event = p.get("event")
+    if event == "summary":
+        return f"Yujing 汇总 summary: {p.get('count', 0)} more alerts (rate limit 限流)"
+    if event == "digest":
+        return f"Yujing 每日简报 daily digest {p.get('day', '')}"
+    level = p.get("level") or "watch"
+    return (
+        f"{LEVEL_ICON.get(level, '')} [{LEVEL_ZH.get(level, level)} {level.upper()}] "
+        f"{one_line(p.get('brand_name') or p.get('brand', ''))} · "
+        f"{EVENT_ZH.get(event, event or '')}"
+    ).strip()
+
+
+def email_subject(p: dict) -> str:
+    return clip(one_line(title(p)), 200)
+
+
+def _ack_hint(p: dict) -> str:
+    iid = p.get("incident_id", "")
+    return f"incident {iid} · 确认 ack: yujing ack {iid}"
+
+
+def plain_text(p: dict) -> str:
+    """Plain text (email text part, outbox, webhook `text`)."""
+    lines = [title(p)]
+    if p.get("event") in ("summary", "digest"):
+        lines += [one_line(x) for x in p.get("lines", [])]
+        if p.get("count", 0) > len(p.get("lines", [])) and p.get("event") == "summary":
+            lines.append(f"… {p['count'] - len(p['lines'])} more")
+        return "\n".join(lines)
+    lines.append(f"“{one_line(p.get('excerpt', ''))}”")
+    lines += [f"{k}: {v}" for k, v in facts(p)]
+    lines += [f"· {one_line(r)}" for r in p.get("reasons") or []]
+    url = safe_url(p.get("url"))
+    if url:
+        lines.append(f"原帖 Post: {url}")
+    for r in p.get("related") or []:
+        if safe_url(r.get("url")):
+            lines.append(f"相关 Related: {safe_url(r['url'])} ({_num(r.get('observed'))} reposts)")
+    lines.append(_ack_hint(p))
+    return "\n".join(lines)
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
+    """(fallback text, Block Kit blocks). `current=True` renders the incident's root
+    message as it stands now (updated in place when the level rises or it resolves)."""
+    head = title(p)
+    if current:
+        level = p.get("level") or "watch"
+        state = (
+            "✅ 已平息 resolved" if p.get("status") == "resolved" else f"当前 now {level.upper()}"
+        )
+        head = (
+            f"{LEVEL_ICON.get(level, '')} {one_line(p.get('brand_name') or p.get('brand', ''))}"
+            f" · {state}"
+        )
+    fallback = slack_text(head, SLACK_FALLBACK_LIMIT)
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(head, SLACK_HEADER_LIMIT), "emoji": True},
+    }
+    if p.get("event") in ("summary", "digest"):
+        lines = [f"• {slack_text(x, 500)}" for x in p.get("lines", [])]
+        body, used = [], 0
+        for line in lines:
+            if used + len(line) + 1 > SLACK_SECTION_LIMIT - 20:
+                body.append(f"… +{len(lines) - len(body)}")
+                break
+            body.append(line)
+            used += len(line) + 1
+        return fallback, [
+            header,
+            {"type": "section", "text": _mrkdwn("\n".join(body) or "—")},
+        ]
+    blocks: list[dict] = [
+        header,
+        {
+            "type": "section",
+            "text": _mrkdwn("> " + slack_text(p.get("excerpt", ""), SLACK_SECTION_LIMIT - 2)),
+        },
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*{k}*\n{slack_text(v, SLACK_FIELD_LIMIT - len(k) - 4)}")
+                for k, v in facts(p)[:10]
+            ],
+        },
+    ]
+    if p.get("reasons"):
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [_mrkdwn(slack_text("; ".join(p["reasons"]), SLACK_FIELD_LIMIT))],
+            }
+        )
+    url = safe_url(p.get("url"))
+    link = f"<{url.replace('&', '&amp;')}|查看原帖 Open post> · " if url else ""
+    iid = slack_text(p.get("incident_id", ""), 100)
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"{link}incident `{iid}` · 确认 ack: `yujing ack {iid}`",
+                }
+            ],
+        }
+    )
+    return fallback, blocks
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+def email_html(p: dict, chart_cid: str | None) -> str:
+    """The HTML part; every value escaped. `chart_cid` names the inline chart image."""
+    e = lambda v: html.escape(str(v if v is not None else ""), quote=True)  # noqa: E731
+    chart = (
+        f'<p><img src="cid:{e(chart_cid)}" alt="spread chart 传播趋势" width="640"></p>'
+        if chart_cid
+        else ""
+    )
+    head = f"<h2 style='margin:0 0 8px'>{e(title(p))}</h2>"
+    if p.get("event") in ("summary", "digest"):
+        items = "".join(f"<li>{e(one_line(x))}</li>" for x in p.get("lines", []))
+        return f"<html><body>{head}<ul>{items}</ul>{chart}</body></html>"
+    rows = "".join(
+        f"<tr><th align='left' style='padding-right:12px'>{e(k)}</th><td>{e(v)}</td></tr>"
+        for k, v in facts(p)
+    )
+    reasons = "".join(f"<li>{e(one_line(r))}</li>" for r in p.get("reasons") or [])
+    url = safe_url(p.get("url"))
+    link = f'<p><a href="{e(url)}">查看原帖 Open the post</a></p>' if url else ""
+    related = "".join(
+        f'<li><a href="{e(safe_url(r.get("url")))}">{e(r.get("platform"))} {e(r.get("post_id"))}'
+        f"</a> ({e(_num(r.get('observed')))} reposts)</li>"
+        for r in p.get("related") or []
+        if safe_url(r.get("url"))
+    )
+    related = f"<p>相关帖子 Related posts:</p><ul>{related}</ul>" if related else ""
+    return (
+        f"<html><body>{head}"
+        f"<blockquote style='border-left:4px solid #c0392b;padding-left:8px'>"
+        f"{e(one_line(p.get('excerpt', '')))}</blockquote>"
+        f"<table>{rows}</table><ul>{reasons}</ul>{chart}{link}{related}"
+        f"<p style='color:#777'>{e(_ack_hint(p))}</p>"
+        f"</body></html>"
+    )
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def webhook_json(note: dict) -> dict:
+    """The generic JSON webhook body: the facts as data (raw text: the consumer escapes
+    for its own medium), plus a rendered title and plain text."""
+    p = note["payload"]
+    return {
+        "version": 1,
+        "dedupe_key": note["dedupe_key"],
+        "receiver": note.get("receiver"),
+        "title": title(p),
+        "text": plain_text(p),
+        **{k: v for k, v in p.items() if k != "series"},
+    }
+
+
+def _robot_lines(p: dict, excerpt_limit: int, max_lines: int) -> list[str]:
+    lines = [f"### {robot_escape(title(p))}"]
+    if p.get("event") in ("summary", "digest"):
+        items = p.get("lines", [])
+        lines += [f"- {robot_escape(x)}" for x in items[:max_lines]]
+        if len(items) > max_lines:
+            lines.append(f"- … +{len(items) - max_lines}")
+        return lines
+    lines.append(f"> {robot_escape(clip(one_line(p.get('excerpt', '')), excerpt_limit))}")
+    lines.append("")
+    lines += [f"- **{robot_escape(k)}**: {robot_escape(v)}" for k, v in facts(p)]
+    url = safe_url(p.get("url"))
+    if url:
+        lines.append(f"- [查看原帖 Open post]({url})")
+    lines.append(f"- {robot_escape(_ack_hint(p))}")
+    return lines
+
+
+def _feishu_rows(p: dict, excerpt_limit: int, max_lines: int) -> list[list[dict]]:
+    """Feishu `post` content: literal text elements (still made inert: robot_escape)."""
+
+    def text(value: str) -> list[dict]:
+        return [{"tag": "text", "text": value}]
+
+    if p.get("event") in ("summary", "digest"):
+        items = p.get("lines", [])
+        rows = [text(robot_escape(x)) for x in items[:max_lines]]
+        if len(items) > max_lines:
+            rows.append(text(f"… +{len(items) - max_lines}"))
+        return rows
+    rows = [text("“" + robot_escape(clip(one_line(p.get("excerpt", "")), excerpt_limit)) + "”")]
+    rows += [text(f"{robot_escape(k)}: {robot_escape(v)}") for k, v in facts(p)]
+    url = safe_url(p.get("url"))
+    if url:
+        rows.append([{"tag": "a", "text": "查看原帖 Open post", "href": url}])
+    rows.append(text(robot_escape(_ack_hint(p))))
+    return rows
+
+
+def _body_bytes(body: dict) -> int:
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def robot_message(kind: str, p: dict) -> dict:
+    """The JSON body for a DingTalk, WeCom or Feishu group robot, within its size limit."""
+    if kind not in ROBOT_LIMITS:
+        raise ValueError(f"unknown robot kind {kind!r}")
+    limit = ROBOT_LIMITS[kind]
+    head = clip(one_line(title(p)), 64)
+    body: dict = {}
+    for excerpt_limit, max_lines in ((140, 50), (80, 20), (40, 10), (0, 5)):
+        lines = _robot_lines(p, excerpt_limit, max_lines)
+        if kind == "dingtalk":
+            body = {
+                "msgtype": "markdown",
+                "markdown": {"title": head, "text": "\n".join(lines)},
+                "at": {"isAtAll": False},
+            }
+            size = _body_bytes(body)
+        elif kind == "wecom":
+            body = {"msgtype": "markdown", "markdown": {"content": "\n".join(lines)}}
+            size = len(body["markdown"]["content"].encode("utf-8"))
+        else:
+            body = {
+                "msg_type": "post",
+                "content": {
+                    "post": {
+                        "zh_cn": {
+                            "title": head,
+                            "content": _feishu_rows(p, excerpt_limit, max_lines),
+                        }
+                    }
+                },
+            }
+            size = _body_bytes(body)
+        if size <= limit:
+            return body
+    # still too large (absurd inputs): hard cut of the text, by bytes
+    if kind == "dingtalk":
+        overhead = _body_bytes(body) - len(body["markdown"]["text"].encode("utf-8"))
+        body["markdown"]["text"] = clip_bytes(body["markdown"]["text"], limit - overhead - 16)
+    elif kind == "wecom":
+        body["markdown"]["content"] = clip_bytes(body["markdown"]["content"], limit)
+    else:
+        body["content"]["post"]["zh_cn"]["content"] = body["content"]["post"]["zh_cn"]["content"][
+            :5
+        ]
+    return body
+
+
+def dingtalk_markdown(p: dict) -> dict:
+    """A DingTalk robot markdown message within DingTalk's 20,000-byte body limit."""
+    return robot_message("dingtalk", p)

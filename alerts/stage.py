@@ -1,0 +1,786 @@
+"""The escalation stage: evidence → incidents → routed notifications → delivery, once.
+
+Two steps, like Alertmanager's pipeline with its notification log:
+
+`run_escalation` reads each tracked post's latest spread estimate, score and mention,
+groups the evidence into incidents (`alerts.engine.group_evidence`), runs the engine, saves
+the incidents, and queues one row per (incident, event, level, receiver) in the
+notification log (`notifications`, primary key `dedupe_key`; a reminder's key carries its
+time bucket). INSERT ... ON CONFLICT DO NOTHING makes a rerun, a retried task or an
+overlapping run queue nothing twice. Stages, in order: routing (competitors never alert),
+silences (recorded as `silenced`, never sent), and the per-receiver hourly rate limit
+(overflow recorded as `folded` and added to one summary per receiver and hour, sent when
+the hour is over; critical alerts are never folded but do count).
+
+`deliver_pending` sends what is queued. Quiet hours defer a non-critical notification
+(it stays queued and goes out when they end; it is never dropped). Each row is claimed by
+a compare-and-set UPDATE to `sending` that stores a fresh claim token (in `external_id`
+until the row is sent) and a lease; only the holder of the token can mark the row `sent`
+or `failed`, so two overlapping runs never send the same row. A failed send goes back to
+`failed` with `last_error` and is retried by the next run, forever (never lost).
+
+The honest residual: a crash after the channel accepted a message but before the row
+was marked leaves it `sending`; after the lease (`LEASE`) another run takes it over.
+Before resending any row that was attempted before, the stage asks the channel whether it
+already delivered it (`find_sent`): the outbox checks for its file (named by the dedupe
+key: exactly once), Slack looks for the message carrying the dedupe key in its metadata
+(exactly once as long as the history is readable); SMTP and plain webhooks cannot be asked,
+so they may deliver a second copy in that window only (at-least-once), with the same
+Message-ID / Idempotency-Key so the far side can drop it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import asdict, fields
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+
+from alerts.engine import (
+    Evidence,
+    IncidentState,
+    PostState,
+    evaluate,
+    group_evidence,
+    remind_bucket,
+)
+from alerts.routing import receivers_for
+from alerts.silences import active_silences, silenced_by
+from warehouse.schema import incidents, metric_snapshots, notifications, spread_estimates
+from warehouse.writes import insert_ignore, upsert
+from yujing.clock import Clock
+from yujing.config import Config
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=10)
+EXCERPT = 140
+SERIES_POINTS = 200
+SUMMARY_LINES = 50
+RESOLVED_LOOKBACK = dt.timedelta(days=2)
+EVENT_ORDER = {"open": 0, "escalate": 1, "remind": 2, "resolve": 3, "summary": 4, "digest": 5}
+INCIDENT_EVENTS = ("open", "escalate", "remind", "resolve")
+STAT_FOR_EVENT = {
+    "open": "opened",
+    "escalate": "escalated",
+    "resolve": "resolved",
+    "remind": "reminded",
+}
+_KEY_LIMIT = 200  # notifications.dedupe_key is String(200)
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+def _json_list(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return ()
+    return tuple(str(x) for x in items) if isinstance(items, list) else ()
+
+
+def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
+    """Every tracked post's latest estimate with its mention and latest score.
+
+    Competitors (and brands no longer in the config) are watched but never alerted on.
+    """
+    ours = {b.code for b in config.brands if not b.competitor}
+    rows = conn.execute(
+        text(
+            "SELECT t.platform, t.post_id, t.brand, e.observed, e.predicted, e.low, e.high, "
+            "e.p_viral, e.velocity_per_10min, e.estimated_at, s.categories, s.signals, "
+            "m.author_name, m.author_followers, m.author_verified, m.verified_type, m.text, "
+            "m.url, m.created_at, m.root_id, m.is_competitor "
+            "FROM tracked_posts t "
+            "JOIN v_latest_estimates e ON e.platform = t.platform AND e.post_id = t.post_id "
+            "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
+            "AND m.brand = t.brand "
+            "LEFT JOIN v_latest_scores s ON s.platform = t.platform AND s.post_id = t.post_id "
+            "WHERE t.state != :dead "
+            "ORDER BY t.platform, t.post_id"
+        ),
+        {"dead": "dead"},
+    ).mappings()
+    out = []
+    for r in rows:
+        if r["brand"] not in ours or r["is_competitor"]:
+            continue
+        body = r["text"] or ""
+        root = r["root_id"] if r["root_id"] and r["root_id"] != r["post_id"] else None
+        estimated = r["estimated_at"]
+        if isinstance(estimated, str):  # a raw SQLite view column
+            estimated = dt.datetime.fromisoformat(estimated)
+        if estimated is not None and estimated.tzinfo is None:
+            estimated = estimated.replace(tzinfo=dt.UTC)
+        out.append(
+            Evidence(
+                brand=r["brand"],
+                platform=r["platform"],
+                post_id=r["post_id"],
+                observed=int(r["observed"]),
+                predicted=float(r["predicted"]),
+                low=float(r["low"]),
+                high=float(r["high"]),
+                p_viral=float(r["p_viral"]),
+                velocity_per_10min=float(r["velocity_per_10min"]),
+                categories=_json_list(r["categories"]),
+                signals=_json_list(r["signals"]),
+                author_name=r["author_name"],
+                author_followers=int(r["author_followers"])
+                if r["author_followers"] is not None
+                else None,
+                author_verified=bool(r["author_verified"]),
+                author_verified_type=r["verified_type"],
+                excerpt=body[:EXCERPT],
+                text=body[:2000],
+                url=r["url"],
+                root_id=root,
+                estimated_at=estimated,
+            )
+        )
+    return out
+
+
+# --- incident rows ----------------------------------------------------------------------
+
+_COLUMNS = (
+    "incident_id",
+    "brand",
+    "platform",
+    "root_post_id",
+    "category",
+    "level",
+    "status",
+    "opened_at",
+    "updated_at",
+    "level_changed_at",
+    "last_growth_at",
+    "resolved_at",
+    "acked_at",
+    "acked_by",
+    "last_reminded_at",
+    "crossed_viral_at",
+    "peak_p_viral",
+)
+_EVIDENCE_FIELDS = {f.name for f in fields(Evidence)}
+_DATETIME_FIELDS = ("created_at", "estimated_at")
+
+
+def _evidence_to_json(ev: Evidence) -> dict:
+    d = asdict(ev)
+    d.pop("text", None)  # the excerpt is enough to store; silences read the live text
+    for k in _DATETIME_FIELDS:
+        d[k] = d[k].isoformat() if d[k] else None
+    d["categories"], d["signals"] = list(ev.categories), list(ev.signals)
+    return d
+
+
+def _evidence_from_json(d: dict) -> Evidence:
+    d = {k: v for k, v in d.items() if k in _EVIDENCE_FIELDS}
+    for k in _DATETIME_FIELDS:
+        if d.get(k):
+            d[k] = dt.datetime.fromisoformat(d[k])
+    d["categories"] = tuple(d.get("categories") or ())
+    d["signals"] = tuple(d.get("signals") or ())
+    return Evidence(**d)
+
+
+def state_to_row(state: IncidentState) -> dict:
+    row = {c: getattr(state, c) for c in _COLUMNS}
+    lead = state.lead
+    row["evidence"] = json.dumps(
+        {
+            # the lead post's facts at the top level (analysts and `yujing report` read
+            # categories and signals here), then the incident's own state
+            **(_evidence_to_json(lead) if lead else {}),
+            "version": 2,
+            "observed": state.last_observed,
+            "reasons": list(state.reasons),
+            "previous_level": state.previous_level,
+            "lead_post": state.lead_post,
+            "occurrence": state.occurrence,
+            "posts": {
+                key: {
+                    "evidence": _evidence_to_json(p.evidence),
+                    "peak_observed": p.peak_observed,
+                    "last_growth_at": p.last_growth_at.isoformat(),
+                    "level": p.level,
+                }
+                for key, p in state.posts.items()
+            },
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return row
+
+
+def state_from_row(row) -> IncidentState:
+    data = json.loads(row["evidence"] or "{}")
+    posts = {}
+    for key, p in (data.get("posts") or {}).items():
+        posts[key] = PostState(
+            evidence=_evidence_from_json(p["evidence"]),
+            peak_observed=int(p["peak_observed"]),
+            last_growth_at=dt.datetime.fromisoformat(p["last_growth_at"]),
+            level=p.get("level"),
+        )
+    lead_post = data.get("lead_post") or ""
+    if not posts and data.get("post_id"):  # a row written before incidents held posts
+        ev = _evidence_from_json(data)
+        posts = {ev.key: PostState(ev, int(data.get("observed", 0)), row["last_growth_at"], None)}
+        lead_post = ev.key
+    return IncidentState(
+        **{c: row[c] for c in _COLUMNS},
+        last_observed=int(data.get("observed", 0)),
+        reasons=tuple(data.get("reasons") or ()),
+        previous_level=data.get("previous_level"),
+        posts=posts,
+        lead_post=lead_post,
+        occurrence=int(data.get("occurrence") or 1),
+    )
+
+
+def _load_incidents(conn: Connection, now: dt.datetime) -> list[IncidentState]:
+    rows = conn.execute(
+        select(incidents).where(
+            or_(
+                incidents.c.status == "open",
+                incidents.c.resolved_at >= now - RESOLVED_LOOKBACK,
+            )
+        )
+    ).mappings()
+    return [state_from_row(r) for r in rows]
+
+
+def _save(conn: Connection, state: IncidentState) -> None:
+    row = state_to_row(state)
+    # acknowledgements come from `yujing ack`; never overwrite them from here
+    upsert(
+        conn,
+        incidents,
+        [row],
+        keys=["incident_id"],
+        update=[c for c in row if c not in ("incident_id", "acked_at", "acked_by")],
+    )
+
+
+# --- payloads ---------------------------------------------------------------------------
+
+
+def _series(conn: Connection, platform: str, post_id: str) -> list[list]:
+    e = spread_estimates.c
+    rows = conn.execute(
+        select(e.estimated_at, e.observed, e.predicted, e.low, e.high)
+        .where(e.platform == platform, e.post_id == post_id)
+        .order_by(e.estimated_at.desc())
+        .limit(SERIES_POINTS)
+    ).all()
+    return [
+        [r[0].isoformat(), int(r[1]), float(r[2]), float(r[3]), float(r[4])] for r in reversed(rows)
+    ]
+
+
+def _curve(conn: Connection, platform: str, post_id: str) -> list[list]:
+    """The measured repost curve: [[iso time, reposts], ...] from the metric snapshots."""
+    m = metric_snapshots.c
+    rows = conn.execute(
+        select(m.observed_at, m.reposts)
+        .where(m.platform == platform, m.post_id == post_id, m.reposts.is_not(None))
+        .order_by(m.observed_at.desc())
+        .limit(SERIES_POINTS)
+    ).all()
+    return [[r[0].isoformat(), int(r[1])] for r in reversed(rows)]
+
+
+def _counts(conn: Connection, platform: str, post_id: str) -> dict:
+    m = metric_snapshots.c
+    row = (
+        conn.execute(
+            select(m.reposts, m.comments, m.likes, m.reads)
+            .where(m.platform == platform, m.post_id == post_id)
+            .order_by(m.observed_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return {k: (int(v) if v is not None else None) for k, v in (row or {}).items()}
+
+
+def build_payload(
+    config: Config,
+    state: IncidentState,
+    event: str,
+    now: dt.datetime,
+    series: list | None = None,
+    counts: dict | None = None,
+    curve: list | None = None,
+) -> dict:
+    """Everything a renderer shows, as plain JSON (stored in the notification log)."""
+    ev = state.lead
+    if ev is None:  # an incident always has a lead post; be defensive for old rows
+        ev = Evidence(state.brand, state.platform, state.root_post_id, state.last_observed,
+                      0.0, 0.0, 0.0, state.peak_p_viral, 0.0)  # fmt: skip
+    try:
+        brand_name = config.brand(state.brand).name
+    except StopIteration:
+        brand_name = state.brand
+    counts = counts or {}
+    related = [
+        {
+            "platform": p.evidence.platform,
+            "post_id": p.evidence.post_id,
+            "observed": p.peak_observed,
+            "url": p.evidence.url,
+            "author_name": p.evidence.author_name,
+        }
+        for key, p in sorted(state.posts.items(), key=lambda kv: -kv[1].peak_observed)
+        if key != state.lead_post
+    ][:5]
+    return {
+        "incident_id": state.incident_id,
+        "event": event,
+        "level": state.level,
+        "previous_level": state.previous_level if event == "escalate" else None,
+        "status": state.status,
+        "brand": state.brand,
+        "brand_name": brand_name,
+        "platform": ev.platform,
+        "post_id": ev.post_id,
+        "root_post_id": state.root_post_id,
+        "category": state.category,
+        "categories": list(ev.categories),
+        "signals": list(ev.signals),
+        "excerpt": ev.excerpt,
+        "text": ev.excerpt,
+        "author_name": ev.author_name,
+        "author_followers": ev.author_followers,
+        "author_verified": ev.author_verified,
+        "author_verified_type": ev.author_verified_type,
+        "observed": ev.observed,
+        "comments": counts.get("comments"),
+        "likes": counts.get("likes"),
+        "reads": counts.get("reads"),
+        "predicted": round(ev.predicted, 1),
+        "low": round(ev.low, 1),
+        "high": round(ev.high, 1),
+        "p_viral": round(ev.p_viral, 4),
+        "velocity_per_10min": round(ev.velocity_per_10min, 1),
+        "url": ev.url,
+        "reasons": list(state.reasons),
+        "posts": len(state.posts),
+        "related": related,
+        "opened_at": state.opened_at.isoformat(),
+        "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
+        "at": now.isoformat(),
+        "viral_line": config.thresholds.viral_reposts,
+        "series": series or [],
+        "observed_curve": curve or [],
+    }
+
+
+def dedupe_key(state: IncidentState, event: str, receiver: str, config: Config) -> str:
+    """`{incident}:{event}:{level}:{receiver}`; a reminder's event carries its time bucket
+    (`remind#2`: the second reminder interval since the incident became critical)."""
+    if event == "remind":
+        bucket = remind_bucket(config, state.level_changed_at, state.last_reminded_at)
+        event = f"remind#{bucket}"
+    key = f"{state.incident_id}:{event}:{state.level}:{receiver}"
+    if len(key) > _KEY_LIMIT:
+        key = key[: _KEY_LIMIT - 17] + "~" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return key
+
+
+# --- the rate limit ---------------------------------------------------------------------
+
+
+def _recent(conn: Connection, receiver: str, now: dt.datetime) -> int:
+    n = notifications.c
+    return conn.execute(
+        select(func.count())
+        .select_from(notifications)
+        .where(
+            n.receiver == receiver,
+            n.created_at > now - dt.timedelta(hours=1),
+            n.event.in_(INCIDENT_EVENTS),
+            n.status.not_in(["silenced", "folded", "superseded"]),
+        )
+    ).scalar_one()
+
+
+def _summary_line(payload: dict) -> str:
+    excerpt = " ".join(str(payload.get("excerpt") or "").split())[:60]
+    return (
+        f"[{payload['level']}] {payload['brand_name']} {payload['event']}: {excerpt} "
+        f"(P(viral) {payload['p_viral']:.0%}, {payload['observed']:,} reposts, "
+        f"{payload['incident_id']})"
+    )
+
+
+def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -> str:
+    """Add an alert over the receiver's hourly limit to its summary for this hour (sent
+    once the hour is over). Returns the summary's dedupe key."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    n = notifications.c
+    for attempt in range(1, 20):
+        key = f"summary:{receiver}:{hour:%Y%m%dT%H}" + (f":{attempt}" if attempt > 1 else "")
+        insert_ignore(
+            conn,
+            notifications,
+            [
+                {
+                    "dedupe_key": key,
+                    "incident_id": None,
+                    "event": "summary",
+                    "level": None,
+                    "receiver": receiver,
+                    "channel": config.receiver(receiver).channel,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "payload": json.dumps(
+                        {
+                            "event": "summary",
+                            "receiver": receiver,
+                            "window_start": hour.isoformat(),
+                            "not_before": (hour + dt.timedelta(hours=1)).isoformat(),
+                            "count": 0,
+                            "lines": [],
+                            "incidents": [],
+                        },
+                        ensure_ascii=False,
+                    ),
+                }
+            ],
+            keys=["dedupe_key"],
+        )
+        row = conn.execute(
+            select(n.payload, n.status).where(n.dedupe_key == key).with_for_update()
+        ).first()
+        if row.status != "pending":
+            continue  # already going out: start another summary
+        summary = json.loads(row.payload)
+        summary["count"] += 1
+        if len(summary["lines"]) < SUMMARY_LINES:
+            summary["lines"].append(_summary_line(payload))
+        if payload["incident_id"] not in summary["incidents"]:
+            summary["incidents"].append(payload["incident_id"])
+        conn.execute(
+            update(notifications)
+            .where(n.dedupe_key == key, n.status == "pending")
+            .values(payload=json.dumps(summary, ensure_ascii=False))
+        )
+        return key
+    raise RuntimeError(f"could not fold into a summary for {receiver}")
+
+
+# --- run_escalation ---------------------------------------------------------------------
+
+
+def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
+    """Update incidents from the latest evidence and queue their notifications.
+
+    Returns counts: evidence, opened, escalated, reminded, resolved, queued (new rows to
+    send), silenced, folded.
+    """
+    now = clock.now()
+    stats = dict.fromkeys(
+        ("evidence", "opened", "escalated", "reminded", "resolved", "queued", "silenced",
+         "folded"),
+        0,
+    )  # fmt: skip
+    with engine.begin() as conn:
+        evidence = latest_evidence(conn, config)
+        stats["evidence"] = len(evidence)
+        known = _load_incidents(conn, now)
+        silences = active_silences(conn, now)
+        for before, items in group_evidence(config, known, evidence, now):
+            state, events = evaluate(config, before, items, now)
+            if state is None or (state == before and not events):
+                continue
+            _save(conn, state)
+            if not events:
+                continue
+            lead = state.lead
+            series = _series(conn, lead.platform, lead.post_id) if lead else []
+            counts = _counts(conn, lead.platform, lead.post_id) if lead else {}
+            curve = _curve(conn, lead.platform, lead.post_id) if lead else []
+            for event in events:
+                stats[STAT_FOR_EVENT[event]] += 1
+                payload = build_payload(config, state, event, now, series, counts, curve)
+                _queue(conn, config, state, event, payload, silences, now, stats)
+    log.info("escalation: %s", stats)
+    return stats
+
+
+def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
+    labels = {
+        "brand": state.brand,
+        "level": state.level,
+        "category": state.category,
+        "platform": state.platform,
+    }
+    lead = state.lead
+    silence = silenced_by(
+        silences,
+        {
+            "brand": state.brand,
+            "brand_name": payload["brand_name"],
+            "author_name": lead.author_name if lead else None,
+            "post_ids": {state.root_post_id, *(p.evidence.post_id for p in state.posts.values())},
+            "text": " ".join(p.evidence.text or p.evidence.excerpt for p in state.posts.values()),
+        },
+    )
+    urgent = state.level == "critical" and event != "resolve"
+    body = json.dumps(payload, ensure_ascii=False, default=str)
+    for receiver in receivers_for(config, labels):
+        key = dedupe_key(state, event, receiver, config)
+        exists = conn.execute(
+            select(notifications.c.dedupe_key).where(notifications.c.dedupe_key == key)
+        ).first()
+        if exists:
+            continue  # a rerun: already queued (or sent)
+        status, note = "pending", None
+        if silence:
+            status, note = "silenced", f"silenced by {silence}"
+        elif not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
+            status = "folded"
+            note = f"folded into {_fold(conn, config, receiver, payload, now)}"
+        added = insert_ignore(
+            conn,
+            notifications,
+            [
+                {
+                    "dedupe_key": key,
+                    "incident_id": state.incident_id,
+                    "event": event,
+                    "level": state.level,
+                    "receiver": receiver,
+                    "channel": config.receiver(receiver).channel,
+                    "status": status,
+                    "attempts": 0,
+                    "created_at": now,
+                    "last_error": note,
+                    "payload": body,
+                }
+            ],
+            keys=["dedupe_key"],
+        )
+        stats["queued" if status == "pending" else status] += added
+
+
+# --- deliver_pending --------------------------------------------------------------------
+
+
+def in_quiet_hours(receiver, now: dt.datetime, tz: str) -> bool:
+    """True inside the receiver's quiet hours (local time in `tz`; may span midnight)."""
+    if receiver.quiet_hours is None:
+        return False
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+    start, end = receiver.quiet_hours.start, receiver.quiet_hours.end
+    if start == end:
+        return False
+    return start <= local < end if start < end else (local >= start or local < end)
+
+
+def _thread(conn: Connection, incident: str | None, receiver: str) -> str | None:
+    """The external id of the incident's first message to this receiver (its thread)."""
+    if incident is None:
+        return None
+    n = notifications.c
+    return conn.execute(
+        select(n.external_id)
+        .where(
+            n.incident_id == incident,
+            n.receiver == receiver,
+            n.status == "sent",
+            n.external_id.is_not(None),
+        )
+        .order_by(n.sent_at, n.created_at)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _finish(engine: Engine, key: str, token: str, **values) -> bool:
+    """Update a row only while we still hold its claim."""
+    n = notifications.c
+    with engine.begin() as conn:
+        return (
+            conn.execute(
+                update(notifications)
+                .where(n.dedupe_key == key, n.status == "sending", n.external_id == token)
+                .values(**values)
+            ).rowcount
+            == 1
+        )
+
+
+def _supersede(engine: Engine, row, key: str) -> None:
+    """A newer alert about the incident went out: older ones still deferred (quiet hours)
+    are stale now; mark them superseded instead of sending them late."""
+    if row["incident_id"] is None or row["event"] not in ("open", "escalate"):
+        return
+    n = notifications.c
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications)
+            .where(
+                n.incident_id == row["incident_id"],
+                n.receiver == row["receiver"],
+                n.status == "pending",
+                n.event.in_(["open", "escalate"]),
+                n.created_at <= row["created_at"],
+                n.dedupe_key != key,
+            )
+            .values(status="superseded", last_error=f"superseded by {key}")
+        )
+
+
+def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict) -> dict:
+    """Send every queued notification that is due, once. `channels` maps receiver names
+    to channels (`alerts.channels`). Returns counts: sent, recovered (found already
+    delivered after a crash), failed (queued for the next run), deferred (quiet hours,
+    a summary's hour not over, or waiting for an earlier message of the same incident),
+    skipped (claimed by another run, or the receiver left the config)."""
+    now = clock.now()
+    stats = {"sent": 0, "recovered": 0, "failed": 0, "deferred": 0, "skipped": 0}
+    n = notifications.c
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(
+                    n.dedupe_key,
+                    n.incident_id,
+                    n.event,
+                    n.level,
+                    n.receiver,
+                    n.status,
+                    n.attempts,
+                    n.claimed_at,
+                    n.created_at,
+                    n.payload,
+                ).where(n.status.in_(["pending", "failed", "sending"]))
+            )
+            .mappings()
+            .all()
+        )
+    rows = sorted(
+        rows, key=lambda r: (r["created_at"], EVENT_ORDER.get(r["event"], 9), r["dedupe_key"])
+    )
+    blocked: set[tuple[str, str]] = set()  # (incident, receiver) with an earlier unsent row
+    for row in rows:
+        key, receiver_name = row["dedupe_key"], row["receiver"]
+        pair = (row["incident_id"], receiver_name) if row["incident_id"] else None
+        in_flight = (
+            row["status"] == "sending"
+            and row["claimed_at"] is not None
+            and row["claimed_at"] > now - LEASE
+        )
+        if in_flight:  # another run holds it
+            if pair:
+                blocked.add(pair)
+            stats["skipped"] += 1
+            continue
+        try:
+            receiver = config.receiver(receiver_name)
+        except StopIteration:
+            stats["skipped"] += 1  # the receiver left the config: keep the row, send nothing
+            continue
+        payload = json.loads(row["payload"])
+        not_before = payload.get("not_before")
+        if (
+            (not_before and dt.datetime.fromisoformat(not_before) > now)
+            or (row["level"] != "critical" and in_quiet_hours(receiver, now, config.timezone))
+            or (pair in blocked)
+        ):
+            stats["deferred"] += 1
+            continue
+        token = f"claim:{uuid.uuid4().hex}"
+        claim = [
+            n.dedupe_key == key,
+            n.status == row["status"],
+            n.attempts == row["attempts"],
+        ]
+        if row["status"] == "sending":
+            claim.append(or_(n.claimed_at.is_(None), n.claimed_at <= now - LEASE))
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(notifications)
+                .where(and_(*claim))
+                .values(
+                    status="sending",
+                    claimed_at=now,
+                    attempts=row["attempts"] + 1,
+                    external_id=token,
+                )
+            ).rowcount
+            thread = _thread(conn, row["incident_id"], receiver_name)
+        if claimed != 1:
+            stats["skipped"] += 1  # another run claimed it between our read and now
+            if pair:
+                blocked.add(pair)
+            continue
+        note = {
+            "dedupe_key": key,
+            "receiver": receiver_name,
+            "event": row["event"],
+            "level": row["level"],
+            "incident_id": row["incident_id"],
+            "created_at": row["created_at"].isoformat(),
+            "attempt": row["attempts"] + 1,
+            "thread": thread if row["event"] != "open" else None,
+            "payload": payload,
+        }
+        channel = channels.get(receiver_name)
+        external = None
+        try:
+            if channel is None:
+                raise LookupError(f"no channel for receiver {receiver_name!r}")
+            if row["attempts"] > 0 and hasattr(channel, "find_sent"):
+                try:
+                    external = channel.find_sent(note)
+                except Exception as exc:  # noqa: BLE001 - cannot tell: send (at-least-once)
+                    log.warning("could not check whether %s was delivered: %s", key, exc)
+                if external:
+                    stats["recovered"] += 1
+                    log.info("notification %s was already delivered (%s)", key, external)
+            if not external:
+                external = channel.send(note)
+                stats["sent"] += 1
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the row queued
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            _finish(engine, key, token, status="failed", last_error=error, external_id=None)
+            log.warning(
+                "notification %s to %s failed (attempt %d), retried next run: %s",
+                key,
+                receiver_name,
+                row["attempts"] + 1,
+                error,
+            )
+            stats["failed"] += 1
+            if pair:
+                blocked.add(pair)
+            continue
+        if not _finish(
+            engine,
+            key,
+            token,
+            status="sent",
+            sent_at=clock.now(),
+            external_id=str(external)[:200],
+            last_error=None,
+        ):
+            log.error("notification %s: lost its claim while sending (lease %s)", key, LEASE)
+        _supersede(engine, row, key)
+    log.info("delivery: %s", stats)
+    return stats

@@ -1,0 +1,53 @@
+"""
+### Escalate: `yujing_escalate`
+
+Turns fresh spread estimates and complaint scores into incidents (watch → warning →
+critical by the config's `levels`), then routes, silences, rate-limits and delivers
+notifications to Slack, email, webhooks or the local outbox. Every notification has a
+unique key in `notifications`: reruns and retries never send twice, and a failed send is
+retried next run until it goes out.
+
+Runs after each spread run (the `spread_estimates` asset) and on `schedules.escalate`.
+"""
+
+from airflow.sdk import dag, task
+
+from yujing.dag_support import (
+    DEFAULT_ARGS,
+    NOTIFICATIONS,
+    SPREAD_ESTIMATES,
+    START_DATE,
+    cron_or_assets,
+    pipeline_config,
+)
+
+CONFIG = pipeline_config()
+
+
+@dag(
+    dag_id="yujing_escalate",
+    schedule=cron_or_assets(CONFIG, "escalate", SPREAD_ESTIMATES),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["yujing", "alerts"],
+    doc_md=__doc__,
+)
+def yujing_escalate():
+    @task
+    def update_incidents() -> dict:
+        from yujing.tasks import update_incidents
+
+        return update_incidents()
+
+    @task(outlets=[NOTIFICATIONS])
+    def deliver_notifications() -> dict:
+        from yujing.tasks import deliver_notifications
+
+        return deliver_notifications()
+
+    update_incidents() >> deliver_notifications()
+
+
+yujing_escalate()

@@ -1,0 +1,45 @@
+"""
+### Score: `yujing_score`
+
+Cleans and segments every new mention (jieba, with the brands and the complaint vocabulary
+in its dictionary) and scores sentiment, complaint-ness, categories and escalation signals
+into `scores`, one row per post and model version (reruns score nothing twice).
+
+Runs when new mentions land (the `mentions` asset) and on `schedules.score` as a safety net.
+"""
+
+from airflow.sdk import dag, task
+
+from yujing.dag_support import (
+    DEFAULT_ARGS,
+    MENTIONS,
+    SCORES,
+    START_DATE,
+    cron_or_assets,
+    pipeline_config,
+)
+
+CONFIG = pipeline_config()
+
+
+@dag(
+    dag_id="yujing_score",
+    schedule=cron_or_assets(CONFIG, "score", MENTIONS),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["yujing", "nlp"],
+    doc_md=__doc__,
+)
+def yujing_score():
+    @task(outlets=[SCORES])
+    def score_mentions() -> dict:
+        from yujing.tasks import score_mentions
+
+        return score_mentions()
+
+    score_mentions()
+
+
+yujing_score()

@@ -1,0 +1,274 @@
+"""Incremental ingest of one platform: every search term, from its cursor to now, once.
+
+Per (source, query) cursors live in `ingest_cursors`. A run fixes `now`, and for each
+search term (stalest cursor first) fetches the window [cursor − overlap, now] (a first
+run: [now − lookback, now]), page by page, newest first. Each page is stored in one
+transaction (mentions and snapshots with insert-or-ignore on their keys, bad items to
+`quarantine` with the reason); only when the whole window is stored does the term's
+cursor advance to `now`. So a retry, a rerun, a crash between pages or an overlap
+between runs stores nothing twice and loses nothing: whatever was not covered by a
+completed window is fetched again and duplicates are ignored by key.
+
+Search caps: Weibo search returns at most ~1,000 results per query and window. When a
+window hits the cap (every page full up to the cap, or `total_number` says there is
+more than the pages gave), the run splits it: since results come newest first, the part
+newer than the oldest result seen is complete, and the window shrinks to
+[start, oldest] (that second re-read) until it fits; if the results were not in time
+order it bisects instead. More posts than the cap in a single second cannot be split;
+that is logged.
+
+Faults: a rate limit stops the run cleanly (terms already done keep their cursor, the
+rest are fetched next run; a Retry-After is remembered and later runs skip the platform
+until then); an invalid token raises TokenExpired (the task fails with a message naming
+the Connection); a response that stays malformed after retries is quarantined and its
+term retried next run; 5xx/timeouts are retried inside the client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from ingest.errors import MalformedResponse, RateLimited
+from ingest.weibo_parse import Mention, ParseError
+from warehouse.cursors import get_cursor, set_cursor
+from warehouse.quarantine import quarantine_item
+from warehouse.schema import mentions, metric_snapshots
+from warehouse.writes import insert_ignore
+from yujing.clock import Clock
+from yujing.config import Config
+
+log = logging.getLogger(__name__)
+
+FIRST_RUN_LOOKBACK = dt.timedelta(days=1)
+BACKOFF_QUERY = "*rate-limited-until*"  # ingest_cursors row: don't call before cursor_at
+PLATFORMS = ("weibo", "wechat")
+
+
+def search_terms(config: Config) -> list[str]:
+    """Every search term of every watched brand (competitors included), once."""
+    return list(dict.fromkeys(t for b in config.brands for t in b.search_terms))
+
+
+queries = search_terms  # the first version's name
+
+
+def mention_rows(config: Config, post: Mention, raw: str, now: dt.datetime) -> list[dict]:
+    """One row per brand the post is about (none when it hits an excluded word)."""
+    haystack = f"{post.title or ''} {post.text}"
+    return [
+        {
+            "platform": post.platform,
+            "post_id": post.post_id,
+            "brand": brand.code,
+            "author_id": post.author_id,
+            "author_name": (post.author_name or "")[:200] or None,
+            "author_followers": post.author_followers,
+            "author_verified": post.author_verified,
+            "verified_type": post.verified_type,
+            "title": post.title,
+            "text": post.text,
+            "created_at": post.created_at,
+            "url": post.url,
+            "root_id": post.root_id,
+            "parent_id": post.parent_id,
+            "is_competitor": brand.competitor,
+            "raw": raw,
+            "ingested_at": now,
+        }
+        for brand in config.brands
+        if brand.matches(haystack)
+    ]
+
+
+def snapshot_row(post: Mention, now: dt.datetime) -> dict:
+    return {
+        "platform": post.platform,
+        "post_id": post.post_id,
+        "observed_at": now,
+        "reposts": post.reposts,
+        "comments": post.comments,
+        "likes": post.likes,
+        "reads": post.reads,
+        "looks": post.looks,
+    }
+
+
+def _utc(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+class _Run:
+    def __init__(self, engine, config, client, platform, now, progress):
+        self.engine, self.config, self.client = engine, config, client
+        self.platform, self.now, self.progress = platform, now, progress
+        self.page_size = int(getattr(client, "page_size", 50))
+        self.max_pages = max(
+            1, math.ceil(int(getattr(client, "search_cap", 1000)) / self.page_size)
+        )
+        self.stats = dict.fromkeys(
+            (
+                "fetched",
+                "stored",
+                "snapshots",
+                "quarantined",
+                "deleted",
+                "no_brand",
+                "pages",
+                "splits",
+                "over_cap_seconds",
+                "failed_queries",
+            ),
+            0,
+        )
+
+    def store_page(self, items: list) -> list[dt.datetime]:
+        """Store one page in one transaction; returns the created times, in page order."""
+        rows, snaps, times = [], [], []
+        with self.engine.begin() as conn:
+            for item in items:
+                raw = json.dumps(item, ensure_ascii=False, default=str)
+                try:
+                    post = self.client.parse(item, self.now)
+                except ParseError as exc:
+                    self.stats["quarantined"] += quarantine_item(
+                        conn, self.platform, str(exc), raw, self.now
+                    )
+                    continue
+                times.append(post.created_at)
+                if post.deleted:
+                    self.stats["deleted"] += 1
+                    continue
+                found = mention_rows(self.config, post, raw, self.now)
+                if not found:  # an excluded word, or the term matched only loosely
+                    self.stats["no_brand"] += 1
+                    continue
+                rows += found
+                snaps.append(snapshot_row(post, self.now))
+            stored = insert_ignore(conn, mentions, rows, keys=["platform", "post_id", "brand"])
+            self.stats["snapshots"] += insert_ignore(
+                conn, metric_snapshots, snaps, keys=["platform", "post_id", "observed_at"]
+            )
+        self.stats["stored"] += stored
+        self.stats["fetched"] += len(items)
+        self.stats["pages"] += 1
+        if self.progress and stored:
+            self.progress(self.stats["stored"])
+        return times
+
+    def pages(self, query: str, lo: int, hi: int) -> tuple[bool, list[dt.datetime]]:
+        """Page through [lo, hi] (unix seconds, inclusive); (hit the cap?, created times)."""
+        times: list[dt.datetime] = []
+        fetched = 0
+        for page in range(1, self.max_pages + 1):
+            items = self.client.search(query, _utc(lo), _utc(hi), page=page, count=self.page_size)
+            times += self.store_page(items)
+            fetched += len(items)
+            if len(items) < self.page_size:
+                total = getattr(items, "total", None)
+                return (page > 1 and total is not None and total > fetched), times
+        return True, times
+
+    def fetch_window(self, query: str, lo: int, hi: int) -> None:
+        while lo <= hi:
+            capped, times = self.pages(query, lo, hi)
+            if not capped:
+                return
+            self.stats["splits"] += 1
+            ordered = all(a >= b for a, b in zip(times, times[1:], strict=False))
+            oldest = math.floor(min(times).timestamp()) if times else None
+            if not ordered or oldest is None or not lo <= oldest <= hi:
+                if hi <= lo:
+                    self._over_cap(query, lo)
+                    return
+                middle = (lo + hi) // 2
+                log.info("%s %r: unordered capped window, bisecting", self.platform, query)
+                self.fetch_window(query, lo, middle)
+                self.fetch_window(query, middle + 1, hi)
+                return
+            if oldest == hi:  # the whole cap within one second: cannot split further
+                self._over_cap(query, hi)
+                hi -= 1
+            else:
+                hi = oldest  # (oldest, hi] is complete; re-read the oldest second
+
+    def _over_cap(self, query: str, second: int) -> None:
+        self.stats["over_cap_seconds"] += 1
+        log.warning(
+            "%s %r: more posts than the search cap within the second %s; some may be missed",
+            self.platform,
+            query,
+            _utc(second).isoformat(),
+        )
+
+
+def ingest_source(
+    engine: Engine,
+    config: Config,
+    client,
+    platform: str,
+    clock: Clock,
+    progress: Callable[[int], None] | None = None,
+    lookback: dt.timedelta = FIRST_RUN_LOOKBACK,
+) -> dict:
+    """Fetch every search term's new mentions from one platform; returns counts for the
+    task log: queries done, mentions stored (new rows), snapshots, quarantined items, …"""
+    if platform not in PLATFORMS:
+        raise ValueError(f"unknown platform {platform!r} (expected one of {PLATFORMS})")
+    now = clock.now()
+    overlap = dt.timedelta(minutes=config.thresholds.ingest_overlap_minutes)
+    terms = search_terms(config)
+    run = _Run(engine, config, client, platform, now, progress)
+    result = {
+        "platform": platform,
+        "queries": 0,
+        "queries_total": len(terms),
+        "rate_limited": False,
+        "backoff_until": None,
+    }
+    with engine.connect() as conn:
+        until = get_cursor(conn, platform, BACKOFF_QUERY)
+        cursors = {t: get_cursor(conn, platform, t) for t in terms}
+    if until is not None and until > now:
+        log.warning("%s: rate limited until %s; skipping this run", platform, until.isoformat())
+        return {**result, **run.stats, "rate_limited": True, "backoff_until": until.isoformat()}
+    end = math.floor(now.timestamp())
+    # the stalest terms first, so a run cut short by a rate limit never starves a term
+    for term in sorted(terms, key=lambda t: (cursors[t] is not None, cursors[t] or now)):
+        start = (cursors[term] - overlap) if cursors[term] else now - lookback
+        try:
+            run.fetch_window(term, math.floor(start.timestamp()), end)
+        except RateLimited as exc:
+            result["rate_limited"] = True
+            if exc.retry_after:
+                until = now + dt.timedelta(seconds=exc.retry_after)
+                result["backoff_until"] = until.isoformat()
+                with engine.begin() as conn:
+                    set_cursor(conn, platform, BACKOFF_QUERY, until, now)
+            log.warning(
+                "%s: %s; %d of %d search terms done, the rest resume next run",
+                platform,
+                exc,
+                result["queries"],
+                len(terms),
+            )
+            break
+        except MalformedResponse as exc:
+            run.stats["failed_queries"] += 1
+            with engine.begin() as conn:
+                run.stats["quarantined"] += quarantine_item(
+                    conn, platform, f"malformed response for {term!r}: {exc}", exc.raw, now
+                )
+            log.error("%s %r: %s; retried next run", platform, term, exc)
+            continue
+        with engine.begin() as conn:
+            set_cursor(conn, platform, term, now, now)
+        result["queries"] += 1
+    result.update(run.stats)
+    log.info("ingest %s: %s", platform, result)
+    return result

@@ -1,0 +1,430 @@
+"""The project's complaint lexicon: categories, escalation signals, negation and degree.
+
+Public sentiment lexicons miss most complaint vocabulary (维权, 退款, 12315, 黑猫投诉,
+踢皮球 …) or even score it positive, so this is Yujing's own. Codes are stable (they are
+stored in `scores.categories` / `scores.signals` and used in routing rules); labels are
+for people. Terms are matched on normalised, simplified text (see nlp/normalize.py).
+
+Each category has two kinds of terms:
+
+- *problem* terms name a problem by themselves (异物, 过敏, 假货, 乱收费, 不给退): they count
+  unless negated ("没有异物", "不是假货");
+- *topic* terms only say what a post is about (退款, 客服, 快递, 价格): they place a post that
+  is a complaint for other reasons in a category, but never make one ("快递很快" is praise).
+
+Escalation signals (regulator or legal threats, media exposure, collective action) and
+general complaint cues (投诉, 维权, 差评, 讨说法) complete the evidence the scorer weighs
+against the sentiment model (nlp/scorer.py).
+
+Matching is one pass of a trie-shaped regular expression over the text (fast enough for
+the scoring hot path), longest term first; a term inside a protected word (a brand name
+such as a hypothetical 无忧快递) is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    zh: str
+    en: str
+    terms: tuple[str, ...]  # problem terms: a complaint in this category by themselves
+    topics: tuple[str, ...] = ()  # what the complaint is about, never a complaint alone
+    weight: float = 0.7  # evidence one problem term gives (see nlp/scorer.py)
+
+
+@dataclass(frozen=True)
+class Signal:
+    code: str
+    zh: str
+    en: str
+    terms: tuple[str, ...]
+    weight: float = 0.5
+
+
+# fmt: off
+CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "refund",
+        "退款退货",
+        "Refund / return",
+        terms=(
+            "不给退", "不让退", "拒绝退", "拒不退", "退不了", "不退款", "不给退款", "拒绝退款",
+            "退款难", "退款失败", "退款被拒", "迟迟不退", "一直不退", "还没退", "没退款",
+            "退款还没到", "钱没退", "押金不退", "不退押金", "不予退", "退一赔三", "退一赔十",
+            "拒绝退货", "不给退货", "退货难", "不给换", "拒绝换货",
+        ),
+        topics=("退款", "退货", "退钱", "退费", "仅退款", "七天无理由", "申请退", "退换", "换货", "押金"),
+    ),
+    Category(
+        "after_sales",
+        "售后维修",
+        "After-sales / repair",
+        terms=(
+            "售后差", "售后太差", "售后垃圾", "售后不管", "售后不处理", "没有售后", "售后推诿",
+            "修不好", "修了又坏", "反复维修", "维修多次", "返厂多次", "不给修", "拒绝保修",
+            "不保修", "不给保修", "踢皮球", "推卸责任", "没人管", "没人处理", "不处理",
+            "不解决", "拖着不", "一直拖", "石沉大海", "不给说法", "不给答复", "没有下文",
+        ),
+        topics=("售后", "维修", "保修", "返厂", "三包", "4s店", "4S店", "召回", "换新", "检测报告"),
+    ),
+    Category(
+        "quality",
+        "质量问题",
+        "Quality defect",
+        terms=(
+            "质量问题", "质量差", "质量太差", "质量很差", "质量不行", "做工差", "做工粗糙",
+            "坏了", "坏掉", "用坏", "故障", "漏水", "漏电", "漏油", "异响", "开裂", "裂了",
+            "掉漆", "生锈", "断了", "失灵", "死机", "黑屏", "蓝屏", "卡顿", "掉电快", "发烫",
+            "变质", "发霉", "霉变", "过期", "临期", "结块", "馊了", "酸了", "次品", "残次",
+            "瑕疵", "破损", "碎了", "烂了", "刹车失灵", "断轴", "抖动", "掉色", "起球",
+            "开胶", "变形", "异味", "有股怪味", "不新鲜", "缺斤少两", "少发", "漏发",
+            "质量堪忧", "品控差", "品控太差", "翻车",
+        ),
+        topics=("质量", "品控", "做工", "批次", "批号", "保质期"),
+    ),
+    Category(
+        "safety",
+        "安全健康隐患",
+        "Safety / health hazard",
+        terms=(
+            "自燃", "起火", "着火", "爆炸", "爆燃", "冒烟", "漏电伤人", "异物", "虫子",
+            "蟑螂", "苍蝇", "头发丝", "玻璃渣", "铁丝", "塑料片", "钢丝球", "过敏", "中毒",
+            "食物中毒", "腹泻", "拉肚子", "呕吐", "上吐下泻", "住院", "送医", "急诊", "抢救",
+            "致癌", "超标", "重金属", "细菌超标", "菌落", "三聚氰胺", "激素", "烫伤", "烧伤",
+            "受伤", "骨折", "划伤", "夹伤", "安全隐患", "身体不适", "起疹子", "疹子", "红疹",
+            "湿疹", "发烧", "刹不住", "失控", "断轴", "电池鼓包", "鼓包", "致死", "死亡",
+            "窒息", "卡喉", "毁容", "烂脸", "不合格", "抽检不合格",
+        ),
+        topics=("安全", "食品安全", "检测", "成分"),
+        weight=0.8,
+    ),
+    Category(
+        "counterfeit",
+        "假货真伪",
+        "Counterfeit / authenticity",
+        terms=(
+            "假货", "假冒", "山寨", "高仿", "不是正品", "非正品", "假的", "以次充好",
+            "翻新机", "冒牌", "仿冒", "假奶粉", "假酒", "假药", "售假", "卖假", "调包",
+            "掉包", "二手当新", "旧货翻新",
+        ),
+        topics=("正品", "真伪", "鉴定", "防伪码"),
+    ),
+    Category(
+        "service_attitude",
+        "客服态度",
+        "Customer-service attitude",
+        terms=(
+            "态度差", "态度恶劣", "态度极差", "态度很差", "态度太差", "态度不好", "服务差",
+            "服务太差", "服务很差", "服务态度差", "爱答不理", "不理人", "不理不睬", "挂电话",
+            "敷衍", "推诿", "客服不回", "客服不理", "没人回复", "不回复", "已读不回",
+            "骂人", "辱骂", "甩锅", "机器人客服", "打不通", "转人工", "踢来踢去", "威胁",
+            "态度嚣张", "冷漠", "傲慢",
+        ),
+        topics=("客服", "服务", "店员", "销售", "经理", "工作人员", "态度", "热线"),
+    ),
+    Category(
+        "delivery",
+        "配送物流",
+        "Delivery / logistics",
+        terms=(
+            "送晚了", "送得慢", "送的慢", "配送慢", "配送太慢", "送餐慢", "送餐太慢", "超时",
+            "漏送", "送错", "洒了", "撒了", "汤洒", "丢件", "丢了件", "快递丢", "没收到",
+            "未收到", "收不到", "延误", "迟迟不发货", "不发货", "拒发货", "发货慢", "物流慢",
+            "物流太慢", "等了两个小时", "等了一个小时", "等了一个多小时", "等了半天",
+            "凉了", "饭都凉", "暴力分拣", "包裹破损", "虚假签收", "被签收", "一直不送",
+        ),
+        topics=("配送", "送餐", "外卖员", "骑手", "快递", "物流", "发货", "送货", "派送", "包装"),
+    ),
+    Category(
+        "pricing",
+        "价格收费",
+        "Pricing / billing",
+        terms=(
+            "乱收费", "多收", "多扣", "乱扣费", "乱扣钱", "偷偷扣", "自动扣费", "自动续费",
+            "扣费不通知", "大数据杀熟", "杀熟", "价格欺诈", "隐形消费", "隐性收费",
+            "收费不合理", "霸王条款", "割韭菜", "坑钱", "天价", "暴涨", "先涨后降",
+            "价格歧视", "强制消费", "捆绑销售", "强制搭售", "搭售", "套路贷", "砍单",
+            "不退差价", "保价不认",
+        ),
+        topics=("价格", "收费", "扣费", "续费", "差价", "账单", "会员费", "运费", "涨价"),
+    ),
+    Category(
+        "false_ads",
+        "虚假宣传",
+        "False advertising",
+        terms=(
+            "虚假宣传", "虚标", "夸大宣传", "货不对板", "与描述不符", "和描述不符", "图文不符",
+            "实物不符", "与宣传不符", "和宣传不符", "欺诈", "欺骗消费者", "忽悠", "骗人",
+            "诈骗", "虚假广告", "名不副实", "缩水", "虚假促销", "假促销", "先提价后打折",
+            "宣传不符", "货不对版", "买家秀", "照骗", "虚假发货",
+        ),
+        topics=("宣传", "广告", "代言", "详情页", "描述"),
+    ),
+    Category(
+        "privacy",
+        "隐私泄露",
+        "Privacy",
+        terms=(
+            "泄露隐私", "隐私泄露", "信息泄露", "泄露信息", "信息被泄露", "被泄露",
+            "泄露个人信息", "个人信息泄露", "骚扰电话", "骚扰短信", "倒卖信息", "倒卖个人信息",
+            "偷拍", "监听", "偷听", "窃听", "过度收集", "强制授权", "偷偷收集", "人脸信息",
+            "电话轰炸", "短信轰炸",
+        ),
+        topics=("隐私", "个人信息", "通讯录", "权限", "信息安全"),
+    ),
+)
+
+
+SIGNALS: tuple[Signal, ...] = (
+    Signal(
+        "regulator_legal",
+        "监管/法律",
+        "Regulator or legal threat",
+        (
+            "12315", "12345", "12331", "消协", "消费者协会", "消保委", "黑猫投诉", "律师函",
+            "起诉", "打官司", "诉讼", "上诉", "仲裁", "市场监管", "市场监督管理局", "市监局",
+            "工商局", "食药监", "质监局", "报警", "立案", "法院", "投诉到", "315晚会",
+            "找律师", "请律师", "法律途径", "走法律程序", "依法维权", "监管部门", "主管部门",
+            "卫健委", "药监局",
+        ),
+        weight=0.6,
+    ),
+    Signal(
+        "media",
+        "媒体曝光",
+        "Media exposure",
+        (
+            "曝光", "记者", "媒体", "上新闻", "央视", "热搜", "求转发", "大家帮忙转",
+            "帮忙扩散", "扩散", "求扩散", "新闻报道", "电视台", "报社", "爆料", "舆论",
+            "发到网上", "发微博曝光",
+        ),
+        weight=0.35,
+    ),
+    Signal(
+        "collective",
+        "集体行动",
+        "Collective action",
+        (
+            "维权群", "集体维权", "一起维权", "集体投诉", "集体诉讼", "联名", "抵制",
+            "避雷", "拉黑", "再也不买", "再也不会买", "大家别买", "千万别买", "不要买",
+            "受害者", "受害家长", "不止我一个", "很多人都", "好多人都", "大家小心",
+            "广大消费者", "同样遇到", "一样的遭遇", "维权联盟",
+        ),
+        weight=0.5,
+    ),
+)
+
+# Words that say "this is a complaint" without naming its category.
+COMPLAINT_CUES: tuple[str, ...] = (
+    "投诉", "维权", "差评", "举报", "坑人", "被坑", "坑爹", "无良", "黑心", "黑店",
+    "垃圾", "骗子", "欺骗", "要求赔偿", "索赔", "赔偿", "讨说法", "讨个说法", "给个说法",
+    "给个交代", "给我一个交代", "要个说法", "太坑", "坑了", "奸商", "不负责", "不作为",
+    "不要脸", "忍无可忍", "无法接受", "太过分", "过分了", "恶心", "气死", "受骗",
+    "上当", "吃亏", "维护权益", "消费者权益", "权益受损", "官方回应", "求官方",
+    "要求道歉", "道歉", "必须道歉", "没有诚信", "不诚信", "再也不来", "最后一次",
+)
+COMPLAINT_CUE_WEIGHT = 0.6
+_UNNEGATABLE_CUES = frozenset({"道歉", "赔偿", "要求赔偿", "给个说法", "给个交代", "官方回应"})
+
+# Negation words: a problem term right after one of these (allowing a few fillers such
+# as 任何/发现) does not count ("没有发现任何异物", "不是假货", "宝宝不过敏").
+NEGATIONS: tuple[str, ...] = (
+    "没有", "没", "无", "不是", "不", "并非", "非", "未", "毫无", "绝无", "从未", "从没",
+    "从来没有", "不存在", "不会", "并不", "一点也不", "一点都不", "别", "不用", "无需",
+    "杜绝", "防止", "预防", "避免",
+)
+_FILLERS = (
+    "任何", "什么", "发现", "出现", "检测出", "检出", "吃出", "喝出", "有", "过", "再",
+    "都", "也", "一点", "一丝", "半点", "啥", "到", "会", "曾", "被",
+)
+
+# Degree adverbs and their strength (1 = neutral); used as features by the sentiment model.
+DEGREE: dict[str, float] = {
+    "极其": 2.0, "极度": 2.0, "超级": 1.8, "非常": 1.8, "特别": 1.8, "太": 1.8,
+    "巨": 1.8, "贼": 1.6, "十分": 1.6, "相当": 1.5, "真的": 1.4, "很": 1.4,
+    "挺": 1.2, "蛮": 1.2, "比较": 1.1, "还算": 0.9, "有点": 0.8, "有些": 0.8,
+    "稍微": 0.6, "略": 0.6, "一点": 0.6,
+}
+# fmt: on
+
+
+def category_label(code: str, lang: str = "zh") -> str:
+    """The Chinese (`zh`) or English (`en`) label of a category code (the code if unknown)."""
+    for c in CATEGORIES:
+        if c.code == code:
+            return c.zh if lang == "zh" else c.en
+    return code
+
+
+def signal_label(code: str, lang: str = "zh") -> str:
+    """The Chinese (`zh`) or English (`en`) label of a signal code (the code if unknown)."""
+    for s in SIGNALS:
+        if s.code == code:
+            return s.zh if lang == "zh" else s.en
+    return code
+
+
+CATEGORY_CODES: tuple[str, ...] = tuple(c.code for c in CATEGORIES)
+SIGNAL_CODES: tuple[str, ...] = tuple(s.code for s in SIGNALS)
+
+# --- matching -----------------------------------------------------------------------
+
+PROBLEM, TOPIC, SIGNAL, CUE = "problem", "topic", "signal", "cue"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    term: str
+    kind: str  # problem | topic | signal | cue
+    code: str  # category or signal code ("" for cues)
+    start: int
+    negated: bool
+
+
+@dataclass(slots=True)
+class Hits:
+    """Lexicon matches in one text."""
+
+    hits: list[Hit] = field(default_factory=list)
+
+    def live(self, kind: str) -> list[Hit]:
+        return [h for h in self.hits if h.kind == kind and not h.negated]
+
+    def codes(self, kind: str) -> list[str]:
+        """Codes of non-negated hits of one kind, in lexicon order, without repeats."""
+        found = {h.code for h in self.hits if h.kind == kind and not h.negated}
+        order = SIGNAL_CODES if kind == SIGNAL else CATEGORY_CODES
+        return [c for c in order if c in found]
+
+    @property
+    def negated(self) -> list[Hit]:
+        return [h for h in self.hits if h.negated]
+
+
+def _roles() -> dict[str, list[tuple[str, str]]]:
+    roles: dict[str, list[tuple[str, str]]] = {}
+    for c in CATEGORIES:
+        for t in c.terms:
+            roles.setdefault(t, []).append((PROBLEM, c.code))
+        for t in c.topics:
+            roles.setdefault(t, []).append((TOPIC, c.code))
+    for s in SIGNALS:
+        for t in s.terms:
+            roles.setdefault(t, []).append((SIGNAL, s.code))
+    for t in COMPLAINT_CUES:
+        roles.setdefault(t, []).append((CUE, ""))
+    return roles
+
+
+def trie_regex(words: Iterable[str]) -> str:
+    """A regular expression matching any of `words`, longest first, shaped as a trie so
+    the engine follows one branch per position instead of trying every word."""
+    trie: dict = {}
+    for word in words:
+        if not word:
+            continue
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:  # the word may stop here; prefer the longer continuation
+            return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else f"{body}?"
+        return body
+
+    return build(trie)
+
+
+@cache
+def _matcher() -> tuple[re.Pattern, dict[str, list[tuple[str, str]]]]:
+    roles = _roles()
+    return re.compile(trie_regex(roles)), roles
+
+
+@cache
+def _negation_tail() -> re.Pattern:
+    """Matches a clause ending in a negation word followed by fillers."""
+    neg = trie_regex(NEGATIONS)
+    fill = trie_regex(_FILLERS)
+    return re.compile(f"(?:{neg})(?:{fill}){{0,3}}$")
+
+
+_CLAUSE_END = re.compile(r"[,，。.!?！？;；:：、\s~]")
+
+
+def is_negated(text: str, start: int) -> bool:
+    """Whether a negation word (plus fillers) ends the clause right before `start`."""
+    window = text[max(0, start - 10) : start]
+    cut = None
+    for m in _CLAUSE_END.finditer(window):
+        cut = m.end()
+    if cut is not None:
+        window = window[cut:]
+    if not window:
+        return False
+    return _negation_tail().search(window) is not None
+
+
+def match(text: str, protected: re.Pattern | None = None) -> Hits:
+    """Every lexicon term in a normalised text, with its role and negation."""
+    pattern, roles = _matcher()
+    spans: list[tuple[int, int]] = []
+    if protected is not None:
+        spans = [m.span() for m in protected.finditer(text)]
+    out = Hits()
+    for m in pattern.finditer(text):
+        term, start, end = m.group(), m.start(), m.end()
+        if term.isdigit() and (
+            (start > 0 and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit())
+        ):
+            continue  # 12315 inside a longer number
+        if spans and any(a <= start and end <= b for a, b in spans):
+            continue
+        negated = is_negated(text, start)
+        for kind, code in roles[term]:
+            # "没退款", "不赔偿" are still about refunds and compensation
+            keep = kind == TOPIC or (kind == CUE and term in _UNNEGATABLE_CUES)
+            out.hits.append(Hit(term, kind, code, start, negated and not keep))
+    return out
+
+
+def find_terms(text: str, terms: Iterable[str]) -> list[str]:
+    """Terms (from `terms`) present in the text and not negated."""
+    wanted = set(terms)
+    return list(
+        dict.fromkeys(h.term for h in match(text).hits if h.term in wanted and not h.negated)
+    )
+
+
+def categories_in(text: str) -> list[str]:
+    """Categories whose problem terms appear, not negated ("没有异物" is not safety)."""
+    return match(text).codes(PROBLEM)
+
+
+def signals_in(text: str) -> list[str]:
+    """Escalation signals present, not negated."""
+    return match(text).codes(SIGNAL)
+
+
+def protected_pattern(words: Iterable[str]) -> re.Pattern | None:
+    """A pattern of protected words (brand names) inside which lexicon terms are ignored."""
+    words = [w for w in dict.fromkeys(words) if w]
+    return re.compile(trie_regex(words)) if words else None
+
+
+def all_terms() -> list[str]:
+    """Every lexicon term (for jieba's user dictionary)."""
+    return list(_roles())

@@ -1,0 +1,193 @@
+"""Weibo/WeChat text as the models should see it.
+
+Posts arrive with HTML, short links, @mentions, #topics#, `{%…%}` markup, emoticons like
+`[怒]`, traditional characters, full-width forms, invisible characters and repost chains
+(`我的话//@某人:被转的话`). Emoticons are strong sentiment signals, so they are taken out of
+the text and kept as feature tokens (`EMO_怒`) rather than deleted; the reposter's own words
+are separated from the quoted chain so a neutral "转发" of an angry post is not read as the
+reposter's anger (and an angry comment on a neutral post is).
+
+`normalize` is on the scoring hot path, so it is a handful of compiled regular expressions;
+traditional→simplified conversion (OpenCC, pure Python and slow) only runs on text that
+contains a character OpenCC would change.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+# Longest text kept: a 10,000-character post is scored on its first 5,000 characters.
+MAX_CHARS = 5000
+
+_TAG = re.compile(r"<\s*(br|p|div|/p|/div)\b[^>]*>|<[a-zA-Z/!][^<>]{0,500}>", re.I)
+_URL = re.compile(
+    r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+|t\.cn/[A-Za-z0-9]+|dwz\.cn/[A-Za-z0-9]+|"
+    r"[OL]?网页链接|\[?网页链接\]?",
+    re.I,
+)
+_NAME = r"[\w\u4e00-\u9fff\-]{1,30}"
+_REPLY = re.compile(rf"^\s*回复\s*@{_NAME}\s*[:：]")
+_MENTION = re.compile(rf"@({_NAME})")
+_MARKUP = re.compile(r"\{%(.*?)%\}", re.S)
+_TOPIC = re.compile(r"#([^#\n]{1,60})#")
+_EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9]{0,7})\]")
+# zero-width, bidi, BOM, variation selectors and C0/C1 controls except tab/newline
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
+    "\ufff9-\ufffb\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REPEAT_PUNCT = re.compile(r"([!?。,，、.~…;；:：\-—*=_+])\1+")
+_REPEAT_CHAR = re.compile(r"(\D)\1{3,}")  # 哈哈哈哈哈 → 哈哈哈, but not 10000
+_SPACES = re.compile(r"\s+")
+_REPOST_CHAIN = re.compile(rf"//\s*@{_NAME}\s*[:：]?")
+_REPOST_ONLY = frozenset({"", "转发微博", "转发", "轉發微博", "repost", "Repost", "转"})
+
+
+@cache
+def _opencc():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@cache
+def _traditional_chars() -> re.Pattern:
+    """Characters whose presence means OpenCC t2s would change the text."""
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+    chars: set[str] = set()
+    for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("\t")
+        if key and key != value.split(" ")[0]:
+            chars.add(key)
+    for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("\t")
+        target = value.split(" ")[0]
+        chars.update(k for k, v in zip(key, target, strict=False) if k != v)
+    return re.compile("[" + "".join(sorted(re.escape(c) for c in chars)) + "]")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified (OpenCC t2s), skipped when there is nothing to convert."""
+    if _traditional_chars().search(text) is None:
+        return text
+    return _opencc().convert(text)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """A post cleaned for scoring."""
+
+    own_text: str  # the reposter's own words (the whole post when it is not a repost)
+    quoted_text: str = ""  # the quoted repost chain, cleaned the same way
+    emoticons: tuple[str, ...] = ()  # in the own words, e.g. ("怒", "泪")
+    quoted_emoticons: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    links: int = 0
+    cards: int = 0  # `{%…%}` link cards / topic links
+    is_repost: bool = False
+    truncated: bool = False
+
+    @property
+    def full(self) -> str:
+        """Own words and quoted chain together (what a reader of the repost sees)."""
+        return f"{self.own_text} {self.quoted_text}".strip()
+
+    @property
+    def emoticon_tokens(self) -> tuple[str, ...]:
+        """Emoticons as feature tokens: `[怒]` → `EMO_怒`."""
+        return tuple(f"EMO_{e}" for e in self.emoticons)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.own_text or self.quoted_text or self.emoticons or self.quoted_emoticons)
+
+    @property
+    def scoring_text(self) -> str:
+        """The text whose sentiment is the post's: the own words, or the quoted post when
+        the reposter added nothing (a bare "转发微博")."""
+        if self.own_text or self.emoticons:
+            return self.own_text
+        return self.quoted_text
+
+    @property
+    def scoring_emoticons(self) -> tuple[str, ...]:
+        if self.own_text or self.emoticons:
+            return self.emoticons
+        return self.quoted_emoticons
+
+
+def _markup(match: re.Match) -> str:
+    inner = match.group(1).strip()
+    return f" #{inner.strip('#')}# " if inner.startswith("#") else f" {inner} "
+
+
+def _clean(text: str) -> tuple[str, tuple[str, ...]]:
+    """(text without emoticons, emoticons) for one side of a repost."""
+    emoticons = tuple(_EMOTICON.findall(text))
+    if emoticons:
+        text = _EMOTICON.sub(" ", text)
+    text = _TOPIC.sub(r" \1 ", text)
+    text = _REPEAT_PUNCT.sub(r"\1", text)
+    text = _REPEAT_CHAR.sub(r"\1\1\1", text)
+    return _SPACES.sub(" ", text).strip(), emoticons
+
+
+def normalize(raw: object) -> NormalizedText:
+    """Clean one post; never raises (None and non-text become empty, bad bytes are replaced)."""
+    if isinstance(raw, bytes | bytearray):
+        raw = bytes(raw).decode("utf-8", errors="replace")
+    elif not isinstance(raw, str):
+        raw = "" if raw is None else str(raw)
+    text = raw
+    truncated = len(text) > MAX_CHARS
+    if truncated:
+        text = text[:MAX_CHARS]
+    if _SURROGATE.search(text):  # lone surrogates from bad UTF-8 (surrogateescape)
+        text = _SURROGATE.sub("\ufffd", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(html.unescape(text))
+    text = _INVISIBLE.sub("", text)
+    text = unicodedata.normalize("NFKC", text)  # full-width letters, digits, punctuation
+    text = to_simplified(text)
+    text = _REPLY.sub(" ", text)
+    cards = 0
+    if "{%" in text:
+        text, cards = _MARKUP.subn(_markup, text)
+    links = 0
+    if "." in text or "链接" in text:
+        text, links = _URL.subn(" ", text)
+    chain = _REPOST_CHAIN.search(text)
+    own, quoted = (text[: chain.start()], text[chain.start() :]) if chain else (text, "")
+    mentions = tuple(_MENTION.findall(text))
+    topics = tuple(dict.fromkeys(t.strip() for t in _TOPIC.findall(text) if t.strip()))
+    own = _MENTION.sub(" ", own)
+    own_text, emoticons = _clean(own)
+    if own_text in _REPOST_ONLY:
+        own_text = ""
+    quoted_text, quoted_emoticons = "", ()
+    if quoted:
+        quoted = _MENTION.sub(" ", _REPOST_CHAIN.sub(" ", quoted))
+        quoted_text, quoted_emoticons = _clean(quoted)
+    return NormalizedText(
+        own_text=own_text,
+        quoted_text=quoted_text,
+        emoticons=emoticons,
+        quoted_emoticons=quoted_emoticons,
+        topics=topics,
+        mentions=mentions,
+        links=links,
+        cards=cards,
+        is_repost=chain is not None,
+        truncated=truncated,
+    )

@@ -1,0 +1,100 @@
+"""The scoring stage: score every stored mention the current model has not scored yet.
+
+Scores are keyed by (platform, post_id, model_version), so a rerun or retry rescores
+nothing and a new model version rescores everything once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from sqlalchemy import Engine, and_, select
+
+from warehouse.schema import mentions, scores
+from warehouse.writes import upsert
+from yujing.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+class BatchScorer(Protocol):
+    model_version: str
+
+    def score_batch(self, texts: list[str]) -> Sequence: ...
+
+
+def unscored(engine: Engine, model_version: str, limit: int) -> list[tuple[str, str, str]]:
+    """(platform, post_id, text) of mentions without a score from this model version."""
+    query = (
+        select(mentions.c.platform, mentions.c.post_id, mentions.c.text)
+        .distinct()
+        .select_from(
+            mentions.outerjoin(
+                scores,
+                and_(
+                    scores.c.platform == mentions.c.platform,
+                    scores.c.post_id == mentions.c.post_id,
+                    scores.c.model_version == model_version,
+                ),
+            )
+        )
+        .where(scores.c.post_id.is_(None))
+        .order_by(mentions.c.platform, mentions.c.post_id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def score_new_mentions(
+    engine: Engine,
+    scorer: BatchScorer,
+    clock: Clock,
+    batch_size: int = 1000,
+    max_batches: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Score unscored mentions batch by batch; each batch commits on its own."""
+    scored = errors = negatives = complaints = batches = 0
+    while max_batches is None or batches < max_batches:
+        rows = unscored(engine, scorer.model_version, batch_size)
+        if not rows:
+            break
+        results = scorer.score_batch([text for _, _, text in rows])
+        now = clock.now()
+        records = []
+        for (platform, post_id, _), result in zip(rows, results, strict=True):
+            records.append(
+                {
+                    "platform": platform,
+                    "post_id": post_id,
+                    "model_version": scorer.model_version,
+                    "sentiment": result.sentiment,
+                    "negative": bool(result.negative),
+                    "complaint": bool(result.complaint),
+                    "categories": json.dumps(list(result.categories)),
+                    "signals": json.dumps(list(result.signals)),
+                    "error": result.error,
+                    "scored_at": now,
+                }
+            )
+            errors += result.error is not None
+            negatives += bool(result.negative)
+            complaints += bool(result.complaint)
+        with engine.begin() as conn:
+            upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
+        scored += len(records)
+        batches += 1
+        if progress:
+            progress(scored)
+        log.info("scored %d posts so far (%s)", scored, scorer.model_version)
+    return {
+        "model_version": scorer.model_version,
+        "scored": scored,
+        "negative": negatives,
+        "complaint": complaints,
+        "unusable": errors,
+    }

@@ -1,0 +1,296 @@
+"""`yujing train DATA_DIR`: retrain the committed sentiment model reproducibly.
+
+DATA_DIR is the labelled sentiment folder (`../shared/data/sentiment`, see its README).
+The model reads both social posts and consumer complaints, so it is trained on
+hand-labelled Weibo (weibo2018_train) plus complaint-style reviews: food delivery
+(waimai_10k_train), e-commerce (online_shopping_10_cats) and ChnSentiCorp's training
+split. The emoticon-labelled weibo_senti_100k is not used (its labels are the emoticons).
+
+Every text is normalised exactly as the scorer will see it, and duplicates are removed
+(ChnSentiCorp is largely contained in online_shopping). Evaluation first: seeded,
+label-stratified 20% hold-outs of weibo2018 and waimai and the whole of
+chnsenticorp_validation are kept out, and no training text equals a held-out one. The
+report gives accuracy, ROC-AUC, negative-class F1, and calibration by length band. Then
+the final model is refit on everything and written to nlp/models/sentiment.npz.
+
+Deterministic: fixed seeds, a deterministic solver, and a model file that depends only on
+the data (rerunning gives the same bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20261122
+HOLDOUT = 0.2
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    bits: int = 20
+    C: float = 12.0
+    # weight of each source's texts in the loss: the target domain, hand-labelled Weibo,
+    # counts most; the large e-commerce set least
+    source_weights: dict = field(
+        default_factory=lambda: {
+            "weibo2018": 3.0,
+            "waimai": 1.0,
+            "shopping": 0.35,
+            "chnsenticorp": 1.0,
+        }
+    )
+    calibration_folds: int = 5
+    min_df: int = 2  # hashed features seen in fewer training texts are dropped
+
+
+# --- data ----------------------------------------------------------------------------
+
+FILES = {
+    "weibo2018": "weibo2018_train.csv",
+    "waimai": "waimai_10k_train.csv",
+    "shopping": "online_shopping_10_cats.csv",
+    "chnsenticorp": "chnsenticorp_train.csv",
+    "chnsenticorp_validation": "chnsenticorp_validation.csv",
+}
+
+
+def read_source(data_dir: Path, name: str):
+    """One labelled CSV as a DataFrame with columns label, text, source, and the model
+    inputs (clean text and tokens) as the scorer prepares them; unusable rows dropped."""
+    import pandas as pd
+
+    from nlp.scorer import prepare
+
+    frame = pd.read_csv(data_dir / FILES[name], usecols=["label", "text"])
+    frame = frame.dropna(subset=["text", "label"])
+    frame["label"] = frame["label"].astype(int)
+    frame["source"] = name
+    prepared = [prepare(str(t)) for t in frame["text"]]
+    frame["clean"] = [p.text for p in prepared]
+    frame["tokens"] = [p.tokens for p in prepared]
+    frame["ok"] = [p.error is None for p in prepared]
+    frame = frame[frame["ok"]].drop(columns="ok")
+    # the same text twice (with whitespace differences) is one example
+    frame["key"] = (
+        frame["clean"].str.replace(r"\s+", "", regex=True) + "|" + frame["tokens"].map(" ".join)
+    )
+    return frame.drop_duplicates("key").reset_index(drop=True)
+
+
+def load_splits(data_dir: Path, seed: int = SEED):
+    """(train, held_out) where held_out maps a name to a DataFrame no training text equals."""
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    frames = {name: read_source(data_dir, name) for name in FILES}
+    held_out = {}
+    train_parts = []
+    for name in ("weibo2018", "waimai"):
+        tr, te = train_test_split(
+            frames[name], test_size=HOLDOUT, random_state=seed, stratify=frames[name]["label"]
+        )
+        train_parts.append(tr)
+        held_out[name] = te.reset_index(drop=True)
+    held_out["chnsenticorp_validation"] = frames["chnsenticorp_validation"]
+    train_parts += [frames["shopping"], frames["chnsenticorp"]]
+    train = pd.concat(train_parts, ignore_index=True).drop_duplicates("key")
+    evaluation_keys = set().union(*(set(f["key"]) for f in held_out.values()))
+    train = train[~train["key"].isin(evaluation_keys)].reset_index(drop=True)
+    return train, held_out
+
+
+def load_all(data_dir: Path):
+    """Every labelled text (for the final model), deduplicated."""
+    import pandas as pd
+
+    frames = [read_source(data_dir, name) for name in FILES]
+    data = pd.concat(frames, ignore_index=True)
+    data["source"] = data["source"].replace({"chnsenticorp_validation": "chnsenticorp"})
+    return data.drop_duplicates("key").reset_index(drop=True)
+
+
+# --- fitting -------------------------------------------------------------------------
+
+
+def _weights(frame, params: TrainParams) -> np.ndarray:
+    w = frame["source"].map(params.source_weights).fillna(1.0).to_numpy(dtype=np.float64)
+    return w / w.mean()
+
+
+def _fit_lr(x, y, w, params: TrainParams, seed: int):
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=params.C, solver="liblinear", max_iter=1000, random_state=seed)
+    lr.fit(x, y, sample_weight=w)
+    return lr
+
+
+def _fit_calibration(z, y, w, lengths) -> tuple[float, float, float, float]:
+    """Length-aware Platt scaling on out-of-fold margins."""
+    from sklearn.linear_model import LogisticRegression
+
+    from nlp.sentiment_model import LEN_CENTRE
+
+    ell = np.log1p(lengths) - LEN_CENTRE
+    design = np.column_stack([z, z * ell, ell])
+    cal = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000).fit(design, y, sample_weight=w)
+    a, c, d = cal.coef_[0]
+    return float(a), float(cal.intercept_[0]), float(c), float(d)
+
+
+def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print):
+    """A SentimentModel trained on a DataFrame from `load_splits`/`load_all`."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from nlp.features import HashedFeatures
+    from nlp.sentiment_model import SentimentModel, tfidf
+
+    t0 = time.perf_counter()
+    features = HashedFeatures(bits=params.bits)
+    texts = list(train["clean"])
+    counts = features.transform(texts, list(train["tokens"]))
+    y = train["label"].to_numpy()
+    w = _weights(train, params)
+    df = np.bincount(counts.indices, minlength=features.n_features)
+    n = counts.shape[0]
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    keep = df >= params.min_df
+    idf[~keep] = idf.max()
+    x = tfidf(counts, idf)
+    if params.min_df > 1:  # rare hashed features: no weight (their idf still counts)
+        mask = keep.astype(np.float32)
+        x = x.multiply(mask[np.newaxis, :]).tocsr()
+    log(
+        f"  features: {x.shape[0]} texts × {x.shape[1]} hashed ({keep.sum()} used), "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+
+    # out-of-fold margins for the calibration
+    z = np.zeros(n)
+    strata = train["source"].astype(str) + train["label"].astype(str)
+    folds = StratifiedKFold(params.calibration_folds, shuffle=True, random_state=seed)
+    for k, (a, b) in enumerate(folds.split(np.zeros(n), strata)):
+        lr = _fit_lr(x[a], y[a], w[a], params, seed + k)
+        z[b] = lr.decision_function(x[b])
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.float64, count=n)
+    calibration = _fit_calibration(z, y, w, lengths)
+    lr = _fit_lr(x, y, w, params, seed)
+    coef = lr.coef_[0].astype(np.float32)
+    coef[~keep] = 0.0
+    log(f"  fitted in {time.perf_counter() - t0:.1f} s; calibration {np.round(calibration, 3)}")
+    meta = {
+        "trained_on": {k: int(v) for k, v in train["source"].value_counts().items()},
+        "params": {
+            "bits": params.bits,
+            "C": params.C,
+            "source_weights": params.source_weights,
+            "min_df": params.min_df,
+            "calibration_folds": params.calibration_folds,
+        },
+        "seed": seed,
+    }
+    return SentimentModel(features, idf, coef, float(lr.intercept_[0]), calibration, meta)
+
+
+# --- evaluation ----------------------------------------------------------------------
+
+
+def metrics(labels, probs) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    labels = np.asarray(labels)
+    probs = np.asarray(probs, dtype=np.float64)
+    pred = (probs >= 0.5).astype(int)
+    return {
+        "n": len(labels),
+        "accuracy": accuracy_score(labels, pred),
+        "auc": roc_auc_score(labels, probs),
+        "neg_f1": f1_score(labels, pred, pos_label=0),
+        "brier": float(np.mean((probs - labels) ** 2)),
+    }
+
+
+def calibration_by_length(labels, probs, lengths, bands=((0, 30), (30, 80), (80, 10**9))):
+    """(band, n, mean P(positive), share positive, expected calibration error) per band."""
+    labels, probs, lengths = map(np.asarray, (labels, probs, lengths))
+    rows = []
+    for lo, hi in bands:
+        m = (lengths >= lo) & (lengths < hi)
+        if m.sum() < 20:
+            continue
+        p, y = probs[m], labels[m]
+        bins = np.minimum((p * 10).astype(int), 9)
+        ece = sum(
+            abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).sum()
+            for b in range(10)
+            if (bins == b).any()
+        ) / len(p)
+        rows.append((f"{lo}-{hi if hi < 10**9 else '∞'}", int(m.sum()), p.mean(), y.mean(), ece))
+    return rows
+
+
+def report(model, held_out, log=print) -> dict:
+    results = {}
+    for name, part in held_out.items():
+        p = model.predict_proba(list(part["clean"]), list(part["tokens"]))
+        results[name] = m = metrics(part["label"], p)
+        log(
+            f"  held-out {name:24s} n={m['n']:5d}  accuracy {m['accuracy']:.3f}  "
+            f"ROC-AUC {m['auc']:.3f}  neg-F1 {m['neg_f1']:.3f}  Brier {m['brier']:.3f}"
+        )
+        for band, n, mp, share, ece in calibration_by_length(
+            part["label"], p, part["clean"].str.len()
+        ):
+            log(
+                f"      length {band:8s} n={n:5d}  mean P(pos) {mp:.3f}  "
+                f"share positive {share:.3f}  ECE {ece:.3f}"
+            )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="yujing train",
+        description="Retrain the committed sentiment model from the labelled data folder.",
+    )
+    parser.add_argument("data_dir", type=Path, help="the sentiment data folder")
+    parser.add_argument("--out", type=Path, default=None, help="model file to write")
+    parser.add_argument("--no-eval", action="store_true", help="skip the hold-out report")
+    parser.add_argument(
+        "--eval-only", action="store_true", help="report on the hold-outs, write nothing"
+    )
+    args = parser.parse_args(argv)
+
+    from nlp.sentiment_model import MODEL_PATH
+
+    missing = [f for f in FILES.values() if not (args.data_dir / f).is_file()]
+    if missing:
+        print(f"yujing train: {args.data_dir} lacks {', '.join(missing)}", file=sys.stderr)
+        return 2
+    params = TrainParams()
+    if not args.no_eval:
+        train, held_out = load_splits(args.data_dir)
+        print(
+            f"hold-out evaluation: training on {len(train)} texts "
+            f"{train['source'].value_counts().to_dict()}"
+        )
+        report(fit(train, params), held_out)
+    if args.eval_only:
+        return 0
+    data = load_all(args.data_dir)
+    print(f"final model: training on {len(data)} texts {data['source'].value_counts().to_dict()}")
+    model = fit(data, params)
+    out = args.out or MODEL_PATH
+    model.save(out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Reading real Weibo cascades (the `../shared/data/cascades` JSONL format, gzip allowed)
+and cutting them at an observation time, never looking past it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class CascadeFormatError(ValueError):
+    """A line that is not a cascade in the documented format."""
+
+
+@dataclass(frozen=True)
+class Cascade:
+    event_id: str
+    created_at: float
+    root_followers: int | None
+    root_verified: bool
+    delays: np.ndarray  # seconds after the original post, sorted
+    followers: np.ndarray  # each reposter's followers
+
+    def count_before(self, seconds: float) -> int:
+        return int(np.searchsorted(self.delays, seconds, side="left"))
+
+    def observe(
+        self,
+        seconds: float,
+        snapshots_only: bool = False,
+        every: float = 600.0,
+        first: float | None = None,
+        followers: bool = True,
+    ):
+        """The Observation a tracker would have `seconds` after posting.
+
+        With `snapshots_only`, counts taken every `every` seconds from `first` (default:
+        `every` after posting) plus one at `seconds`; without `followers`, a timeline whose
+        reposters' followers are unknown.
+        """
+        from spread.model import Observation
+
+        k = self.count_before(seconds)
+        t0 = self.created_at
+        if snapshots_only:
+            start = every if first is None else first
+            marks = np.arange(start, seconds + 1e-9, every)
+            if len(marks) == 0 or marks[-1] < seconds:
+                marks = np.r_[marks, seconds]
+            counts = np.searchsorted(self.delays, marks, side="left")
+            snaps = [(t0 + float(m), int(c)) for m, c in zip(marks, counts, strict=True)]
+            return Observation(
+                created_at=t0,
+                observe_at=t0 + seconds,
+                author_followers=self.root_followers,
+                author_verified=self.root_verified,
+                repost_times=[],
+                repost_followers=[],
+                count_snapshots=snaps,
+            )
+        return Observation(
+            created_at=t0,
+            observe_at=t0 + seconds,
+            author_followers=self.root_followers,
+            author_verified=self.root_verified,
+            repost_times=(t0 + self.delays[:k]).tolist(),
+            repost_followers=self.followers[:k].astype(int).tolist() if followers else [],
+            count_snapshots=[],
+        )
+
+
+def parse_cascade(line: str, observe: float | None = None) -> Cascade:
+    """One JSONL line; with `observe`, posts at or after it are dropped while parsing."""
+    try:
+        data = json.loads(line)
+        root = data["root"]
+        posts = data["posts"]
+        delays, followers = [], []
+        for post in posts:
+            delay = float(post[0])
+            if observe is not None and delay >= observe:
+                continue
+            delays.append(delay)
+            followers.append(max(int(post[1] or 0), 0))
+        order = np.argsort(delays, kind="stable")
+        return Cascade(
+            event_id=str(data["event_id"]),
+            created_at=float(root.get("created_at") or 0.0),
+            root_followers=root.get("followers"),
+            root_verified=bool(root.get("verified")),
+            delays=np.asarray(delays, dtype=float)[order],
+            followers=np.asarray(followers, dtype=float)[order],
+        )
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise CascadeFormatError(f"not a cascade: {type(exc).__name__}: {exc}") from None
+
+
+def read_cascades(path: str | Path, observe: float | None = None) -> Iterator[Cascade]:
+    """Cascades from a .jsonl or .jsonl.gz file (line numbers in errors)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield parse_cascade(line, observe)
+            except CascadeFormatError as exc:
+                raise CascadeFormatError(f"{path}:{number}: {exc}") from None

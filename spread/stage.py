@@ -1,0 +1,180 @@
+"""The spread stage: refresh what tracked posts are doing, predict, store estimates.
+
+Weibo posts are followed through their repost timeline (who reposted, when, with how many
+followers) and count snapshots; WeChat articles through read and 在看 (looks) snapshots,
+where 在看 stands in for reposts. Estimates are append-only, keyed by the time they were
+made, so a retry at the same clock time writes nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, desc, select
+
+from spread.tracking import (
+    HOT,
+    TrackedPost,
+    due_posts,
+    enroll_negative_posts,
+    next_state,
+    reschedule,
+)
+from warehouse.schema import mentions, metric_snapshots, reposts, spread_estimates
+from warehouse.writes import insert_ignore
+from yujing.clock import Clock
+from yujing.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def _ts(value: dt.datetime) -> float:
+    return value.timestamp()
+
+
+def build_observation(conn: Connection, post: TrackedPost, now: dt.datetime):
+    """Everything known about a post's spread up to `now` (never after it)."""
+    from spread.model import Observation
+
+    author = conn.execute(
+        select(mentions.c.author_followers, mentions.c.author_verified)
+        .where(mentions.c.platform == post.platform, mentions.c.post_id == post.post_id)
+        .limit(1)
+    ).first()
+    timeline = conn.execute(
+        select(reposts.c.created_at, reposts.c.followers)
+        .where(
+            reposts.c.platform == post.platform,
+            reposts.c.root_post_id == post.post_id,
+            reposts.c.created_at <= now,
+        )
+        .order_by(reposts.c.created_at)
+    ).all()
+    count_column = (
+        metric_snapshots.c.looks if post.platform == "wechat" else metric_snapshots.c.reposts
+    )
+    snapshots = conn.execute(
+        select(metric_snapshots.c.observed_at, count_column)
+        .where(
+            metric_snapshots.c.platform == post.platform,
+            metric_snapshots.c.post_id == post.post_id,
+            metric_snapshots.c.observed_at <= now,
+            count_column.is_not(None),
+        )
+        .order_by(metric_snapshots.c.observed_at)
+    ).all()
+    return Observation(
+        created_at=_ts(post.created_at),
+        observe_at=_ts(now),
+        author_followers=author.author_followers if author else None,
+        author_verified=bool(author.author_verified) if author else False,
+        repost_times=[_ts(t) for t, _ in timeline],
+        repost_followers=[int(f or 0) for _, f in timeline],
+        count_snapshots=[(_ts(t), int(c)) for t, c in snapshots],
+    )
+
+
+def _last_observed(conn: Connection, post: TrackedPost) -> int | None:
+    return conn.execute(
+        select(spread_estimates.c.observed)
+        .where(
+            spread_estimates.c.platform == post.platform,
+            spread_estimates.c.post_id == post.post_id,
+        )
+        .order_by(desc(spread_estimates.c.estimated_at))
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def refresh_metrics(
+    engine: Engine, posts: list[TrackedPost], clock: Clock, weibo=None, wechat=None
+) -> dict:
+    """Ask the platforms for fresh counts (and Weibo repost timelines of hot posts)."""
+    from ingest.refresh import fetch_repost_timeline, refresh_wechat_metrics, refresh_weibo_counts
+
+    done = {"weibo_counts": 0, "weibo_reposts": 0, "wechat_metrics": 0}
+    weibo_posts = [p for p in posts if p.platform == "weibo"]
+    if weibo is not None and weibo_posts:
+        done["weibo_counts"] = refresh_weibo_counts(
+            engine, weibo, [p.post_id for p in weibo_posts], clock
+        )
+        for post in weibo_posts:
+            if post.state == HOT:
+                done["weibo_reposts"] += fetch_repost_timeline(engine, weibo, post.post_id, clock)
+    wechat_posts = [p for p in posts if p.platform == "wechat"]
+    if wechat is not None and wechat_posts:
+        with engine.connect() as conn:
+            urls = dict(
+                conn.execute(
+                    select(mentions.c.post_id, mentions.c.url).where(
+                        mentions.c.platform == "wechat",
+                        mentions.c.post_id.in_([p.post_id for p in wechat_posts]),
+                    )
+                ).all()
+            )
+        done["wechat_metrics"] = refresh_wechat_metrics(engine, wechat, urls, clock)
+    return done
+
+
+def track_spread(
+    engine: Engine,
+    config: Config,
+    clock: Clock,
+    predictor,
+    weibo=None,
+    wechat=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """One spread run: enroll new negatives, refresh due posts, predict, reschedule."""
+    now = clock.now()
+    enrolled = enroll_negative_posts(engine, now)
+    due = due_posts(engine, now)
+    refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
+    quiet = dt.timedelta(hours=config.thresholds.track_quiet_hours)
+    with engine.connect() as conn:
+        observations = [build_observation(conn, post, now) for post in due]
+        previous = [_last_observed(conn, post) for post in due]
+    estimates = predictor.predict_many(observations) if observations else []
+    rows, outcomes = [], []
+    states = {"hot": 0, "cooling": 0, "dead": 0}
+    for post, estimate, before in zip(due, estimates, previous, strict=True):
+        rows.append(
+            {
+                "platform": post.platform,
+                "post_id": post.post_id,
+                "estimated_at": now,
+                "model_version": estimate.model_version,
+                "observed": int(estimate.observed),
+                "predicted": float(estimate.predicted),
+                "low": float(estimate.low),
+                "high": float(estimate.high),
+                "p_viral": float(estimate.p_viral),
+                "velocity_per_10min": float(estimate.velocity_per_10min),
+            }
+        )
+        grew = estimate.observed > (before if before is not None else 0)
+        outcome = next_state(post, grew, estimate.p_viral, now, quiet)
+        states[outcome[0]] += 1
+        outcomes.append(outcome)
+    # Estimates and the tracking schedule commit together: a crash leaves both undone.
+    with engine.begin() as conn:
+        written = insert_ignore(
+            conn,
+            spread_estimates,
+            rows,
+            keys=["platform", "post_id", "estimated_at", "model_version"],
+        )
+        for done, (post, (state, next_at, growth_at)) in enumerate(zip(due, outcomes, strict=True)):
+            reschedule(conn, post, state, next_at, growth_at, now)
+            if progress:
+                progress(done + 1, len(due))
+    log.info("spread run: %d due, %d estimates written, states %s", len(due), written, states)
+    return {
+        "enrolled": enrolled,
+        "due": len(due),
+        "estimates": written,
+        "refreshed": refreshed,
+        **states,
+    }

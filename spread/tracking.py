@@ -1,0 +1,119 @@
+"""Which negative posts to follow, how often, and when to stop (the API budget is finite).
+
+A post enters tracking once it is scored negative or a complaint. Each spread run
+refreshes the posts that are due; hot posts (growing, or likely to go viral) are due
+again next run, cooling posts less often, and a post that has not grown for
+`thresholds.track_quiet_hours` is dropped (state `dead`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, or_, select, update
+
+from warehouse.schema import mentions, scores, tracked_posts
+from warehouse.writes import insert_ignore
+
+HOT, COOLING, DEAD = "hot", "cooling", "dead"
+COOLING_INTERVAL = dt.timedelta(minutes=30)
+HOT_P_VIRAL = 0.05  # above this a post stays hot whatever its current velocity
+
+
+@dataclass(frozen=True)
+class TrackedPost:
+    platform: str
+    post_id: str
+    brand: str
+    state: str
+    created_at: dt.datetime
+    last_growth_at: dt.datetime | None
+
+
+def enroll_negative_posts(engine: Engine, now: dt.datetime) -> int:
+    """Start tracking every post scored negative or complaint that is not tracked yet."""
+    flagged = (
+        select(
+            mentions.c.platform,
+            mentions.c.post_id,
+            func.min(mentions.c.brand).label("brand"),
+            func.min(mentions.c.created_at).label("created_at"),
+        )
+        .join(
+            scores,
+            (scores.c.platform == mentions.c.platform) & (scores.c.post_id == mentions.c.post_id),
+        )
+        .outerjoin(
+            tracked_posts,
+            (tracked_posts.c.platform == mentions.c.platform)
+            & (tracked_posts.c.post_id == mentions.c.post_id),
+        )
+        .where(or_(scores.c.negative.is_(True), scores.c.complaint.is_(True)))
+        .where(tracked_posts.c.post_id.is_(None))
+        .group_by(mentions.c.platform, mentions.c.post_id)
+    )
+    with engine.begin() as conn:
+        rows = [
+            {
+                "platform": r.platform,
+                "post_id": r.post_id,
+                "brand": r.brand,
+                "state": HOT,
+                "created_at": r.created_at,
+                "tracked_since": now,
+                "next_check_at": now,
+                "last_growth_at": r.created_at,
+            }
+            for r in conn.execute(flagged)
+        ]
+        return insert_ignore(conn, tracked_posts, rows, keys=["platform", "post_id"])
+
+
+def due_posts(engine: Engine, now: dt.datetime, limit: int = 5000) -> list[TrackedPost]:
+    """Tracked posts whose next check is due, oldest due first."""
+    query = (
+        select(
+            tracked_posts.c.platform,
+            tracked_posts.c.post_id,
+            tracked_posts.c.brand,
+            tracked_posts.c.state,
+            tracked_posts.c.created_at,
+            tracked_posts.c.last_growth_at,
+        )
+        .where(tracked_posts.c.state != DEAD, tracked_posts.c.next_check_at <= now)
+        .order_by(tracked_posts.c.next_check_at)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [TrackedPost(*row) for row in conn.execute(query)]
+
+
+def next_state(
+    post: TrackedPost,
+    grew: bool,
+    p_viral: float,
+    now: dt.datetime,
+    quiet: dt.timedelta,
+) -> tuple[str, dt.datetime, dt.datetime | None]:
+    """(state, next_check_at, last_growth_at) after a check; pure, so it is unit-tested."""
+    last_growth = now if grew else (post.last_growth_at or post.created_at)
+    if not grew and now - last_growth >= quiet:
+        return DEAD, now + quiet, last_growth
+    if grew or p_viral >= HOT_P_VIRAL:
+        return HOT, now, last_growth
+    return COOLING, now + COOLING_INTERVAL, last_growth
+
+
+def reschedule(
+    conn: Connection, post: TrackedPost, state: str, next_at: dt.datetime, growth_at, now
+) -> None:
+    """Record a check's outcome (in the caller's transaction, with the estimate)."""
+    conn.execute(
+        update(tracked_posts)
+        .where(
+            tracked_posts.c.platform == post.platform,
+            tracked_posts.c.post_id == post.post_id,
+        )
+        .values(state=state, next_check_at=next_at, last_checked_at=now, last_growth_at=growth_at)
+    )

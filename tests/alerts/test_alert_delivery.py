@@ -1,0 +1,311 @@
+"""Real delivery: Slack through slack-sdk to the local Web API stub over a socket, email
+to a real SMTP server (aiosmtpd) on 127.0.0.1, webhooks and robots to a local HTTP server,
+channels built from the config and Connection URIs."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlparse
+
+import pytest
+from alert_fixtures import HOSTILE, T0, Recorder
+
+from alerts.channels import (
+    EmailChannel,
+    OutboxChannel,
+    SlackChannel,
+    WebhookChannel,
+    channels_for_config,
+    lookup_from_uris,
+)
+from alerts.stage import LEASE, deliver_pending, run_escalation
+from warehouse.schema import notifications
+from yujing.config import load_config
+
+CONFIG = load_config()
+WARNING = {"p": 0.4, "velocity": 5.0, "categories": (), "signals": ()}  # → pr-slack only
+
+
+def slack_channels(stub, **kw):
+    slack = SlackChannel.from_token(stub.token, "#pr-alerts", stub.base_url, **kw)
+    return {"pr-slack": slack, "pr-email": Recorder(), "outbox": Recorder()}
+
+
+def test_slack_thread_broadcast_update_chart_and_inert_text(world, clock, slack_stub):
+    channels = slack_channels(slack_stub)
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 1
+    clock.advance(300)
+    world.estimate("1", clock.now(), 900, 0.9, 200)  # critical: escalate in the thread
+    run_escalation(world.engine, CONFIG, clock)
+    deliver_pending(world.engine, CONFIG, clock, channels)
+    clock.advance(dt.timedelta(minutes=61))
+    world.estimate("1", clock.now(), 950, 0.9, 10)
+    run_escalation(world.engine, CONFIG, clock)  # unacknowledged critical: a reminder
+    deliver_pending(world.engine, CONFIG, clock, channels)
+
+    first, second, third = slack_stub.messages
+    assert first["thread_ts"] is None and first["channel_name"] == "#pr-alerts"
+    assert second["thread_ts"] == first["ts"] and second["reply_broadcast"] is True
+    assert third["thread_ts"] == first["ts"] and third["reply_broadcast"] is True
+    assert second["metadata"]["event_payload"]["event"] == "escalate"
+    # the first message now shows the current level
+    assert slack_stub.updates and "CRITICAL" in json.dumps(slack_stub.updates[-1]["blocks"])
+    # the chart went into the thread, twice (open, escalate), as a real PNG
+    assert [u["thread_ts"] for u in slack_stub.uploads] == [first["ts"], first["ts"]]
+    assert slack_stub.uploads[0]["bytes"].startswith(b"\x89PNG")
+    for message in slack_stub.messages:
+        flat = json.dumps([message["text"], message["blocks"]], ensure_ascii=False)
+        assert "<!channel>" not in flat and "<!here>" not in flat and "<script>" not in flat
+        assert "<https://evil" not in flat and "*买*" not in flat
+    external = [r["external_id"] for r in world.rows(notifications.c.status == "sent")]
+    assert external[0] == f"{first['channel']}:{first['ts']}"
+
+
+def test_slack_429_retry_after_is_honoured(world, clock, slack_stub):
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    slack_stub.rate_limit(calls=1, retry_after=1)
+    began = time.monotonic()
+    assert deliver_pending(world.engine, CONFIG, clock, slack_channels(slack_stub))["sent"] == 1
+    assert time.monotonic() - began >= 1.0  # waited Retry-After, then posted once
+    assert slack_stub.rate_limited == 1 and len(slack_stub.messages) == 1
+
+
+def test_slack_rate_limited_beyond_retries_delays_but_never_drops(world, clock, slack_stub):
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    channels = slack_channels(slack_stub, max_rate_limit_retries=0)
+    slack_stub.rate_limit(calls=1, retry_after=30)
+    assert deliver_pending(world.engine, CONFIG, clock, channels)["failed"] == 1
+    (row,) = world.rows()
+    assert row["status"] == "failed" and "ratelimited" in row["last_error"]
+    clock.advance(300)
+    result = deliver_pending(world.engine, CONFIG, clock, channels)
+    assert result["sent"] == 1 and len(slack_stub.messages) == 1
+
+
+def test_slack_lost_response_is_found_in_history_not_reposted(world, clock, slack_stub):
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    channels = slack_channels(slack_stub)
+    slack_stub.drop_after_post = 1  # Slack posts it, the answer is lost (HTTP 500)
+    assert deliver_pending(world.engine, CONFIG, clock, channels)["failed"] == 1
+    assert len(slack_stub.messages) == 1
+    clock.advance(300)
+    fresh = slack_channels(slack_stub)  # a new worker process: knows no channel ids
+    result = deliver_pending(world.engine, CONFIG, clock, fresh)
+    assert result["recovered"] == 1 and result["sent"] == 0
+    assert len(slack_stub.messages) == 1  # exactly once in the channel
+    (row,) = world.rows()
+    assert row["status"] == "sent" and row["external_id"].endswith(slack_stub.messages[0]["ts"])
+
+
+class Crash(BaseException):
+    pass
+
+
+def test_slack_crash_before_marking_is_recovered_after_the_lease(world, clock, slack_stub):
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    channels = slack_channels(slack_stub)
+    real_send = channels["pr-slack"].send
+
+    def send_then_die(note):
+        real_send(note)
+        raise Crash
+
+    channels["pr-slack"].send = send_then_die
+    with pytest.raises(Crash):
+        deliver_pending(world.engine, CONFIG, clock, channels)
+    clock.advance(LEASE + dt.timedelta(seconds=1))
+    result = deliver_pending(world.engine, CONFIG, clock, slack_channels(slack_stub))
+    assert result["recovered"] == 1 and len(slack_stub.messages) == 1
+
+
+def email_note(payload, key="mumu-1:open:critical:pr-email", thread=None, event="open"):
+    return {"dedupe_key": key, "receiver": "pr-email", "event": event, "thread": thread,
+            "payload": payload}  # fmt: skip
+
+
+PAYLOAD = {
+    "event": "open",
+    "level": "critical",
+    "brand_name": "沐沐奶粉",
+    "brand": "mumu",
+    "excerpt": HOSTILE,
+    "author_name": "宝妈",
+    "incident_id": "mumu-1",
+    "url": "https://weibo.com/1/1",
+    "series": [
+        ["2026-05-01T02:00:00+00:00", 1, 5, 2, 9],
+        ["2026-05-01T02:10:00+00:00", 30, 400, 200, 900],
+    ],
+}
+
+
+def test_email_to_a_real_smtp_server_with_the_chart_inline(smtp_server):
+    channel = EmailChannel("127.0.0.1", smtp_server.port, ["pr@example.com"], "yujing@example.com")
+    message_id = channel.send(email_note(PAYLOAD))
+    later = channel.send(
+        email_note(
+            {**PAYLOAD, "event": "escalate"},
+            key="mumu-1:escalate:x",
+            thread=message_id,
+            event="escalate",
+        )  # fmt: skip
+    )
+    first, second = smtp_server.messages
+    assert first.rcpt_tos == ["pr@example.com"] and first.mail_from == "yujing@example.com"
+    message = message_from_bytes(first.content, policy=policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    types = [part.get_content_type() for part in message.walk()]
+    assert types == ["multipart/alternative", "text/plain", "multipart/related", "text/html",
+                     "image/png"]  # fmt: skip
+    html = message.get_body(("html",)).get_content()
+    image = next(p for p in message.walk() if p.get_content_type() == "image/png")
+    assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html
+    assert image.get_content().startswith(b"\x89PNG")
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<!channel>" not in html
+    assert "沐沐奶粉" in message["Subject"] and message["Message-ID"] == message_id
+    plain = message.get_body(("plain",)).get_content()
+    assert "https://weibo.com/1/1" in plain and "yujing ack mumu-1" in plain
+    reply = message_from_bytes(second.content, policy=policy.default)
+    assert reply["In-Reply-To"] == message_id and later != message_id
+    # a resend of the same notification carries the same Message-ID (receivers can dedupe)
+    assert channel.message_id("mumu-1:open:critical:pr-email") == message_id
+
+
+def test_an_smtp_outage_delays_but_never_drops(world, clock, smtp_server):
+    world.post("1", categories=("quality",))  # critical → slack + email
+    run_escalation(world.engine, CONFIG, clock)
+    email = EmailChannel("127.0.0.1", smtp_server.port, ["pr@example.com"], "yujing@example.com",
+                         timeout=2)  # fmt: skip
+    channels = {"pr-slack": Recorder(), "pr-email": email, "outbox": Recorder()}
+    smtp_server.stop()
+    result = deliver_pending(world.engine, CONFIG, clock, channels)
+    assert result == {"sent": 1, "recovered": 0, "failed": 1, "deferred": 0, "skipped": 0}
+    (failed,) = world.rows(notifications.c.status == "failed")
+    assert "ConnectionRefused" in failed["last_error"]
+    smtp_server.start()
+    clock.advance(300)
+    assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 1
+    assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 0
+    assert len(smtp_server.messages) == 1
+
+
+class HookServer:
+    """A local HTTP endpoint that records POSTs and answers like a robot."""
+
+    def __init__(self, answer=None, status=200):
+        self.requests, self.answer, self.status = [], answer or {"errcode": 0}, status
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)}
+                )
+                data = json.dumps(hook.answer).encode()
+                self.send_response(hook.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    server = HookServer()
+    yield server
+    server.stop()
+
+
+def test_json_webhook_with_idempotency_key(hook):
+    channel = WebhookChannel(hook.url + "/alerts", "json", token="s3cret")
+    channel.send({"dedupe_key": "k1", "receiver": "hook", "payload": PAYLOAD})
+    (request,) = hook.requests
+    assert request["headers"]["Idempotency-Key"] == "k1"
+    assert request["headers"]["Authorization"] == "Bearer s3cret"
+    assert request["body"]["excerpt"] == HOSTILE and request["body"]["level"] == "critical"
+
+
+def test_dingtalk_robot_is_signed_and_its_error_codes_fail_the_send(hook):
+    secret = "SECabc123"
+    channel = WebhookChannel(hook.url + "/robot/send?access_token=tok", "dingtalk", secret=secret)
+    channel.send({"dedupe_key": "k1", "receiver": "ding", "payload": PAYLOAD})
+    (request,) = hook.requests
+    query = parse_qs(urlparse(request["path"]).query)
+    stamp, sign = query["timestamp"][0], query["sign"][0]
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+    ).decode()
+    assert query["access_token"] == ["tok"] and sign == expected
+    assert request["body"]["msgtype"] == "markdown"
+    hook.answer = {"errcode": 130101, "errmsg": "send too fast"}
+    with pytest.raises(RuntimeError, match="130101") as failure:
+        channel.send({"dedupe_key": "k2", "receiver": "ding", "payload": PAYLOAD})
+    assert "tok" not in str(failure.value) and "tok" not in repr(channel)
+
+
+def test_channels_from_the_config_and_connection_uris(slack_stub, smtp_server, tmp_path, caplog):
+    token = slack_stub.token
+    lookup = lookup_from_uris(
+        {
+            "slack_default": f"slack://:{token}@/?base_url={quote(slack_stub.base_url, safe='')}",
+            "smtp_default": f"smtp://127.0.0.1:{smtp_server.port}?from_email=yujing%40example.com",
+        }
+    )
+    caplog.set_level(logging.DEBUG)
+    channels = channels_for_config(CONFIG, lookup)
+    assert isinstance(channels["pr-slack"], SlackChannel)
+    assert isinstance(channels["pr-email"], EmailChannel)
+    assert isinstance(channels["outbox"], OutboxChannel)
+    assert channels["pr-email"].sender == "yujing@example.com" and not channels["pr-email"].ssl
+    channels["pr-slack"].send(email_note(PAYLOAD, key="a:open:critical:pr-slack"))
+    channels["pr-email"].send(email_note(PAYLOAD))
+    assert len(slack_stub.messages) == 1 and len(smtp_server.messages) == 1
+    assert token not in caplog.text and all(token not in repr(c) for c in channels.values())
+    # no Connection at all: everything still arrives, in the outbox
+    fallback = channels_for_config(CONFIG, lookup_from_uris({}))
+    assert {type(c) for c in fallback.values()} == {OutboxChannel}
+    assert "delivering to the local outbox" in caplog.text
+
+
+def test_outbox_files_are_named_by_dedupe_key_and_written_once(tmp_path, capsys):
+    outbox = OutboxChannel(tmp_path)
+    note = {"dedupe_key": "mumu-1:remind#2:critical:pr team/甲", "receiver": "pr team/甲",
+            "event": "open", "payload": {**PAYLOAD, "event": "open"}}  # fmt: skip
+    path = outbox.send(note)
+    assert outbox.send(note) == path == outbox.find_sent(note)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len([f for f in files if f.endswith(".json")]) == 1 and any(
+        f.endswith(".png") for f in files
+    )
+    assert "/" not in files[0] and "%2F" in files[0]
+    record = json.loads((tmp_path / files[0]).read_text(encoding="utf-8"))
+    assert record["dedupe_key"] == note["dedupe_key"] and record["excerpt"] == HOSTILE
+    assert "ALERT" in capsys.readouterr().out
+    assert T0  # the same fixture clock as the other tests

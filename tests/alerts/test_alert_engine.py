@@ -1,0 +1,197 @@
+"""The incident engine as pure functions: timelines replayed on a manual clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+from alert_fixtures import T0
+
+from alerts.engine import Evidence, evaluate, group_evidence, incident_id
+from alerts.levels import decide_level
+from yujing.clock import ManualClock
+from yujing.config import load_config
+
+CONFIG = load_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
+
+
+def ev(p=0.0, velocity=0.0, observed=10, post_id="1", **kw):
+    base = dict(
+        brand="mumu",
+        platform="weibo",
+        post_id=post_id,
+        observed=observed,
+        predicted=observed * 2.0,
+        low=float(observed),
+        high=observed * 4.0,
+        p_viral=p,
+        velocity_per_10min=velocity,
+    )
+    base.update(kw)
+    return Evidence(**base)
+
+
+def replay(timeline, start=T0):
+    """[(minutes since start, evidence or None), ...] → [(minute, event, level), ...]."""
+    clock = ManualClock(start)
+    state, out = None, []
+    for minute, evidence in timeline:
+        clock.set(start + dt.timedelta(minutes=minute))
+        if state is not None and state.status == "resolved" and evidence is None:
+            continue
+        state, events = evaluate(CONFIG, state, evidence, clock.now())
+        out += [(minute, e, state.level) for e in events]
+    return out, state
+
+
+def test_open_escalate_no_repeat_fall_silent_remind_resolve():
+    events, state = replay(
+        [
+            (0, ev(p=0.01)),  # below watch: nothing
+            (5, ev(p=0.2, observed=20)),  # open at watch
+            (10, ev(p=0.25, observed=40)),  # same level: no repeat
+            (15, ev(p=0.25, observed=60)),
+            (20, ev(p=0.7, observed=300)),  # critical: escalate
+            (25, ev(p=0.1, observed=310)),  # a fall never notifies, level stays
+            (50, ev(p=0.7, observed=320)),
+            (81, ev(p=0.7, observed=330)),  # 61 min after critical: remind
+            (85, ev(p=0.7, observed=340)),  # same interval: no second reminder
+            (141, ev(p=0.7, observed=350)),  # next interval: remind again
+            (200, ev(p=0.7, observed=350)),  # no growth since 141 ...
+            (261, ev(p=0.7, observed=350)),  # ... for 120 min: resolve
+            (300, ev(p=0.9, observed=350)),  # resolved and not growing: nothing
+        ]
+    )
+    assert events == [
+        (5, "open", "watch"),
+        (20, "escalate", "critical"),
+        (81, "remind", "critical"),
+        (141, "remind", "critical"),
+        (200, "remind", "critical"),  # the third interval since it became critical
+        (261, "resolve", "critical"),  # 120 min after the last growth (141)
+    ]
+    assert state.status == "resolved" and state.level == "critical"
+
+
+def test_a_fall_never_notifies_and_the_level_never_drops():
+    events, state = replay(
+        [(0, ev(p=0.7, observed=10)), (5, ev(p=0.2, observed=11)), (10, ev(p=0.0, observed=12))]
+    )
+    assert events == [(0, "open", "critical")]
+    assert state.level == "critical"
+
+
+def test_reminders_only_for_unacknowledged_critical_incidents():
+    warning, _ = replay([(m, ev(p=0.4, observed=10 + m)) for m in range(0, 400, 30)])
+    assert [e for _, e, _ in warning] == ["open"]  # a warning never reminds
+
+    clock = ManualClock(T0)
+    state, events = evaluate(CONFIG, None, ev(p=0.7), clock.now())
+    assert events == ["open"]
+    clock.advance(dt.timedelta(minutes=30))
+    state = replace(state, acked_at=clock.now(), acked_by="lin")  # `yujing ack`
+    for minutes in (61, 121, 181):
+        clock.set(T0 + dt.timedelta(minutes=minutes))
+        state, events = evaluate(CONFIG, state, ev(p=0.7, observed=10 + minutes), clock.now())
+        assert events == []
+
+
+def test_an_ack_at_a_lower_level_does_not_cover_a_later_escalation():
+    clock = ManualClock(T0)
+    state, _ = evaluate(CONFIG, None, ev(p=0.4), clock.now())
+    state = replace(state, acked_at=clock.now())
+    clock.advance(600)
+    state, events = evaluate(CONFIG, state, ev(p=0.8, observed=50), clock.now())
+    assert events == ["escalate"] and not state.acknowledged
+    clock.advance(dt.timedelta(minutes=61))
+    state, events = evaluate(CONFIG, state, ev(p=0.8, observed=60), clock.now())
+    assert events == ["remind"]
+
+
+def test_resolve_on_a_tick_without_evidence_and_reopen_as_a_new_occurrence():
+    clock = ManualClock(T0)
+    state, _ = evaluate(CONFIG, None, ev(p=0.2, observed=50), clock.now())
+    clock.advance(dt.timedelta(minutes=119))
+    assert evaluate(CONFIG, state, [], clock.now())[1] == []
+    clock.advance(dt.timedelta(minutes=1))
+    resolved, events = evaluate(CONFIG, state, [], clock.now())
+    assert events == ["resolve"] and resolved.resolved_at == clock.now()
+    clock.advance(600)
+    again, events = evaluate(CONFIG, resolved, ev(p=0.2, observed=50), clock.now())
+    assert events == [] and again is resolved  # not growing: stays resolved
+    again, events = evaluate(CONFIG, resolved, ev(p=0.5, observed=400), clock.now())
+    assert events == ["open"] and again.level == "warning"
+    assert again.incident_id == resolved.incident_id + "-2" and again.occurrence == 2
+
+
+@pytest.mark.parametrize(
+    ("kw", "level"),
+    [
+        ({"p": 0.2}, "watch"),
+        ({"velocity": 25}, "watch"),  # velocity alone is enough (OR)
+        ({"p": 0.1, "velocity": 70}, "warning"),
+        ({"p": 0.05, "velocity": 10}, None),
+        ({"p": 0.2, "categories": ("safety",)}, "warning"),
+        ({"p": 0.2, "signals": ("regulator_legal",)}, "warning"),
+        ({"p": 0.2, "signals": ("media",)}, "warning"),
+        ({"p": 0.2, "signals": ("collective",)}, "warning"),
+        ({"p": 0.2, "signals": ("unknown_signal",)}, "watch"),
+        ({"p": 0.2, "author_verified": True}, "warning"),
+        ({"p": 0.2, "author_verified_type": 3}, "warning"),  # a media account
+        ({"p": 0.4, "author_followers": 2_000_000}, "critical"),  # a KOL
+        ({"p": 0.2, "categories": ("safety",), "signals": ("media",)}, "warning"),  # one bump
+        ({"p": 0.9, "categories": ("safety",)}, "critical"),  # never past critical
+        ({"p": 0.05, "categories": ("safety",)}, None),  # never from nothing
+    ],
+)
+def test_levels_from_the_config_rules_and_bumps(kw, level):
+    assert decide_level(CONFIG, ev(**kw))[0] == level
+
+
+def test_incident_ids_are_stable_labels_and_reposts_join_their_root():
+    first, _ = evaluate(CONFIG, None, ev(p=0.2, post_id="100"), T0)
+    again, _ = evaluate(CONFIG, None, ev(p=0.9, post_id="100"), T0 + dt.timedelta(hours=3))
+    assert first.incident_id == again.incident_id == incident_id("mumu", "weibo", "100")
+    repost, _ = evaluate(CONFIG, None, ev(p=0.2, post_id="101", root_id="100"), T0)
+    assert repost.incident_id == first.incident_id and repost.root_post_id == "100"
+    assert incident_id("mumu", "wechat", "100") != first.incident_id
+
+
+def test_related_posts_of_a_brand_and_category_group_into_one_incident():
+    clock = ManualClock(T0)
+    safety = {"categories": ("safety",)}
+    a = ev(p=0.2, post_id="a", **safety)  # warning (bumped)
+    groups = group_evidence(CONFIG, [], [a], clock.now())
+    assert [(s, [e.post_id for e in evs]) for s, evs in groups] == [(None, ["a"])]
+    state, events = evaluate(CONFIG, None, [a], clock.now())
+    assert events == ["open"]
+
+    clock.advance(dt.timedelta(hours=2))
+    b = ev(p=0.7, post_id="b", observed=500, **safety)  # same brand + category: critical
+    c = ev(p=0.2, post_id="c", categories=("refund",))  # another category: its own
+    d = ev(p=0.7, post_id="d", brand="xingche", **safety)  # another brand: its own
+    e = ev(p=0.01, post_id="e", **safety)  # warrants nothing and belongs nowhere
+    groups = group_evidence(CONFIG, [state], [c, b, d, e], clock.now())
+    by_id = {(s.incident_id if s else None): sorted(x.post_id for x in evs) for s, evs in groups}
+    assert by_id[state.incident_id] == ["b"]
+    new_groups = sorted(sorted(x.post_id for x in evs) for s, evs in groups if s is None)
+    assert new_groups == [["c"], ["d"]]
+
+    state, events = evaluate(CONFIG, state, [a, b], clock.now())
+    assert events == ["escalate"] and state.level == "critical"
+    assert state.lead.post_id == "b" and set(state.posts) == {"weibo:a", "weibo:b"}
+    assert state.incident_id == incident_id("mumu", "weibo", "a")  # the thread stays
+
+    clock.advance(dt.timedelta(hours=7))  # past the grouping window
+    late = ev(p=0.2, post_id="f", **safety)
+    stale = replace(state, updated_at=clock.now() - dt.timedelta(hours=6, minutes=1))
+    groups = group_evidence(CONFIG, [stale], [late], clock.now())
+    assert [(s, [x.post_id for x in evs]) for s, evs in groups if s is None] == [(None, ["f"])]
+
+
+def test_uncategorised_posts_do_not_group():
+    state, _ = evaluate(CONFIG, None, ev(p=0.2, post_id="a"), T0)
+    groups = group_evidence(CONFIG, [state], [ev(p=0.2, post_id="b")], T0)
+    assert sorted(len(evs) for _, evs in groups) == [0, 1]
+    assert [s for s, evs in groups if evs] == [None]

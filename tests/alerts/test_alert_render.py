@@ -1,0 +1,171 @@
+"""Renderers: every fact is there, and nothing a stranger wrote survives as markup."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from alert_fixtures import HOSTILE
+
+from alerts import render
+from alerts.chart import spread_chart
+
+PAYLOAD = {
+    "incident_id": "mumu-0123456789",
+    "event": "escalate",
+    "level": "critical",
+    "previous_level": "warning",
+    "status": "open",
+    "brand": "mumu",
+    "brand_name": "沐沐奶粉",
+    "platform": "weibo",
+    "post_id": "5012345",
+    "category": "safety",
+    "categories": ["safety", "quality"],
+    "signals": ["regulator_legal", "media"],
+    "excerpt": HOSTILE + "\n\n# 新段落\n> 引用",
+    "author_name": "<b>坏人</b> *KOL*",
+    "author_followers": 1_250_000,
+    "author_verified": True,
+    "observed": 1234,
+    "comments": 321,
+    "likes": 4567,
+    "predicted": 8800.0,
+    "low": 5200.0,
+    "high": 15000.0,
+    "p_viral": 0.83,
+    "velocity_per_10min": 212.0,
+    "url": "https://weibo.com/1234/AbCdE",
+    "reasons": ["P(viral) 83% <!here>"],
+    "posts": 3,
+    "related": [{"platform": "weibo", "post_id": "2", "observed": 10, "url": "javascript:x"}],
+}
+DANGEROUS = [
+    "<!channel>",
+    "<!here>",
+    "<script>",
+    "<https://evil",
+    "*买*",
+    "_它_",
+    "~删~",
+    "`code`",
+    "<@all>",
+    "<at ",
+    "<b>",
+]
+ROBOT_DANGEROUS = DANGEROUS + ["[点我](", "# 新段落", "\\n> 引用"]  # markdown links, blocks
+
+
+def test_slack_block_kit_has_the_facts_and_nothing_live():
+    text, blocks = render.slack_blocks(PAYLOAD)
+    flat = json.dumps(blocks, ensure_ascii=False)
+    for bad in DANGEROUS:
+        assert bad not in flat and bad not in text, bad
+    assert "&lt;!channel&gt;" in flat and "&amp;" in flat
+    for fact in ("沐沐奶粉", "critical", "warning", "安全健康隐患", "Safety", "1,250,000", "1,234",
+                 "212", "8,800", "5,200", "15,000", "83%", "监管/法律", "媒体曝光"):  # fmt: skip
+        assert fact in flat, fact
+    assert "<https://weibo.com/1234/AbCdE|查看原帖 Open post>" in flat  # the only link
+    assert blocks[0]["type"] == "header" and len(blocks[0]["text"]["text"]) <= 150
+    user_text = [b["text"] for b in blocks if b.get("type") == "section" and "text" in b]
+    assert all(t["verbatim"] is True for t in user_text)  # no auto-linking of user text
+    fields = next(b["fields"] for b in blocks if "fields" in b)
+    assert len(fields) <= 10 and all(len(f["text"]) <= 2000 for f in fields)
+    assert "\n" not in user_text[0]["text"]  # one line: no quote/heading breakout
+
+
+def test_slack_text_is_cut_cleanly_within_limits():
+    long = {**PAYLOAD, "excerpt": "&<>" * 5000}
+    _, blocks = render.slack_blocks(long)
+    excerpt = blocks[1]["text"]["text"]
+    assert len(excerpt) <= render.SLACK_SECTION_LIMIT
+    assert re.fullmatch(r"> (&amp;&lt;&gt;)*(&amp;|&amp;&lt;)?…", excerpt)  # never "&am"
+
+
+def test_email_html_escapes_everything():
+    html = render.email_html(PAYLOAD, "chart123@yujing")
+    assert "<script>" not in html and "<b>坏人" not in html and "javascript:" not in html
+    assert "&lt;script&gt;" in html and "&lt;b&gt;坏人&lt;/b&gt;" in html
+    assert 'src="cid:chart123@yujing"' in html
+    assert '<a href="https://weibo.com/1234/AbCdE">' in html
+    assert "\n" not in render.email_subject(PAYLOAD) and "沐沐奶粉" in render.email_subject(PAYLOAD)
+    text = render.plain_text(PAYLOAD)
+    assert "https://weibo.com/1234/AbCdE" in text and "javascript" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://weibo.com/1/2", "https://weibo.com/1/2"),
+        (
+            "http://mp.weixin.qq.com/s?__biz=MzA&mid=1&idx=1#rd",
+            "http://mp.weixin.qq.com/s?__biz=MzA&mid=1&idx=1#rd",
+        ),
+        ("https://weibo.com/搜索", "https://weibo.com/%E6%90%9C%E7%B4%A2"),
+        ("javascript:alert(1)", None),
+        ("https://evil.example|官方通知", None),
+        ('https://x.example/"><script>', None),
+        ("https://x.example/a)(b", None),
+        ("ftp://x.example/", None),
+        (None, None),
+    ],
+)
+def test_only_plain_http_links(url, safe):
+    assert render.safe_url(url) == safe
+
+
+@pytest.mark.parametrize("kind", ["dingtalk", "wecom", "feishu"])
+def test_robot_messages_are_inert_and_within_their_limits(kind):
+    body = render.robot_message(kind, PAYLOAD)
+    flat = json.dumps(body, ensure_ascii=False)
+    for bad in ROBOT_DANGEROUS:
+        assert bad not in flat, bad
+    assert "沐沐奶粉" in flat and "83%" in flat
+    huge = render.robot_message(kind, {**PAYLOAD, "excerpt": "沐" * 100_000, "reasons": []})
+    size = len(json.dumps(huge, ensure_ascii=False, separators=(",", ":")).encode())
+    if kind == "wecom":
+        assert len(huge["markdown"]["content"].encode()) <= render.WECOM_LIMIT
+    else:
+        assert size <= render.ROBOT_LIMITS[kind]
+    assert "…" in json.dumps(huge, ensure_ascii=False)
+    digest = render.robot_message(
+        kind, {"event": "summary", "count": 500, "lines": ["<@all> 很长的一行" * 50] * 500}
+    )
+    limit_bytes = (
+        len(digest["markdown"]["content"].encode())
+        if kind == "wecom"
+        else len(json.dumps(digest, ensure_ascii=False, separators=(",", ":")).encode())
+    )
+    assert limit_bytes <= render.ROBOT_LIMITS[kind]
+
+
+def test_dingtalk_markdown_shape():
+    body = render.robot_message("dingtalk", PAYLOAD)
+    assert body["msgtype"] == "markdown" and body["at"] == {"isAtAll": False}
+    assert body["markdown"]["text"].startswith("### ") and len(body["markdown"]["title"]) <= 64
+    assert "[查看原帖 Open post](https://weibo.com/1234/AbCdE)" in body["markdown"]["text"]
+    feishu = render.robot_message("feishu", PAYLOAD)
+    rows = feishu["content"]["post"]["zh_cn"]["content"]
+    assert {"tag": "a", "text": "查看原帖 Open post", "href": "https://weibo.com/1234/AbCdE"} in [
+        r[0] for r in rows
+    ]
+
+
+def test_webhook_json_keeps_raw_facts():
+    body = render.webhook_json({"dedupe_key": "k", "receiver": "hook", "payload": PAYLOAD})
+    assert body["dedupe_key"] == "k" and body["excerpt"] == PAYLOAD["excerpt"]  # data, raw
+    assert body["title"] and body["text"] and "series" not in body
+
+
+def test_the_spread_chart_is_a_png_with_or_without_a_cjk_font():
+    series = [
+        ["2026-05-01T02:00:00+00:00", 10, 300, 150, 900],
+        ["2026-05-01T02:10:00+00:00", 80, 1500, 900, 4000],
+        ["2026-05-01T02:20:00+00:00", 300, 3000, 2000, 6000],
+    ]
+    curve = [["2026-05-01T02:00:00+00:00", 10], ["2026-05-01T02:05:00+00:00", 40]]
+    png = spread_chart(series, 1000, "沐沐奶粉 · weibo 5012345", observed=curve)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    assert spread_chart(series[:1], 1000, "").startswith(b"\x89PNG")
+    assert spread_chart([], 1000, "").startswith(b"\x89PNG")

@@ -1,0 +1,354 @@
+"""The escalation stage and the notification log, on SQLite and PostgreSQL: reruns,
+retries, crashes and overlapping runs never send twice and never lose a notification;
+silences, quiet hours, acks and the rate limit behave."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+from alert_fixtures import T0, Recorder, config_with
+from sqlalchemy import func, select
+
+from alerts.channels import OutboxChannel
+from alerts.cli import ack_main, silence_main
+from alerts.digest import queue_digest
+from alerts.stage import LEASE, deliver_pending, run_escalation
+from warehouse.schema import incidents, notifications
+from yujing.config import load_config, parse_config
+
+CONFIG = load_config()
+WATCH = {"p": 0.2, "velocity": 5.0, "categories": (), "signals": ()}  # → outbox only
+
+
+def everywhere(channel):
+    return {r.name: channel for r in CONFIG.receivers}
+
+
+def test_reruns_queue_once_and_deliver_once(world, clock, tmp_path):
+    world.post("1")  # critical: safety + regulator signal, P(viral) 0.7
+    world.post("9", brand="kuaixian")  # a competitor: watched, never alerted on
+    outbox = OutboxChannel(tmp_path, echo=False)
+    first = run_escalation(world.engine, CONFIG, clock)
+    assert first["opened"] == 1 and first["queued"] == 2  # critical → slack + email
+    again = run_escalation(world.engine, CONFIG, clock)
+    assert again["queued"] == 0 and again["opened"] == 0
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(outbox))["sent"] == 2
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(outbox))["sent"] == 0
+    assert [k.split(":", 1)[1] for k in world.sent()] == [
+        "open:critical:pr-email",
+        "open:critical:pr-slack",
+    ]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert [i["brand"] for i in world.incidents()] == ["mumu"]
+    record = json.loads(next(tmp_path.glob("*pr-slack.json")).read_text(encoding="utf-8"))
+    assert record["post_id"] == "1" and record["level"] == "critical"
+    assert "safety" in record["categories"] and "P(viral)" in record["message"]
+
+
+def test_a_failed_send_is_retried_each_run_until_it_goes_out_once(world, clock):
+    world.post("1")
+    run_escalation(world.engine, CONFIG, clock)
+    flaky = Recorder(fails=3)
+    result = deliver_pending(world.engine, CONFIG, clock, everywhere(flaky))
+    assert result["failed"] == 2 and result["sent"] == 0
+    failed = world.rows(notifications.c.status == "failed")
+    assert len(failed) == 2 and all("channel down" in r["last_error"] for r in failed)
+    clock.advance(300)
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(flaky)) == {
+        "sent": 1,
+        "recovered": 0,
+        "failed": 1,
+        "deferred": 0,
+        "skipped": 0,
+    }
+    clock.advance(300)
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(flaky))["sent"] == 1
+    clock.advance(300)
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(flaky))["sent"] == 0
+    assert sorted(flaky.keys) == world.sent() and len(flaky.keys) == 2
+    attempts = sorted(r["attempts"] for r in world.rows())
+    assert attempts == [2, 3]
+    assert all(
+        r["last_error"] is None and r["external_id"].startswith("ext-") for r in world.rows()
+    )
+
+
+def test_a_missing_channel_keeps_the_notification_queued(world, clock, recorder):
+    world.post("1", p=0.4, velocity=5.0, categories=(), signals=())  # warning → pr-slack only
+    run_escalation(world.engine, CONFIG, clock)
+    assert deliver_pending(world.engine, CONFIG, clock, {})["failed"] == 1
+    assert deliver_pending(world.engine, CONFIG, clock, {"pr-slack": recorder})["sent"] == 1
+
+
+class Crash(BaseException):
+    """The worker dies (SIGKILL, OOM) right after the channel accepted the message."""
+
+
+def test_a_crash_after_sending_is_recovered_without_resending(world, clock, tmp_path):
+    world.post("1", **WATCH)  # watch → outbox only
+    run_escalation(world.engine, CONFIG, clock)
+
+    class CrashingOutbox(OutboxChannel):
+        def send(self, note):
+            super().send(note)
+            raise Crash
+
+    with pytest.raises(Crash):
+        deliver_pending(
+            world.engine, CONFIG, clock, everywhere(CrashingOutbox(tmp_path, echo=False))
+        )
+    assert list(world.statuses().values()) == ["sending"]
+    outbox = OutboxChannel(tmp_path, echo=False)
+    clock.advance(LEASE / 2)  # the claim still holds: another run leaves it alone
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(outbox))["skipped"] == 1
+    clock.advance(LEASE)  # the lease ran out: taken over, found delivered, not rewritten
+    mtime = next(tmp_path.glob("*.json")).stat().st_mtime_ns
+    result = deliver_pending(world.engine, CONFIG, clock, everywhere(outbox))
+    assert result["recovered"] == 1 and result["sent"] == 0
+    assert list(world.statuses().values()) == ["sent"]
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    assert next(tmp_path.glob("*.json")).stat().st_mtime_ns == mtime
+
+
+def test_overlapping_delivery_runs_never_double_send(world, clock):
+    for i in range(6):
+        world.post(str(i + 1), categories=(f"c{i}",))  # six separate critical incidents
+    assert run_escalation(world.engine, CONFIG, clock)["queued"] == 12
+    delivered, lock = [], threading.Lock()
+
+    class Slow:
+        def send(self, note):
+            time.sleep(0.02)
+            with lock:
+                delivered.append(note["dedupe_key"])
+            return "ok"
+
+    channels = everywhere(Slow())
+    barrier = threading.Barrier(4)
+    results = []
+
+    def run():
+        barrier.wait()
+        results.append(deliver_pending(world.engine, CONFIG, clock, channels))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(delivered) == sorted(set(delivered)) == world.sent()
+    assert len(delivered) == 12 == sum(r["sent"] for r in results)
+
+
+@pytest.mark.postgres
+def test_two_overlapping_runs_on_postgresql_send_once(pg_engine, clock):
+    from alert_fixtures import Warehouse
+
+    world = Warehouse(pg_engine)
+    for i in range(10):
+        world.post(str(i + 1), **WATCH)  # ten watch incidents
+    run_escalation(pg_engine, CONFIG, clock)
+    delivered, lock = [], threading.Lock()
+
+    class Slow:
+        def send(self, note):
+            time.sleep(0.01)
+            with lock:
+                delivered.append(note["dedupe_key"])
+            return "ok"
+
+    barrier = threading.Barrier(2)
+
+    def run():
+        barrier.wait()
+        deliver_pending(pg_engine, CONFIG, clock, everywhere(Slow()))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(delivered) == len(set(delivered)) == 10 == len(world.sent())
+
+
+def test_reminders_are_keyed_by_interval_and_an_ack_stops_them(world, clock, recorder):
+    world.post("1")
+    world.post("2", categories=("quality",))
+    run_escalation(world.engine, CONFIG, clock)
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    iid = {i["root_post_id"]: i["incident_id"] for i in world.incidents()}
+    assert ack_main([iid["2"], "--by", "lin"], clock=clock, engine=world.engine) == 0
+
+    for minutes in (30, 61, 62, 121):
+        clock.set(T0 + dt.timedelta(minutes=minutes))
+        world.estimate("1", clock.now(), 300 + minutes, 0.8)
+        world.estimate("2", clock.now(), 300 + minutes, 0.8)
+        run_escalation(world.engine, CONFIG, clock)
+        run_escalation(world.engine, CONFIG, clock)  # a retried task: nothing new
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    reminders = [k for k in world.sent() if ":remind" in k]
+    assert sorted(k.split(":", 1)[1] for k in reminders) == [
+        "remind#1:critical:pr-email",
+        "remind#1:critical:pr-slack",
+        "remind#2:critical:pr-email",
+        "remind#2:critical:pr-slack",
+    ]
+    assert all(k.startswith(iid["1"]) for k in reminders)  # not the acknowledged one
+
+
+def test_resolve_notifies_once_after_the_quiet_time(world, clock, recorder):
+    world.post("1", **WATCH)  # watch → outbox
+    run_escalation(world.engine, CONFIG, clock)
+    clock.advance(dt.timedelta(minutes=119))
+    assert run_escalation(world.engine, CONFIG, clock)["resolved"] == 0
+    clock.advance(dt.timedelta(minutes=1))
+    assert run_escalation(world.engine, CONFIG, clock)["resolved"] == 1
+    clock.advance(dt.timedelta(minutes=30))
+    assert run_escalation(world.engine, CONFIG, clock)["resolved"] == 0
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    assert [(n["event"], n["receiver"]) for n in recorder.sent] == [
+        ("open", "outbox"),
+        ("resolve", "outbox"),
+    ]
+    assert world.incidents()[0]["status"] == "resolved"
+
+
+def test_related_posts_join_the_incident_thread(world, clock, recorder):
+    world.post("a", p=0.2, velocity=5.0, signals=())  # safety: watch bumped to warning → pr-slack
+    run_escalation(world.engine, CONFIG, clock)
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    clock.advance(dt.timedelta(hours=1))
+    world.post("b", p=0.7, observed=900, at=clock.now(), signals=())  # same brand + category
+    result = run_escalation(world.engine, CONFIG, clock)
+    assert result["opened"] == 0 and result["escalated"] == 1
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    (incident,) = world.incidents()
+    assert incident["level"] == "critical" and json.loads(incident["evidence"])["posts"].keys() == {
+        "weibo:a",
+        "weibo:b",
+    }
+    slack = [n for n in recorder.sent if n["receiver"] == "pr-slack"]
+    assert [(n["event"], n["thread"]) for n in slack] == [("open", None), ("escalate", "ext-1")]
+    assert slack[1]["payload"]["post_id"] == "b" and slack[1]["payload"]["posts"] == 2
+    email = [n for n in recorder.sent if n["receiver"] == "pr-email"]
+    assert [(n["event"], n["thread"]) for n in email] == [("escalate", None)]
+
+
+def test_silences_mute_notifications_not_incidents(world, clock, recorder):
+    world.post("1", author="水军", categories=("quality",))
+    world.post("2", author="宝妈", categories=("refund",))
+    assert (
+        silence_main(
+            ["add", "--author", "水军", "--for", "1h", "--comment", "spam"],
+            clock=clock,
+            engine=world.engine,
+        )
+        == 0
+    )
+    result = run_escalation(world.engine, CONFIG, clock)
+    assert result["opened"] == 2 and result["silenced"] == 2 and result["queued"] == 2
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    assert all(n["payload"]["author_name"] == "宝妈" for n in recorder.sent)
+    silenced = world.rows(notifications.c.status == "silenced")
+    assert len(silenced) == 2 and all(r["last_error"].startswith("silenced by") for r in silenced)
+    clock.advance(dt.timedelta(hours=2))  # the silence expired: a silenced event stays muted
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    assert len(recorder.sent) == 2
+
+
+def test_quiet_hours_defer_but_critical_goes_through(world, clock, recorder):
+    config = config_with(quiet_hours={"start": "09:00", "end": "11:00"})  # T0 is 10:00
+    world.post("1", **WATCH)  # watch → outbox: deferred
+    world.post("2", categories=("quality",))  # critical → slack + email: now
+    run_escalation(world.engine, config, clock)
+    result = deliver_pending(world.engine, config, clock, everywhere(recorder))
+    assert result["deferred"] == 1 and result["sent"] == 2
+    clock.advance(dt.timedelta(minutes=30))
+    assert deliver_pending(world.engine, config, clock, everywhere(recorder))["sent"] == 0
+    clock.advance(dt.timedelta(minutes=35))  # 11:05: quiet hours over
+    assert deliver_pending(world.engine, config, clock, everywhere(recorder))["sent"] == 1
+    assert [n["level"] for n in recorder.sent] == ["critical", "critical", "watch"]
+
+
+def test_quiet_hours_across_midnight_and_a_deferred_alert_overtaken(world, recorder):
+    from yujing.clock import ManualClock
+
+    config = parse_config(
+        {
+            "brands": [{"code": "mumu", "name": "沐沐奶粉"}],
+            "receivers": [
+                {"name": "ops", "outbox": {}, "quiet_hours": {"start": "22:00", "end": "08:00"}}
+            ],
+            "routing": {"receiver": "ops"},
+        }
+    )
+    night = ManualClock(dt.datetime(2026, 5, 1, 16, 0, tzinfo=dt.UTC))  # 00:00 Shanghai
+    world.post("1", **WATCH, at=night.now())
+    run_escalation(world.engine, config, night)
+    assert deliver_pending(world.engine, config, night, {"ops": recorder})["deferred"] == 1
+    night.advance(600)
+    world.estimate("1", night.now(), 900, 0.9, 200)  # now critical: goes out at night
+    run_escalation(world.engine, config, night)
+    assert deliver_pending(world.engine, config, night, {"ops": recorder})["sent"] == 1
+    night.advance(dt.timedelta(hours=9))  # morning: the stale watch alert is not sent late
+    assert deliver_pending(world.engine, config, night, {"ops": recorder})["sent"] == 0
+    assert [n["event"] for n in recorder.sent] == ["escalate"]
+    assert sorted(world.statuses().values()) == ["sent", "superseded"]
+
+
+def test_the_rate_limit_folds_overflow_into_one_summary(world, clock, tmp_path):
+    config = config_with(max_per_hour=2)
+    for i in range(5):  # five separate watch incidents → outbox
+        world.post(str(i + 1), **WATCH)
+    result = run_escalation(world.engine, config, clock)
+    assert result["queued"] == 2 and result["folded"] == 3
+    world.post("9", categories=("quality",))  # critical is never folded (but counts)
+    assert run_escalation(world.engine, config, clock)["queued"] == 2
+    outbox = OutboxChannel(tmp_path, echo=False)
+    channels = {r.name: outbox for r in config.receivers}
+    result = deliver_pending(world.engine, config, clock, channels)
+    assert result["sent"] == 4 and result["deferred"] == 1  # the summary waits for the hour
+    clock.advance(dt.timedelta(hours=1))
+    assert deliver_pending(world.engine, config, clock, channels)["sent"] == 1
+    summary = json.loads(next(tmp_path.glob("summary*.json")).read_text(encoding="utf-8"))
+    assert summary["count"] == 3 and len(summary["lines"]) == 3
+    assert "3 more alerts" in summary["summary"]
+    folded = world.rows(notifications.c.status == "folded")
+    assert len(folded) == 3 and all(
+        "folded into summary:outbox:" in r["last_error"] for r in folded
+    )
+
+
+def test_a_receiver_removed_from_the_config_keeps_its_rows(world, clock, recorder):
+    world.post("1", **WATCH)
+    run_escalation(world.engine, CONFIG, clock)
+    config = parse_config(
+        {
+            "brands": [{"code": "mumu", "name": "沐沐奶粉"}],
+            "receivers": [{"name": "other", "outbox": {}}],
+            "routing": {"receiver": "other"},
+        }
+    )
+    assert deliver_pending(world.engine, config, clock, {"other": recorder})["skipped"] == 1
+    assert list(world.statuses().values()) == ["pending"]
+
+
+def test_the_daily_digest_is_queued_once_per_day(world):
+    from yujing.clock import ManualClock
+
+    clock = ManualClock(dt.datetime(2026, 5, 2, 1, 0, tzinfo=dt.UTC))  # 09:00 Shanghai
+    world.post("1")
+    assert queue_digest(world.engine, CONFIG, clock) == 3
+    assert queue_digest(world.engine, CONFIG, clock) == 0
+    with world.engine.connect() as conn:
+        payload = json.loads(
+            conn.execute(select(notifications.c.payload).where(notifications.c.event == "digest"))
+            .scalars()
+            .first()
+        )
+        assert conn.execute(select(func.count()).select_from(incidents)).scalar_one() == 0
+    assert payload["day"] == "2026-05-01" and any("沐沐奶粉" in x for x in payload["lines"])

@@ -1,0 +1,202 @@
+"""`yujing report` and `yujing export` on a hand-built incident, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from warehouse.schema import (
+    incidents,
+    mentions,
+    notifications,
+    reposts,
+    scores,
+    spread_estimates,
+)
+from yujing.export import export_main
+from yujing.report import gather, render_report, report_main
+
+T0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+HOSTILE = '沐沐奶粉有异物！<script>alert("x")</script> & <img src=x onerror=1>'
+
+
+@pytest.fixture
+def incident(warehouse):
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": str(i),
+                    "brand": "mumu",
+                    "author_name": "宝妈<b>",
+                    "author_followers": 5200,
+                    "author_verified": False,
+                    "text": HOSTILE if i == 1 else f"沐沐奶粉 帖子 {i}",
+                    "created_at": T0 + dt.timedelta(minutes=10 * i),
+                    "url": "https://weibo.com/1/1",
+                    "raw": "{}",
+                    "ingested_at": T0,
+                    "is_competitor": False,
+                }
+                for i in range(1, 6)
+            ],
+        )
+        conn.execute(
+            scores.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": str(i),
+                    "model_version": "m",
+                    "sentiment": 0.1,
+                    "negative": i < 4,
+                    "complaint": i < 3,
+                    "categories": '["safety"]',
+                    "signals": '["regulator_legal"]',
+                    "scored_at": T0,
+                }
+                for i in range(1, 6)
+            ],
+        )
+        conn.execute(
+            reposts.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "root_post_id": "1",
+                    "repost_id": str(100 + k),
+                    "parent_id": "1",
+                    "created_at": T0 + dt.timedelta(minutes=12 + k),
+                    "user_id": f"u{k}",
+                    "followers": 1000 * k,
+                    "verified": k % 7 == 0,
+                }
+                for k in range(60)
+            ],
+        )
+        conn.execute(
+            spread_estimates.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": "1",
+                    "estimated_at": T0 + dt.timedelta(minutes=m),
+                    "model_version": "s",
+                    "observed": obs,
+                    "predicted": obs * 20.0,
+                    "low": obs * 10.0,
+                    "high": obs * 40.0,
+                    "p_viral": p,
+                    "velocity_per_10min": 30.0,
+                }
+                for m, obs, p in [(20, 8, 0.2), (40, 28, 0.5), (60, 48, 0.8)]
+            ],
+        )
+        conn.execute(
+            incidents.insert().values(
+                incident_id="mumu-abc",
+                brand="mumu",
+                platform="weibo",
+                root_post_id="1",
+                category="safety",
+                level="critical",
+                status="open",
+                opened_at=T0 + dt.timedelta(minutes=20),
+                updated_at=T0 + dt.timedelta(minutes=60),
+                level_changed_at=T0 + dt.timedelta(minutes=40),
+                last_growth_at=T0 + dt.timedelta(minutes=60),
+                crossed_viral_at=T0 + dt.timedelta(hours=3),
+                peak_p_viral=0.8,
+                evidence=json.dumps({"categories": ["safety"], "signals": ["regulator_legal"]}),
+            )
+        )
+        conn.execute(
+            notifications.insert(),
+            [
+                {
+                    "dedupe_key": f"mumu-abc:{ev}:{lv}:pr-slack",
+                    "incident_id": "mumu-abc",
+                    "event": ev,
+                    "level": lv,
+                    "receiver": "pr-slack",
+                    "channel": "slack",
+                    "status": "sent",
+                    "attempts": 1,
+                    "created_at": T0,
+                    "sent_at": T0 + dt.timedelta(minutes=m),
+                    "payload": "{}",
+                }
+                for ev, lv, m in [("open", "warning", 21), ("escalate", "critical", 41)]
+            ],
+        )
+    return warehouse
+
+
+def test_report_has_every_section_escaped_with_text_charts(incident, tmp_path):
+    from yujing.config import load_config
+
+    data = gather(incident, "mumu-abc")
+    page = render_report(data, load_config())
+    for heading in ("事件溯源", "传播趋势", "关键传播节点", "网民情绪", "类别与信号", "预警记录"):
+        assert heading in page
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<img" not in page
+    assert page.count("<svg") == 2 and "转发 reposts" in page  # chart text kept as text
+    assert "159 分钟" in page  # first alert 21 min, viral line at 180 min
+    out = tmp_path / "r.html"
+    assert report_main(["mumu-abc", "--out", str(out)], engine=incident) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert report_main(["nope"], engine=incident) == 1
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium not installed")
+def test_report_renders_in_headless_chromium(incident, tmp_path):
+    out = tmp_path / "r.html"
+    report_main(["mumu-abc", "--out", str(out)], engine=incident)
+    run = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", out.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "关键传播节点" in run.stdout and "<svg" in run.stdout
+    shot = tmp_path / "r.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1000,2400",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_export_views_to_csv_and_parquet(incident, tmp_path):
+    buffer = io.StringIO()
+    assert export_main(["v_mentions_daily"], engine=incident, stdout=buffer) == 0
+    frame = pd.read_csv(io.StringIO(buffer.getvalue()))
+    assert frame["mentions"].sum() == 5
+    parquet = tmp_path / "timeline.parquet"
+    assert (
+        export_main(
+            ["v_incident_timeline", "--format", "parquet", "--out", str(parquet)], engine=incident
+        )
+        == 0
+    )
+    timeline = pd.read_parquet(parquet)
+    assert set(timeline["event"]) >= {"opened", "notified:open", "crossed_viral"}
+    assert export_main(["mentions; DROP TABLE mentions"], engine=incident) == 2
+    assert export_main(["v_mentions_daily", "--format", "parquet"], engine=incident) == 2

@@ -1,0 +1,165 @@
+"""Config validation: every broken edit gives a clear message with its path in the file."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from yujing.cli import main
+from yujing.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, parse_config
+
+GOOD = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+
+
+def broken(edit):
+    data = copy.deepcopy(GOOD)
+    edit(data)
+    return data
+
+
+def _set(path, value):
+    def edit(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return edit
+
+
+def _delete(path):
+    def edit(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return edit
+
+
+CASES = [
+    (
+        _set(["schedules", "spread", "cron"], "61 * * * *"),
+        "schedules.spread.cron: '61 * * * *' is not a valid cron",
+    ),
+    (
+        _set(["schedules", "digest", "cron"], "every day"),
+        "schedules.digest.cron: 'every day' is not a 5-field cron",
+    ),
+    (
+        _set(["schedules", "digest", "timezone"], "Asia/Beijing"),
+        "schedules.digest.timezone: unknown timezone 'Asia/Beijing'",
+    ),
+    (_set(["timezone"], "CST"), "timezone: unknown timezone 'CST'"),
+    (_set(["brands"], []), "brands: List should have at least 1 item"),
+    (_delete(["brands", 0, "name"]), "brands[0].name: Field required"),
+    (_set(["brands", 1, "code"], "Xing Che"), "brands[1].code: String should match pattern"),
+    (_set(["brands", 1, "code"], "mumu"), "brand code 'mumu' is used more than once"),
+    (_set(["brands", 0, "aliases"], "沐沐"), "brands[0].aliases: Input should be a valid list"),
+    (_set(["brands", 0, "colour"], "red"), "brands[0].colour: Extra inputs are not permitted"),
+    (
+        _set(["thresholds", "negative_below"], 1.5),
+        "thresholds.negative_below: Input should be less than 1",
+    ),
+    (
+        _set(["thresholds", "viral_reposts"], "lots"),
+        "thresholds.viral_reposts: Input should be a valid integer",
+    ),
+    (_set(["levels", "warning", "p_viral"], 0.9), "levels: p_viral thresholds must rise"),
+    (
+        _set(["routing", "routes", 0, "receiver"], "pr-wechat"),
+        "routing.routes[0].receiver: unknown receiver 'pr-wechat'",
+    ),
+    (
+        _set(["routing", "routes", 1, "match", "level"], ["urgent"]),
+        "routing.routes[1].match.level[0]: Input should be 'watch', 'warning' or 'critical'",
+    ),
+    (
+        _set(["routing", "routes", 0, "match", "brand"], ["nosuch"]),
+        "routing.routes[0].match.brand: unknown brand 'nosuch'",
+    ),
+    (
+        _set(["receivers", 2, "email", "to"], ["not-an-address"]),
+        "receivers[2].email.to: 'not-an-address' is not an email address",
+    ),
+    (
+        _set(["receivers", 1, "email"], {"to": ["a@b.cn"]}),
+        "receiver 'pr-slack' must have exactly one of slack, email, webhook, outbox (has slack, email)",
+    ),
+    (
+        _set(["receivers", 0, "quiet_hours"], {"start": "25:00", "end": "07:00"}),
+        "receivers[0].quiet_hours.start: String should match pattern",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), CASES, ids=[c[1].split(":")[0] for c in CASES])
+def test_each_broken_config_names_its_problem(edit, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken(edit), "ops.yaml")
+    assert message in str(info.value)
+    assert str(info.value).startswith("invalid Yujing config ops.yaml")
+
+
+def test_every_problem_is_reported_at_once():
+    def edit(data):
+        data["timezone"] = "Nowhere/Zone"
+        data["schedules"]["spread"]["cron"] = "* * *"
+        data["thresholds"]["viral_reposts"] = 0
+
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken(edit), "ops.yaml")
+    assert len(info.value.problems) == 3
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("brands:\n  - code: mumu\n    name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+: YAML syntax error"):
+        load_config(path)
+
+
+def test_missing_file_and_non_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_config(tmp_path / "absent.yaml")
+    path = tmp_path / "list.yaml"
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        load_config(path)
+
+
+def test_shipped_config_is_valid():
+    config = load_config(DEFAULT_CONFIG_PATH)
+    assert [b.code for b in config.brands][:2] == ["mumu", "xingche"]
+    assert config.brand("mumu").matches("沐沐奶粉里有异物")
+    assert not config.brand("mumu").matches("沐沐的猫 今天很乖 沐沐")  # excluded word
+
+
+def test_config_check_cli_exit_codes(tmp_path, capsys):
+    assert main(["config", "check", str(DEFAULT_CONFIG_PATH)]) == 0
+    assert "OK" in capsys.readouterr().out
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump(broken(_set(["timezone"], "CST")), allow_unicode=True), encoding="utf-8"
+    )
+    assert main(["config", "check", str(path)]) == 1
+    assert "timezone: unknown timezone 'CST'" in capsys.readouterr().err
+
+
+def test_config_check_as_a_command(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump(broken(_set(["thresholds", "viral_reposts"], -1))), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "yujing.cli", "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "thresholds.viral_reposts: Input should be greater than or equal to 1" in result.stderr

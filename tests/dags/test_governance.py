@@ -1,0 +1,80 @@
+"""Governance over every DAG (after Mozilla telemetry-airflow): rules no DAG may break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from yujing.config import load_config
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+EXPECTED = {
+    "yujing_weibo_ingest": "weibo_ingest",
+    "yujing_wechat_ingest": "wechat_ingest",
+    "yujing_score": "score",
+    "yujing_spread": "spread",
+    "yujing_escalate": "escalate",
+    "yujing_digest": "digest",
+}
+HEAVY = ("jieba", "snownlp", "pandas", "sklearn", "slack_sdk", "matplotlib", "numpy", "scipy")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_the_pipeline_dags_exist(dagbag):
+    assert set(dagbag.dag_ids) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_dag_rules(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert "yujing" in dag.tags and len(dag.tags) >= 2
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert dag.doc_md and len(dag.doc_md) > 100
+    for task in dag.tasks:
+        assert task.retries >= 2, f"{dag_id}.{task.task_id} retries"
+        assert task.retry_exponential_backoff
+
+
+@pytest.mark.parametrize(("dag_id", "name"), sorted(EXPECTED.items()))
+def test_schedules_equal_the_config(dagbag, dag_id, name):
+    config = load_config()
+    schedule = getattr(config.schedules, name)
+    timetable = dagbag.dags[dag_id].timetable
+    cron_timetable = getattr(timetable, "timetable", timetable)  # asset-or-time wraps a cron
+    assert cron_timetable.expression == schedule.cron
+    assert str(
+        getattr(cron_timetable.timezone, "name", cron_timetable.timezone)
+    ) == config.schedule_timezone(name)
+
+
+def test_dag_files_import_nothing_heavy_at_module_level():
+    for path in DAGS.glob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(("import ", "from ")):
+                module = line.split()[1].split(".")[0]
+                assert module not in HEAVY, f"{path.name}: {line}"
+
+
+def test_invalid_config_fails_every_dag_import_with_the_check_message(tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("timezone: Asia/Shanghai\nbrands: []\n", encoding="utf-8")
+    monkeypatch.setenv("YUJING_CONFIG", str(bad))
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.dag_ids == []
+    assert len(bag.import_errors) == len(list(DAGS.glob("yujing_*.py")))
+    for message in bag.import_errors.values():
+        assert "brands: List should have at least 1 item" in message

@@ -1,0 +1,191 @@
+"""Incremental ingest, exactly once, on SQLite and PostgreSQL, against the simulator over
+real sockets: reruns, a crash between pages, overlaps and late-indexed posts, windows past
+the search cap, rate limits mid-run, malformed answers and items, token expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from conftest import make_clients, row_count, stored
+from sqlalchemy import select
+
+from ingest.errors import TokenExpired
+from ingest.run import BACKOFF_QUERY, ingest_source, search_terms
+from simulator.server import Simulator
+from warehouse.cursors import get_cursor
+from warehouse.schema import mentions, metric_snapshots, quarantine
+
+
+def run_every(engine, config, client, platform, clock, minutes, times, **kwargs):
+    results = []
+    for _ in range(times):
+        clock.advance(dt.timedelta(minutes=minutes))
+        results.append(ingest_source(engine, config, client, platform, clock, **kwargs))
+    return results
+
+
+def test_incremental_runs_store_every_mention_exactly_once(warehouse, config, sim, clock, clients):
+    weibo, wechat = clients
+    for _ in range(9):
+        clock.advance(dt.timedelta(minutes=20))
+        progress: list[int] = []
+        result = ingest_source(warehouse, config, weibo, "weibo", clock, progress=progress.append)
+        assert progress == sorted(progress) and progress[-1:] == (
+            [result["stored"]] if result["stored"] else []
+        )
+        ingest_source(warehouse, config, wechat, "wechat", clock)
+    again = ingest_source(warehouse, config, weibo, "weibo", clock)  # a rerun at the same time
+    assert again["stored"] == 0 and again["snapshots"] == 0
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+    assert stored(warehouse, "wechat") == sim.expected_mentions("wechat")
+    truth = sim.truth()["posts"]
+    assert any(p["kind"] == "decoy" and p["searchable"] for p in truth)  # excluded: not stored
+    assert any(len(p["brands"]) == 1 and p["brand"] == "kuaixian" for p in truth)
+    with warehouse.connect() as conn:
+        rows = conn.execute(select(mentions)).mappings().all()
+        cursors = {t: get_cursor(conn, "weibo", t) for t in search_terms(config)}
+        reasons = conn.execute(select(quarantine.c.reason)).scalars().all()
+    assert set(cursors.values()) == {clock.now()}
+    assert {r["brand"] for r in rows if r["is_competitor"]} == {"kuaixian"}
+    assert all(
+        json.loads(r["raw"])["idstr"] == r["post_id"] for r in rows if r["platform"] == "weibo"
+    )
+    assert all(r["created_at"].tzinfo is not None for r in rows)
+    broken = [p for p in truth if p["malformed"] and p["searchable"] and p["platform"] == "weibo"]
+    assert len(reasons) == len(broken) > 0  # each malformed item quarantined once, with why
+    assert row_count(warehouse, metric_snapshots) >= len(
+        {(r["platform"], r["post_id"]) for r in rows}
+    )
+
+
+class CrashOnCall:
+    """A client whose n-th search call dies like a killed worker (between pages)."""
+
+    def __init__(self, client, n):
+        self.client, self.n, self.calls = client, n, 0
+        self.search_cap, self.page_size = client.search_cap, client.page_size
+        self.parse = client.parse
+
+    def search(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.n:
+            raise SystemExit("worker killed")
+        return self.client.search(*args, **kwargs)
+
+
+def test_a_crash_between_pages_loses_and_duplicates_nothing(warehouse, config, sim, clock, clients):
+    weibo, _ = clients
+    weibo.page_size = 5  # many pages per window, so the crash lands between two of them
+    clock.advance(dt.timedelta(hours=5))
+    crashing = CrashOnCall(weibo, 3)
+    with pytest.raises(SystemExit):
+        ingest_source(warehouse, config, crashing, "weibo", clock)
+    partial = stored(warehouse, "weibo")
+    assert len(partial) == 10 and partial < sim.expected_mentions("weibo")  # pages 1-2 stored
+    with warehouse.connect() as conn:  # the first term's window was cut short: no cursor
+        assert all(get_cursor(conn, "weibo", t) is None for t in search_terms(config))
+    ingest_source(warehouse, config, weibo, "weibo", clock)  # Airflow's retry
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_the_overlap_catches_posts_the_search_index_had_not_seen_yet(warehouse, config, sim, clock):
+    weibo, _ = make_clients(sim)
+    blind = config.model_copy(
+        update={"thresholds": config.thresholds.model_copy(update={"ingest_overlap_minutes": 0})}
+    )
+    run_every(warehouse, blind, weibo, "weibo", clock, minutes=5, times=48)
+    missed = sim.expected_mentions("weibo") - stored(warehouse, "weibo")
+    assert missed  # without an overlap, posts indexed after a run passed their second are lost
+    run_every(warehouse, config, weibo, "weibo", clock, minutes=5, times=48)  # 10 min overlap
+    recent = {m for m in sim.expected_mentions("weibo") if m not in missed}
+    assert recent <= stored(warehouse, "weibo")
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo") - missed
+
+
+def test_a_window_over_the_search_cap_is_split(warehouse, config, clock):
+    with Simulator(config, seed=2, clock=clock, search_cap=60, rate=30) as sim:
+        weibo, _ = make_clients(sim)
+        weibo.page_size, weibo.search_cap = 20, 60  # the client knows the cap
+        clock.advance(dt.timedelta(hours=3))
+        first = ingest_source(warehouse, config, weibo, "weibo", clock)
+        assert first["splits"] > 0 and first["over_cap_seconds"] == 0
+        assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_a_cap_the_client_did_not_know_is_found_from_total_number(warehouse, config, clock):
+    with Simulator(config, seed=3, clock=clock, search_cap=50, rate=30) as sim:
+        weibo, _ = make_clients(sim)
+        weibo.page_size = 20  # believes the cap is 1,000; the server stops at 50
+        clock.advance(dt.timedelta(hours=2))
+        result = ingest_source(warehouse, config, weibo, "weibo", clock)
+        assert result["splits"] > 0
+        assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_a_rate_limit_mid_run_stops_cleanly_and_the_next_run_resumes(warehouse, config, sim, clock):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=4))
+    sim.set_faults(rate_limit=1, after=4, retry_after=120)  # the 5th call is refused
+    first = ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert first["rate_limited"] and 0 < first["queries"] < first["queries_total"]
+    assert first["backoff_until"] == (clock.now() + dt.timedelta(seconds=120)).isoformat()
+    with warehouse.connect() as conn:
+        done = [t for t in search_terms(config) if get_cursor(conn, "weibo", t) == clock.now()]
+        assert len(done) == first["queries"]
+        assert get_cursor(conn, "weibo", BACKOFF_QUERY) == clock.now() + dt.timedelta(seconds=120)
+    clock.advance(dt.timedelta(seconds=60))
+    calls = weibo.http.calls
+    early = ingest_source(warehouse, config, weibo, "weibo", clock)  # still inside Retry-After
+    assert early["rate_limited"] and weibo.http.calls == calls  # not even asked
+    clock.advance(dt.timedelta(seconds=61))
+    second = ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert not second["rate_limited"] and second["queries"] == second["queries_total"]
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_malformed_answers_and_items_are_quarantined_and_the_rest_stored(
+    warehouse, config, sim, clock
+):
+    weibo, _ = make_clients(sim, max_retries=1)
+    clock.advance(dt.timedelta(hours=2))
+    sim.set_faults(malformed=2, bad_item=1, after=1)  # one term's answer stays garbled
+    result = ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert result["failed_queries"] == 1 and result["queries"] == result["queries_total"] - 1
+    with warehouse.connect() as conn:
+        reasons = conn.execute(select(quarantine.c.reason, quarantine.c.raw)).all()
+    assert any("malformed response" in r and raw.startswith('{"statuses"') for r, raw in reasons)
+    assert any("usable id" in r for r, _ in reasons)  # the broken item, its page stored
+    clock.advance(dt.timedelta(minutes=5))
+    ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_an_expired_token_fails_the_run_naming_the_connection(warehouse, config, sim, clock):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=1))
+    sim.set_faults(token_expired=True, after=3)
+    with pytest.raises(TokenExpired, match="weibo_default"):
+        ingest_source(warehouse, config, weibo, "weibo", clock)
+    sim.clear_faults()  # ops renewed the token
+    ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_the_first_run_looks_back_one_day_or_as_configured(warehouse, config, sim, clock):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=3))
+    ingest_source(warehouse, config, weibo, "weibo", clock, lookback=dt.timedelta(hours=1))
+    cutoff = clock.now() - dt.timedelta(hours=1)
+    got = stored(warehouse, "weibo")
+    assert got and all(
+        sim.at(sim.by_id[post_id].story_at) >= cutoff - dt.timedelta(seconds=1)
+        for _, post_id, _ in got
+    )
+    assert got < sim.expected_mentions("weibo")
+
+
+def test_unknown_platforms_are_refused(warehouse, config, clients, clock):
+    with pytest.raises(ValueError, match="unknown platform"):
+        ingest_source(warehouse, config, clients[0], "douyin", clock)

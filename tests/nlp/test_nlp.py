@@ -1,0 +1,189 @@
+"""Normalisation, segmentation, the complaint lexicon, the scorer and its CLI contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nlp.cli import score_main
+from nlp.lexicon import categories_in, signals_in
+from nlp.normalize import normalize
+from nlp.scorer import Scorer
+from nlp.segment import segment
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return Scorer.load(extra_words=["沐沐奶粉", "星辰汽车"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("质量&amp;服务 &lt;差&gt;", "质量&服务 <差>"),
+        # Weibo's own link label is not the user's words
+        ('看这里<a href="http://t.cn/A6x">网页链接</a>好', "看这里 好"),
+        ("详情 http://t.cn/A6abcd 太差了", "详情 太差了"),
+        ("@小明 你看#沐沐奶粉#又出事了", "你看 沐沐奶粉 又出事了"),
+        # a topic card keeps its words (they are what the post links to)
+        ("{%#静下心来听音乐#%}真好", "静下心来听音乐 真好"),
+        ("這個產品質量很差", "这个产品质量很差"),
+        ("ＡＢＣ１２３４５", "ABC12345"),
+        ("真\u200b的\u200d好\x07", "真的好"),
+        ("太差了！！！！？？？", "太差了!?"),
+    ],
+)
+def test_normalisation_cases(raw, expected):
+    assert normalize(raw).full == expected
+
+
+def test_emoticons_are_kept_as_signals_and_repost_chains_split():
+    n = normalize("转发一下[怒][泪] //@受害者:沐沐奶粉里有异物[惊恐]//@路人:真的假的")
+    assert n.emoticons == ("怒", "泪") and n.quoted_emoticons == ("惊恐",)
+    assert n.emoticon_tokens == ("EMO_怒", "EMO_泪")
+    assert n.own_text == "转发一下" and n.is_repost
+    assert "沐沐奶粉里有异物" in n.quoted_text and "@" not in n.quoted_text
+    assert n.mentions == ("受害者", "路人")
+    bare = normalize("转发微博//@受害者:沐沐奶粉里有异物")
+    assert bare.own_text == "" and bare.scoring_text == "沐沐奶粉里有异物"
+
+
+def test_odd_inputs_never_raise():
+    assert normalize(None).full == ""
+    long = normalize("差" + "好坏" * 5_000)
+    assert long.truncated and len(long.full) == 5_000  # scored on its first 5,000 characters
+    assert normalize("哈哈哈哈哈哈哈 10000元").full == "哈哈哈 10000元"  # numbers stay whole
+    assert normalize("bad \udcff surrogate").full  # lone surrogate survives as text
+    assert normalize("[哈哈][哈哈]").emoticons == ("哈哈", "哈哈")
+
+
+def test_segmentation_keeps_brands_and_complaint_terms_whole():
+    words = segment("沐沐奶粉有问题我要打12315还要去黑猫投诉", extra_words=["沐沐奶粉"])
+    assert "沐沐奶粉" in words and "12315" in words and "黑猫投诉" in words
+
+
+@pytest.mark.parametrize(
+    ("text", "categories", "signals"),
+    [
+        ("奶粉里喝出异物，宝宝过敏住院了，已打12315", {"safety"}, {"regulator_legal"}),
+        ("申请退款一周了还不给退", {"refund"}, set()),
+        ("客服态度恶劣，直接挂电话", {"service_attitude"}, set()),
+        ("外卖超时一个小时还洒了", {"delivery"}, set()),
+        ("大数据杀熟，老用户反而更贵", {"pricing"}, set()),
+        ("买到假货，根本不是正品", {"counterfeit"}, set()),
+        ("新车开了三个月就自燃了，记者快来曝光", {"safety"}, {"media"}),
+        ("大家抵制这个品牌，已经建了维权群", set(), {"collective"}),
+        ("宣传的续航虚标一半，虚假宣传", {"false_ads"}, set()),
+        ("我的个人信息被泄露，天天接到骚扰电话", {"privacy"}, set()),
+    ],
+)
+def test_categories_and_signals(text, categories, signals):
+    assert categories <= set(categories_in(text))
+    assert set(signals_in(text)) == signals
+
+
+def test_negated_terms_do_not_count():
+    assert "safety" not in categories_in("检查过了，没有异物，也没有过敏")
+
+
+def test_scores_are_sensible_and_complaints_need_complaint_vocabulary(scorer):
+    angry, happy, sad, negated = scorer.score_batch(
+        [
+            "沐沐奶粉里有异物，宝宝喝了过敏，客服推诿，已经投诉到12315！[怒]",
+            "沐沐奶粉真的很好，宝宝很喜欢，会一直回购[哈哈]",
+            "这电影太悲伤了，看哭了[泪]",
+            "一点也不差，挺好的",
+        ]
+    )
+    assert angry.negative and angry.complaint and "safety" in angry.categories
+    assert "regulator_legal" in angry.signals
+    assert not happy.negative and not happy.complaint
+    assert sad.negative and not sad.complaint
+    assert negated.sentiment > 0.5
+
+
+def test_unusable_lines_get_an_error_not_an_exception(scorer):
+    empty, latin, emoji_only = scorer.score_batch(["", "hello world", "[怒][怒]"])
+    assert empty.error == "empty text" and empty.sentiment is None
+    assert latin.error == "no Chinese text"
+    assert emoji_only.error is None and emoji_only.negative
+
+
+def test_regression_floor_on_committed_fixtures(scorer):
+    from sklearn.metrics import roc_auc_score
+
+    for name, floor in (("weibo_sample.csv", 0.85), ("waimai_sample.csv", 0.85)):
+        data = pd.read_csv(FIXTURES / name)
+        p = [s.sentiment for s in scorer.score_batch(list(data["text"]))]
+        assert roc_auc_score(data["label"], p) >= floor, name
+
+
+def test_score_contract_in_process():
+    out = io.StringIO()
+    assert score_main([], io.StringIO("退款不给退，垃圾客服\n\n很好用\n"), out) == 0
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert len(lines) == 3
+    assert set(lines[0]) >= {"sentiment", "negative", "complaint", "categories", "signals"}
+    assert (
+        lines[0]["complaint"]
+        and lines[0]["categories"] == ["refund", "service_attitude"]
+        or "refund" in lines[0]["categories"]
+    )
+    assert lines[1]["sentiment"] is None and lines[1]["error"] == "empty text"
+    assert 0.5 < lines[2]["sentiment"] <= 1
+
+
+def test_score_command_reads_a_file_and_fails_clearly_on_a_missing_one(tmp_path):
+    posts = tmp_path / "posts.txt"
+    posts.write_text("质量太差了，要求退货\n", encoding="utf-8")
+    yujing = str(Path(sys.executable).with_name("yujing"))
+    run = subprocess.run([yujing, "score", str(posts)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["negative"] is True
+    missing = subprocess.run(
+        [yujing, "score", str(tmp_path / "nope.txt")], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_scoring_stage_scores_each_mention_once(warehouse, scorer):
+    from sqlalchemy import func, select
+
+    from nlp.stage import score_new_mentions
+    from warehouse.schema import mentions, scores
+    from yujing.clock import ManualClock
+
+    now = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": str(i),
+                    "brand": "mumu",
+                    "text": t,
+                    "created_at": now,
+                    "raw": "{}",
+                    "ingested_at": now,
+                    "author_verified": False,
+                    "is_competitor": False,
+                }
+                for i, t in enumerate(["沐沐奶粉有异物，要求退款", "沐沐奶粉很好", ""])
+            ],
+        )
+    clock = ManualClock(now)
+    first = score_new_mentions(warehouse, scorer, clock, batch_size=2)
+    again = score_new_mentions(warehouse, scorer, clock)
+    assert first["scored"] == 3 and first["unusable"] == 1 and again["scored"] == 0
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 3

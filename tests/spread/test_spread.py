@@ -1,0 +1,150 @@
+"""Kernel, SEISMIC, the predictor's guarantees, tracking states and the predict contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spread import seismic
+from spread.cascades import CascadeFormatError, parse_cascade, read_cascades
+from spread.cli import predict_main
+from spread.kernel import Kernel, fit_kernel
+from spread.model import Observation, Predictor
+from spread.tracking import COOLING, DEAD, HOT, TrackedPost, next_state
+
+FIXTURE = Path(__file__).with_name("fixtures") / "cascades_sample.jsonl.gz"
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.load()
+
+
+def test_fitted_kernel_is_a_distribution(tmp_path):
+    hist = tmp_path / "hist.txt"
+    hist.write_text("reaction_time（10s） rwd_count\n3 10\n1 50\n2 40\n", encoding="utf-8")
+    delays, cdf = fit_kernel(hist)
+    assert cdf[0] == 0 and cdf[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(cdf) >= 0)
+    k = Kernel(delays, cdf)
+    assert k(10) == pytest.approx(0.5) and k(1e9) == 1.0 and k(-5) == 0.0
+
+
+def test_seismic_recovers_the_infectiousness_of_a_synthetic_cascade():
+    # exponential kernel with mean 1 h; every post exposes 100 followers, p = 0.005
+    grid = np.linspace(0, 7 * 86400, 5000)
+    kernel = Kernel(grid, 1 - np.exp(-grid / 3600))
+    rng = np.random.default_rng(0)
+    p, n = 0.005, 100
+    times = [0.0]
+    frontier = [0.0]
+    while frontier and len(times) < 20000:
+        parent = frontier.pop()
+        for _ in range(rng.poisson(p * n)):
+            child = parent + rng.exponential(3600)
+            times.append(child)
+            frontier.append(child)
+    times = np.sort(np.array(times))
+    followers = np.full(len(times), float(n))
+    t = 6 * 3600.0
+    p_hat, _ = seismic.infectiousness(kernel, times, followers, t)
+    assert p_hat == pytest.approx(p, rel=0.5)
+    predicted, _ = seismic.predict(kernel, times, followers, t, 86400, n_star=n)
+    assert predicted >= np.sum(times <= t) - 1
+
+
+def _obs(times, followers=None, observe=3600.0, **kw):
+    return Observation(
+        created_at=T0,
+        observe_at=T0 + observe,
+        author_followers=kw.get("author_followers", 5000),
+        repost_times=[T0 + t for t in times],
+        repost_followers=followers or [300] * len(times),
+        count_snapshots=kw.get("count_snapshots", []),
+    )
+
+
+def test_never_reads_past_the_observation_time(predictor):
+    early = [60.0 * i for i in range(1, 50)]
+    seen = predictor.predict(_obs(early))
+    future = predictor.predict(_obs(early + [4000.0 + i for i in range(500)]))
+    assert (seen.observed, seen.predicted, seen.p_viral) == (
+        future.observed,
+        future.predicted,
+        future.p_viral,
+    )
+
+
+def test_estimates_are_ordered_and_grow_with_evidence(predictor):
+    slow = predictor.predict(_obs([600.0 * i for i in range(1, 6)]))
+    fast = predictor.predict(_obs([3.5 * i for i in range(1, 1000)]))
+    for e in (slow, fast):
+        assert e.observed <= e.low <= e.predicted <= e.high + 1e-9
+        assert 0 <= e.p_viral <= 1
+    assert fast.predicted > slow.predicted and fast.p_viral > slow.p_viral
+    assert fast.velocity_per_10min > slow.velocity_per_10min
+
+
+def test_edge_cases_do_not_break(predictor):
+    nothing = predictor.predict(_obs([], author_followers=None))
+    assert nothing.observed == 0 and nothing.predicted >= 0
+    before = predictor.predict(_obs([], observe=-60.0))
+    assert before.observed == 0
+    viral = predictor.predict(_obs([1.0 * i for i in range(1, 1200)]))
+    assert viral.p_viral == 1.0
+
+
+def test_count_snapshots_alone_are_enough(predictor):
+    snaps = [(T0 + 600 * i, 40 * i) for i in range(1, 7)]
+    e = predictor.predict(_obs([], count_snapshots=snaps))
+    assert e.observed == 240 and e.velocity_per_10min == pytest.approx(40)
+    assert e.predicted > 240
+
+
+def test_predict_contract_on_real_cascades(predictor):
+    out = io.StringIO()
+    assert predict_main(["--observe", "3600", str(FIXTURE)], out) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    cascades = list(read_cascades(FIXTURE))
+    assert [r["event_id"] for r in rows] == [c.event_id for c in cascades]
+    for row, cascade in zip(rows, cascades, strict=True):
+        assert set(row) == {"event_id", "observed", "predicted", "low", "high", "p_viral"}
+        assert row["observed"] == cascade.count_before(3600)
+        assert row["low"] <= row["predicted"] <= row["high"]
+    truth = np.array([c.count_before(86400) for c in cascades])
+    pred = np.array([r["predicted"] for r in rows])
+    persistence = np.array([r["observed"] for r in rows])
+    msle = lambda p: np.mean((np.log2(p + 1) - np.log2(truth + 1)) ** 2)  # noqa: E731
+    assert msle(pred) < msle(persistence)
+
+
+def test_predict_rejects_bad_input(tmp_path):
+    bad = tmp_path / "bad.jsonl.gz"
+    with gzip.open(bad, "wt") as f:
+        f.write('{"event_id": "1", "root": {}}\n')
+    with pytest.raises(CascadeFormatError):
+        parse_cascade('{"nope": 1}')
+    assert predict_main(["--observe", "60", str(bad)], io.StringIO()) == 2
+    assert predict_main(["--observe", "60", str(tmp_path / "missing.jsonl")], io.StringIO()) == 2
+
+
+def test_tracking_states():
+    now = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+    post = TrackedPost(
+        "weibo", "1", "mumu", HOT, now - dt.timedelta(hours=5), now - dt.timedelta(hours=2)
+    )
+    quiet = dt.timedelta(hours=3)
+    assert next_state(post, True, 0.0, now, quiet)[0] == HOT
+    assert next_state(post, False, 0.5, now, quiet)[0] == HOT
+    state, next_at, _ = next_state(post, False, 0.0, now, quiet)
+    assert state == COOLING and next_at > now
+    assert next_state(post, False, 0.0, now + dt.timedelta(hours=1), quiet)[0] == DEAD
+    assert math.isfinite(0.0)

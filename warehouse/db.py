@@ -1,0 +1,86 @@
+"""Connecting to the warehouse and migrating it.
+
+The warehouse is SQLite by default (a file under the project's state directory) and any
+SQLAlchemy URL in `YUJING_WAREHOUSE_URL` in production (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+
+from yujing.paths import state_dir
+
+VERSION_TABLE = "yujing_alembic_version"  # not Airflow's alembic_version, should they share a DB
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def warehouse_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else $YUJING_WAREHOUSE_URL, else the local SQLite file."""
+    if url:
+        return url
+    if os.environ.get("YUJING_WAREHOUSE_URL"):
+        return os.environ["YUJING_WAREHOUSE_URL"]
+    return f"sqlite:///{state_dir() / 'warehouse.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the scheduler's parallel tasks read while one writes; busy_timeout makes a
+    # writer wait for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for the warehouse (SQLite gets WAL and a busy timeout)."""
+    resolved = warehouse_url(url)
+    if resolved.startswith("sqlite"):
+        path = resolved.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(resolved, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(resolved, pool_pre_ping=True)
+
+
+@cache
+def shared_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process (tasks and CLI commands reuse its pool)."""
+    return make_engine(url)
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Apply every migration up to `revision`; idempotent. Returns the revision now in force."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def is_migrated(engine: Engine) -> bool:
+    return inspect(engine).has_table(VERSION_TABLE) and current_revision(engine) is not None

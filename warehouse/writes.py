@@ -1,0 +1,56 @@
+"""Idempotent writes that behave the same on SQLite and PostgreSQL.
+
+Both dialects support INSERT ... ON CONFLICT, so a retried task that writes the same
+rows again changes nothing (insert_ignore) or converges to the same values (upsert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+_BATCH = 500
+
+
+def _dialect_insert(conn: Connection, table: Table):
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"warehouse backend {conn.dialect.name!r} is not supported")
+
+
+def _batches(rows: Sequence[dict]) -> Iterable[Sequence[dict]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], keys: Sequence[str]) -> int:
+    """Insert rows whose key is new; rows already present are left as they are.
+
+    Returns how many rows were new.
+    """
+    inserted = 0
+    for batch in _batches(list(rows)):
+        stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys))
+        inserted += max(conn.execute(stmt, list(batch)).rowcount, 0)
+    return inserted
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert rows, or update the named columns of the row with the same key."""
+    for batch in _batches(list(rows)):
+        base = _dialect_insert(conn, table)
+        columns = update if update is not None else [c for c in batch[0] if c not in keys]
+        stmt = base.on_conflict_do_update(
+            index_elements=list(keys), set_={c: base.excluded[c] for c in columns}
+        )
+        conn.execute(stmt, list(batch))

@@ -1,0 +1,143 @@
+"""The `yujing` command. Subcommand names and output formats are contracts other tools use.
+
+Each subcommand imports its (sometimes heavy) implementation only when it runs, so
+`yujing config check` answers instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from yujing.config import ConfigError, config_path, load_config
+
+    path = config_path(args.file)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    brands = ", ".join(f"{b.code}{' (competitor)' if b.competitor else ''}" for b in config.brands)
+    print(
+        f"{path}: OK — {len(config.brands)} brand(s): {brands}; {len(config.receivers)} receiver(s)"
+    )
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy import make_url
+
+    from warehouse.db import make_engine, upgrade, warehouse_url
+
+    url = warehouse_url(args.url)
+    revision = upgrade(make_engine(url))
+    print(f"warehouse {make_url(url).render_as_string(hide_password=True)} at revision {revision}")
+    return 0
+
+
+def _passthrough(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand whose arguments are parsed by the implementing module itself."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        main = getattr(importlib.import_module(module), function)
+        return main(args.rest)
+
+    return run
+
+
+def _score(args: argparse.Namespace) -> int:
+    from nlp.cli import score_main
+
+    return score_main(args.rest, sys.stdin, sys.stdout)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from spread.cli import predict_main
+
+    return predict_main(args.rest, sys.stdout)
+
+
+PASSTHROUGH = {
+    "score": ("score posts: yujing score [FILE] (one JSON object per line)", _score),
+    "predict": (
+        "predict spread: yujing predict --observe SECONDS [--horizon 86400] [--viral 1000] FILE",
+        _predict,
+    ),
+    "simulate": (
+        "serve the local Weibo/WeChat simulator",
+        _passthrough("simulator.cli", "simulate_main"),
+    ),
+    "backfill": (
+        "load real cascades (JSONL or DeepHawkes text) into the warehouse",
+        _passthrough("ingest.backfill", "backfill_main"),
+    ),
+    "train": ("train the sentiment model", _passthrough("nlp.train", "main")),
+    "train-spread": ("train the spread model", _passthrough("spread.train", "main")),
+    "demo": (
+        "replay a simulated incident through the pipeline in accelerated time",
+        _passthrough("yujing.demo", "demo_main"),
+    ),
+    "silence": ("add, list or expire alert silences", _passthrough("alerts.cli", "silence_main")),
+    "ack": ("acknowledge an incident: yujing ack INCIDENT", _passthrough("alerts.cli", "ack_main")),
+    "report": (
+        "write an incident's HTML crisis report: yujing report INCIDENT [--out FILE.html]",
+        _passthrough("yujing.report", "report_main"),
+    ),
+    "export": (
+        "export an analyst view: yujing export VIEW [--format csv|parquet] [--out FILE]",
+        _passthrough("yujing.export", "export_main"),
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yujing", description="预警 Yujing: complaint early warning"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="check the config file")
+    config_sub = config.add_subparsers(dest="action", required=True)
+    check = config_sub.add_parser("check", help="validate a config file (default: the active one)")
+    check.add_argument(
+        "file", nargs="?", help="config file (default: $YUJING_CONFIG or config/yujing.yaml)"
+    )
+    check.set_defaults(func=_config_check)
+
+    db = sub.add_parser("db", help="warehouse maintenance")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    up = db_sub.add_parser("upgrade", help="apply warehouse migrations (idempotent)")
+    up.add_argument(
+        "--url", help="SQLAlchemy URL (default: $YUJING_WAREHOUSE_URL or the local SQLite file)"
+    )
+    up.set_defaults(func=_db_upgrade)
+
+    for name, (help_text, func) in PASSTHROUGH.items():
+        p = sub.add_parser(name, help=help_text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASSTHROUGH:
+        # argparse's REMAINDER drops a leading "--option"; pass these through untouched
+        args = argparse.Namespace(rest=argv[1:], func=PASSTHROUGH[argv[0]][1])
+    else:
+        args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""The one config file ops edit (`config/yujing.yaml`), validated with pydantic.
+
+Every problem is reported with its path in the file, so a bad edit gives a clear error
+(`yujing config check`) and a DAG built from it fails to import with the same message
+instead of scheduling with half a config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "yujing.yaml"
+LEVELS = ("watch", "warning", "critical")
+DAG_NAMES = ("weibo_ingest", "wechat_ingest", "score", "spread", "escalate", "digest")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message lists every problem with its path."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid Yujing config {source}: {len(problems)} problem(s)\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name such as Asia/Shanghai)"
+        ) from exc
+    return value
+
+
+class Brand(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$", description="stable id used in tables")
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+    keywords: list[str] = []
+    products: list[str] = []
+    exclude: list[str] = []
+    competitor: bool = False
+    official_accounts: dict[Literal["weibo", "wechat"], list[str]] = {}
+
+    @property
+    def search_terms(self) -> list[str]:
+        """Every term searched for this brand, name first, without repeats."""
+        return list(dict.fromkeys([self.name, *self.aliases, *self.keywords]))
+
+    def matches(self, text: str) -> bool:
+        """True when the text names the brand and contains none of its excluded words."""
+        if any(word and word in text for word in self.exclude):
+            return False
+        return any(term in text for term in self.search_terms)
+
+
+class Source(_Strict):
+    enabled: bool = True
+    conn_id: str
+
+
+class Sources(_Strict):
+    weibo: Source = Source(conn_id="weibo_default")
+    wechat: Source = Source(conn_id="wechat_default")
+
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
+
+
+class Schedule(_Strict):
+    cron: str
+    timezone: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from croniter import croniter  # a dependency of Airflow itself
+
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(
+                f"{value!r} is not a 5-field cron expression (minute hour day month weekday)"
+            )
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+class Schedules(_Strict):
+    weibo_ingest: Schedule = Schedule(cron="*/5 * * * *")
+    wechat_ingest: Schedule = Schedule(cron="*/10 * * * *")
+    score: Schedule = Schedule(cron="*/5 * * * *")
+    spread: Schedule = Schedule(cron="*/5 * * * *")
+    escalate: Schedule = Schedule(cron="*/5 * * * *")
+    digest: Schedule = Schedule(cron="0 9 * * *")
+
+
+class Thresholds(_Strict):
+    negative_below: float = Field(0.4, gt=0, lt=1)
+    viral_reposts: int = Field(1000, ge=1)
+    horizon_hours: float = Field(24, gt=0, le=24 * 14)
+    track_quiet_hours: float = Field(24, gt=0)
+    ingest_overlap_minutes: float = Field(10, ge=0, le=24 * 60)
+
+
+class LevelRule(_Strict):
+    p_viral: float = Field(ge=0, le=1)
+    velocity_per_10min: float = Field(ge=0)
+
+
+class Levels(_Strict):
+    watch: LevelRule = LevelRule(p_viral=0.15, velocity_per_10min=20)
+    warning: LevelRule = LevelRule(p_viral=0.35, velocity_per_10min=60)
+    critical: LevelRule = LevelRule(p_viral=0.6, velocity_per_10min=150)
+    resolve_after_quiet_minutes: float = Field(120, gt=0)
+    remind_critical_after_minutes: float = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if not (self.watch.p_viral <= self.warning.p_viral <= self.critical.p_viral):
+            raise ValueError("p_viral thresholds must rise: watch <= warning <= critical")
+        if not (
+            self.watch.velocity_per_10min
+            <= self.warning.velocity_per_10min
+            <= self.critical.velocity_per_10min
+        ):
+            raise ValueError(
+                "velocity_per_10min thresholds must rise: watch <= warning <= critical"
+            )
+        return self
+
+
+class RouteMatch(_Strict):
+    brand: list[str] | None = None
+    level: list[Literal["watch", "warning", "critical"]] | None = None
+    category: list[str] | None = None
+    platform: list[Literal["weibo", "wechat"]] | None = None
+
+
+class Route(_Strict):
+    match: RouteMatch = RouteMatch()
+    receiver: str | None = None
+    routes: list[Route] = []
+    continue_: bool = Field(False, alias="continue")
+
+
+class Routing(_Strict):
+    receiver: str
+    routes: list[Route] = []
+
+
+class SlackReceiver(_Strict):
+    channel: str = Field(pattern=r"^[#@]?[\w\-.]+$")
+    conn_id: str = "slack_default"
+
+
+class EmailReceiver(_Strict):
+    to: list[str] = Field(min_length=1)
+    conn_id: str = "smtp_default"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"{address!r} is not an email address")
+        return value
+
+
+class WebhookReceiver(_Strict):
+    conn_id: str
+    kind: Literal["json", "dingtalk", "wecom", "feishu"] = "json"
+
+
+class QuietHours(_Strict):
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Receiver(_Strict):
+    name: str = Field(min_length=1)
+    slack: SlackReceiver | None = None
+    email: EmailReceiver | None = None
+    webhook: WebhookReceiver | None = None
+    outbox: dict | None = None
+    quiet_hours: QuietHours | None = None
+    max_per_hour: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> Receiver:
+        channels = [
+            c for c in ("slack", "email", "webhook", "outbox") if getattr(self, c) is not None
+        ]
+        if len(channels) != 1:
+            raise ValueError(
+                f"receiver {self.name!r} must have exactly one of slack, email, webhook, outbox "
+                f"(has {', '.join(channels) or 'none'})"
+            )
+        return self
+
+    @property
+    def channel(self) -> str:
+        return next(
+            c for c in ("slack", "email", "webhook", "outbox") if getattr(self, c) is not None
+        )
+
+
+class Config(_Strict):
+    timezone: str = "Asia/Shanghai"
+    brands: list[Brand] = Field(min_length=1)
+    sources: Sources = Sources()
+    schedules: Schedules = Schedules()
+    thresholds: Thresholds = Thresholds()
+    levels: Levels = Levels()
+    routing: Routing = Routing(receiver="outbox")
+    receivers: list[Receiver] = [Receiver(name="outbox", outbox={})]
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        problems = []
+        codes = [b.code for b in self.brands]
+        for code in sorted({c for c in codes if codes.count(c) > 1}):
+            problems.append(f"brand code {code!r} is used more than once")
+        names = [r.name for r in self.receivers]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"receiver {name!r} is defined more than once")
+        known = set(names)
+
+        def walk(route: Route | Routing, where: str) -> None:
+            if route.receiver is not None and route.receiver not in known:
+                problems.append(f"{where}.receiver: unknown receiver {route.receiver!r}")
+            for i, child in enumerate(route.routes):
+                match = child.match
+                if match.brand:
+                    for brand in match.brand:
+                        if brand not in codes:
+                            problems.append(
+                                f"{where}.routes[{i}].match.brand: unknown brand {brand!r}"
+                            )
+                walk(child, f"{where}.routes[{i}]")
+
+        walk(self.routing, "routing")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def brand(self, code: str) -> Brand:
+        return next(b for b in self.brands if b.code == code)
+
+    def receiver(self, name: str) -> Receiver:
+        return next(r for r in self.receivers if r.name == name)
+
+    def schedule_timezone(self, dag_name: str) -> str:
+        return getattr(self.schedules, dag_name).timezone or self.timezone
+
+
+def _format_error(error: dict) -> str:
+    path = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{path or '(top level)'}: {message}"
+
+
+def parse_config(data: object, source: str = "<config>") -> Config:
+    """Validate already-parsed YAML data; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(top level): the file must be a YAML mapping of settings"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The config file to use: the argument, else $YUJING_CONFIG, else the project default."""
+    return Path(path or os.environ.get("YUJING_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate the config file; raise ConfigError with every problem found."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(file), [f"{where}: YAML syntax error: {problem}"]) from None
+    return parse_config(data, str(file))

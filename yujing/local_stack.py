@@ -1,0 +1,198 @@
+"""`make run`: the whole pipeline on one machine, on its embedded defaults.
+
+Starts the local Weibo/WeChat simulator and `airflow standalone` (scheduler,
+dag-processor, api-server, triggerer) with a project-local Airflow home, an SQLite
+warehouse and the outbox as the alert channel, prints where everything is, echoes each
+alert that lands in the outbox, and stops everything it started on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from yujing.config import PROJECT_ROOT, load_config
+from yujing.paths import outbox_dir, state_dir
+
+SIM_PORT = 8765
+API_PORT = 8080
+
+
+def _secret_env(home: Path) -> dict[str, str]:
+    """Per-machine secrets, generated once into .yujing/ (git-ignored), never committed."""
+    path = home / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def airflow_env(home: Path) -> dict[str, str]:
+    """The environment every Airflow component and `airflow` CLI call gets."""
+    venv_bin = Path(sys.executable).parent
+    env = dict(os.environ)
+    env.update(_secret_env(home))
+    env.update(
+        {
+            "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home / "airflow"),
+            "AIRFLOW_CONFIG": str(PROJECT_ROOT / "airflow.cfg"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__API__PORT": str(API_PORT),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "YUJING_HOME": str(home),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _wait_for(url: str, seconds: float) -> bool:
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return True
+        except requests.RequestException:
+            time.sleep(1)
+    return False
+
+
+def _admin_password(env: dict[str, str]) -> str:
+    generated = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    try:
+        return json.loads(generated.read_text()).get("admin", "(see the api-server log)")
+    except (OSError, ValueError):
+        return "(printed by airflow standalone below)"
+
+
+def _echo_new_alerts(seen: set[str]) -> None:
+    for path in sorted(outbox_dir().glob("*.json")):
+        if path.name in seen:
+            continue
+        seen.add(path.name)
+        try:
+            note = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        summary = note.get("summary") or note.get("title") or path.stem
+        print(f"[yujing] ALERT → outbox: {summary!r} ({path})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--profile", default="local", choices=["local"])
+    parser.add_argument("--speed", type=float, default=10.0, help="simulator time compression")
+    args = parser.parse_args(argv)
+
+    config = load_config()  # a bad config stops here with every problem listed
+    home = state_dir()
+    env = airflow_env(home)
+    bin_dir = Path(sys.executable).parent
+
+    from warehouse.db import make_engine, upgrade
+
+    upgrade(make_engine())
+    seen = {p.name for p in outbox_dir().glob("*.json")}
+
+    children: list[subprocess.Popen] = []
+
+    def interrupted(*_args) -> None:
+        raise KeyboardInterrupt  # SIGTERM (e.g. from a supervisor) stops everything too
+
+    signal.signal(signal.SIGTERM, interrupted)
+
+    def start(cmd: list[str], log_name: str) -> subprocess.Popen:
+        log = open(home / log_name, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        child = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        children.append(child)
+        return child
+
+    def stop(*_args) -> None:
+        print("\n[yujing] stopping…", flush=True)
+        for child in reversed(children):
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        print("[yujing] stopped.", flush=True)
+
+    try:
+        start(
+            [
+                str(bin_dir / "yujing"),
+                "simulate",
+                "--port",
+                str(SIM_PORT),
+                "--speed",
+                str(args.speed),
+            ],
+            "simulator.log",
+        )
+        if not _wait_for(f"http://127.0.0.1:{SIM_PORT}/_sim/truth", 60):
+            print(
+                "[yujing] the simulator did not start; see .yujing/simulator.log", file=sys.stderr
+            )
+            stop()
+            return 1
+        sim = f"http://:sim-token@127.0.0.1:{SIM_PORT}"
+        env.setdefault("AIRFLOW_CONN_WEIBO_DEFAULT", f"{sim}/2")
+        env.setdefault("AIRFLOW_CONN_WECHAT_DEFAULT", f"{sim}/wechat")
+        subprocess.run(
+            [str(bin_dir / "airflow"), "db", "migrate"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        start([str(bin_dir / "airflow"), "standalone"], "airflow-standalone.log")
+        up = _wait_for(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", 180)
+        print(
+            "\n".join(
+                [
+                    "",
+                    "预警 Yujing is running"
+                    + ("" if up else " (the API server is still starting)"),
+                    f"  Airflow UI   http://127.0.0.1:{API_PORT}  login admin / {_admin_password(env)}",
+                    f"  Simulator    http://127.0.0.1:{SIM_PORT} (Weibo + WeChat APIs, speed ×{args.speed:g})",
+                    f"  Warehouse    {home / 'warehouse.db'}",
+                    f"  Alerts       {outbox_dir()} (no Slack/SMTP configured) — echoed below",
+                    f"  Logs         {home}/airflow-standalone.log, {home}/simulator.log",
+                    f"  Brands       {', '.join(b.name for b in config.brands)}",
+                    "  Ctrl-C stops everything.",
+                    "",
+                ]
+            ),
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            _echo_new_alerts(seen)
+            time.sleep(2)
+        print("[yujing] a component exited; see the logs in .yujing/", file=sys.stderr)
+        stop()
+        return 1
+    except KeyboardInterrupt:
+        stop()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

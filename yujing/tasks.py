@@ -1,0 +1,92 @@
+"""What each Airflow task runs: build the production resources, call one library function.
+
+DAG files import this module inside their tasks only, so parsing a DAG never loads the
+NLP or spread models. Every function here is a thin adapter; the logic lives in the
+Airflow-free packages (`ingest`, `nlp`, `spread`, `alerts`), which take their clients
+and clock as arguments and are tested without Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from yujing.resources import Resources
+
+log = logging.getLogger(__name__)
+
+
+def _progress(label: str, every: int = 1000):
+    """A progress callback that logs every `every` items (shown in the task log)."""
+    state = {"last": 0}
+
+    def report(done: int, total: int | None = None) -> None:
+        if done - state["last"] >= every or (total is not None and done == total):
+            state["last"] = done
+            log.info("%s: %d%s", label, done, f"/{total}" if total else "")
+
+    return report
+
+
+def ingest_source(platform: str, resources: Resources | None = None) -> dict:
+    """Pull new mentions from one platform into the warehouse."""
+    from ingest.run import ingest_source as run
+
+    res = resources or Resources.from_airflow()
+    client = res.source_client(platform)
+    if client is None:
+        log.info("source %s is disabled in the config; nothing to do", platform)
+        return {"platform": platform, "disabled": True}
+    return run(res.engine, res.config, client, platform, res.clock, progress=_progress("stored"))
+
+
+def score_mentions(resources: Resources | None = None) -> dict:
+    """Score every mention the current model has not scored yet."""
+    from nlp.stage import score_new_mentions
+
+    res = resources or Resources.from_airflow()
+    return score_new_mentions(
+        res.engine, res.scorer(), res.clock, progress=lambda n: log.info("scored %d", n)
+    )
+
+
+def track_spread(resources: Resources | None = None) -> dict:
+    """Refresh tracked negative posts, predict their 24 h reach, store the estimates."""
+    from spread.stage import track_spread as run
+
+    res = resources or Resources.from_airflow()
+    return run(
+        res.engine,
+        res.config,
+        res.clock,
+        res.predictor(),
+        weibo=res.source_client("weibo"),
+        wechat=res.source_client("wechat"),
+        progress=_progress("posts checked", every=100),
+    )
+
+
+def update_incidents(resources: Resources | None = None) -> dict:
+    """Open, escalate, remind and resolve incidents; queue their notifications."""
+    from alerts.stage import run_escalation
+
+    res = resources or Resources.from_airflow()
+    return run_escalation(res.engine, res.config, res.clock)
+
+
+def deliver_notifications(resources: Resources | None = None) -> dict:
+    """Send every queued notification once; failures stay queued for the next run."""
+    from alerts.stage import deliver_pending
+
+    res = resources or Resources.from_airflow()
+    return deliver_pending(res.engine, res.config, res.clock, res.channels())
+
+
+def send_digest(resources: Resources | None = None) -> dict:
+    """Queue and send the daily digest (once per day and receiver)."""
+    from alerts.digest import queue_digest
+    from alerts.stage import deliver_pending
+
+    res = resources or Resources.from_airflow()
+    queued = queue_digest(res.engine, res.config, res.clock)
+    sent = deliver_pending(res.engine, res.config, res.clock, res.channels())
+    return {"queued": queued, **sent}
