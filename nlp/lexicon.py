@@ -245,6 +245,21 @@ _FILLERS = (
     "都", "也", "一点", "一丝", "半点", "啥", "到", "会", "曾", "被",
 )
 
+# Everyday evaluative words whose *negated* use flips their meaning ("一点也不差", "不贵",
+# "不太满意"). Plain uses are left to the model's n-grams; a negated one becomes a
+# `POL:negated-` / `POL:negated+` token, so the model can learn that "不差" is praise
+# although "不" and "差" are each strong signs of a complaint.
+NEGATIVE_WORDS: tuple[str, ...] = (
+    "差", "差劲", "烂", "难吃", "难喝", "难用", "难看", "贵", "慢", "坏", "糟糕", "糟",
+    "失望", "后悔", "垃圾", "恶心", "麻烦", "脏", "吵", "油腻", "敷衍", "坑", "假",
+    "卡", "咸", "淡", "凉", "少", "小气", "过分", "离谱", "夸张", "担心", "遗憾", "错",
+)
+POSITIVE_WORDS: tuple[str, ...] = (
+    "好", "满意", "喜欢", "推荐", "值", "值得", "划算", "好吃", "好喝", "好用", "好看",
+    "方便", "干净", "快", "新鲜", "舒服", "专业", "靠谱", "开心", "热情", "耐心", "放心",
+    "行", "可以", "实惠", "便宜", "清楚", "及时", "到位",
+)
+
 # Degree adverbs and their strength (1 = neutral); used as features by the sentiment model.
 DEGREE: dict[str, float] = {
     "极其": 2.0, "极度": 2.0, "超级": 1.8, "非常": 1.8, "特别": 1.8, "太": 1.8,
@@ -399,6 +414,32 @@ def match(text: str, protected: re.Pattern | None = None) -> Hits:
             keep = kind == TOPIC or (kind == CUE and term in _UNNEGATABLE_CUES)
             out.hits.append(Hit(term, kind, code, start, negated and not keep))
     return out
+
+
+@cache
+def _polarity_matcher() -> tuple[re.Pattern, dict[str, str]]:
+    signs = {w: "-" for w in NEGATIVE_WORDS} | {w: "+" for w in POSITIVE_WORDS}
+    return re.compile(trie_regex(signs)), signs
+
+
+def negated_polarity(text: str) -> list[str]:
+    """`+`/`-` for each negated evaluative word, in order: "一点也不差" → ["-"]."""
+    pattern, signs = _polarity_matcher()
+    out = []
+    for m in pattern.finditer(text):
+        start = m.start()
+        # a degree word may sit between: 不是很好, 不太满意, 没那么差
+        before = _degree_tail().search(text, max(0, start - 3), start)
+        if before is not None:
+            start = before.start()
+        if is_negated(text, start):
+            out.append(signs[m.group()])
+    return out
+
+
+@cache
+def _degree_tail() -> re.Pattern:
+    return re.compile(f"(?:{trie_regex([*DEGREE, '那么', '这么', '怎么', '太'])})$")
 
 
 def find_terms(text: str, terms: Iterable[str]) -> list[str]:

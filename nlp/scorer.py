@@ -102,6 +102,7 @@ def model_tokens(norm: NormalizedText, hits: Hits) -> list[str]:
         tokens.append("META:card")
     if norm.is_repost:
         tokens.append("META:repost" if norm.own_text else "META:bare_repost")
+    tokens += [f"POL:negated{sign}" for sign in lexicon.negated_polarity(norm.scoring_text)]
     for h in hits.hits:
         if h.kind == CUE:
             tokens.append("LEX:cue:neg" if h.negated else "LEX:cue")

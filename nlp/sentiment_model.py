@@ -1,11 +1,20 @@
 """The production sentiment model: hashed character n-grams, emoticon and lexicon tokens,
-TF-IDF, logistic regression, and a length-aware calibration.
+TF-IDF, logistic-regression experts blended by a domain gate, and a length-aware calibration.
 
-P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ), where z is the logistic regression's margin
-and ℓ the centred log length of the text. Plain Platt scaling (c = d = 0) is fitted on
-out-of-fold margins; the two length terms let the calibration correct the tendency of
-TF-IDF margins to grow with text length, so 0.3 means the same for a 10-character post and
-a 300-character one (`yujing train` prints calibration by length band to check it).
+Why experts: a model trained on reviews and Weibo together reads Weibo worse than one
+trained on Weibo alone (the review data outnumbers it 7 to 1 and speaks differently), while
+the Weibo-only model cannot read reviews at all. So three linear experts share the same
+features — `weibo` (hand-labelled Weibo), `general` (everything, source-weighted) and
+`reviews` (e-commerce and hotel reviews) — and a linear domain gate (one-vs-rest: Weibo,
+food delivery, reviews) says how Weibo-like a text is. The margin is
+
+    z = g_weibo·z_weibo + g_delivery·z_general + g_reviews·(z_general + z_reviews)/2
+
+(the `blend` matrix), so a post the gate is unsure about falls back on the general expert.
+P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ), where ℓ is the centred log length of the
+text. The calibration is fitted on out-of-fold margins; the two length terms correct the
+tendency of TF-IDF margins to grow with text length, so 0.3 means the same for a
+10-character post and a 300-character one (`yujing train` prints calibration by length).
 
 The model file (`nlp/models/sentiment.npz`) holds only arrays and a JSON header: no pickle,
 so it loads offline, fast, and independently of the scikit-learn version. Training lives
@@ -27,7 +36,7 @@ from scipy import sparse
 from nlp.features import HashedFeatures
 
 MODEL_PATH = Path(__file__).with_name("models") / "sentiment.npz"
-FORMAT = "yujing-sentiment/1"
+FORMAT = "yujing-sentiment/2"
 LEN_CENTRE = 4.0  # ≈ log(55 characters)
 
 
@@ -51,18 +60,38 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return x
 
 
+EXPERTS = ("weibo", "general", "reviews")
+DOMAINS = ("weibo", "delivery", "reviews")
+# rows: domains, columns: experts (see the module docstring)
+BLEND = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.5, 0.5))
+
+
 @dataclass
 class SentimentModel:
     features: HashedFeatures
     idf: np.ndarray  # float32, one per hashed feature
-    coef: np.ndarray  # float32, one per hashed feature
-    intercept: float
+    coef: np.ndarray  # float32, experts × features
+    intercept: np.ndarray  # one per expert
+    gate_coef: np.ndarray  # float32, domains × features
+    gate_intercept: np.ndarray  # one per domain
+    blend: np.ndarray = field(default_factory=lambda: np.array(BLEND))
     calibration: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)  # a, b, c, d
     meta: dict = field(default_factory=dict)
 
+    def _x(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+        return tfidf(self.features.transform(texts, tokens), self.idf)
+
+    def gate(self, x: sparse.csr_matrix) -> np.ndarray:
+        """Domain weights per text (rows sum to 1), from one-vs-rest scores."""
+        p = _sigmoid(np.asarray(x @ self.gate_coef.T.astype(np.float64)) + self.gate_intercept)
+        return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+    def expert_margins(self, x: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.coef.T.astype(np.float64)) + self.intercept
+
     def margins(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
-        x = tfidf(self.features.transform(texts, tokens), self.idf)
-        return x @ self.coef.astype(np.float64) + self.intercept
+        x = self._x(texts, tokens)
+        return blend_margins(self.expert_margins(x), self.gate(x), self.blend)
 
     def calibrate(self, z: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         a, b, c, d = self.calibration
@@ -79,11 +108,16 @@ class SentimentModel:
     def save(self, path: Path) -> None:
         """Write the model; features never seen in training are stored implicitly."""
         default_idf = float(self.idf.max())
-        seen = np.flatnonzero((self.coef != 0) | (self.idf != default_idf))
+        used = (self.coef != 0).any(axis=0) | (self.gate_coef != 0).any(axis=0)
+        seen = np.flatnonzero(used | (self.idf != default_idf))
         header = {
             "format": FORMAT,
             "features": self.features.config(),
-            "intercept": float(self.intercept),
+            "experts": list(EXPERTS),
+            "domains": list(DOMAINS),
+            "intercept": [float(v) for v in self.intercept],
+            "gate_intercept": [float(v) for v in self.gate_intercept],
+            "blend": np.asarray(self.blend).tolist(),
             "calibration": [float(v) for v in self.calibration],
             "default_idf": default_idf,
             "meta": self.meta,
@@ -94,7 +128,8 @@ class SentimentModel:
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
                 index_delta=np.diff(seen, prepend=0).astype(np.uint32),  # compresses well
-                coef=self.coef[seen].astype(np.float16),
+                coef=self.coef[:, seen].astype(np.float16),
+                gate_coef=self.gate_coef[:, seen].astype(np.float16),
                 idf=self.idf[seen].astype(np.float16),
             )
 
@@ -103,21 +138,32 @@ class SentimentModel:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(bytes(data["header"]).decode())
             if header.get("format") != FORMAT:
-                raise ValueError(f"{path}: not a {FORMAT} model file")
+                raise ValueError(f"{path}: not a {FORMAT} model file (run `yujing train`)")
             features = HashedFeatures(**header["features"])
-            idf = np.full(features.n_features, header["default_idf"], dtype=np.float32)
-            coef = np.zeros(features.n_features, dtype=np.float32)
+            n = features.n_features
+            idf = np.full(n, header["default_idf"], dtype=np.float32)
             index = np.cumsum(data["index_delta"].astype(np.int64))
             idf[index] = data["idf"].astype(np.float32)
-            coef[index] = data["coef"].astype(np.float32)
+            coef = np.zeros((len(header["experts"]), n), dtype=np.float32)
+            coef[:, index] = data["coef"].astype(np.float32)
+            gate_coef = np.zeros((len(header["domains"]), n), dtype=np.float32)
+            gate_coef[:, index] = data["gate_coef"].astype(np.float32)
         return cls(
             features=features,
             idf=idf,
             coef=coef,
-            intercept=header["intercept"],
+            intercept=np.asarray(header["intercept"], dtype=np.float64),
+            gate_coef=gate_coef,
+            gate_intercept=np.asarray(header["gate_intercept"], dtype=np.float64),
+            blend=np.asarray(header["blend"], dtype=np.float64),
             calibration=tuple(header["calibration"]),
             meta=header.get("meta", {}),
         )
+
+
+def blend_margins(expert_z: np.ndarray, gate: np.ndarray, blend: np.ndarray) -> np.ndarray:
+    """z = Σ_domain gate · Σ_expert blend · expert margin, per text."""
+    return np.einsum("nd,de,ne->n", gate, np.asarray(blend), expert_z)
 
 
 @cache
