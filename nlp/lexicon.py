@@ -252,7 +252,7 @@ _FILLERS = (
 NEGATIVE_WORDS: tuple[str, ...] = (
     "差", "差劲", "烂", "难吃", "难喝", "难用", "难看", "贵", "慢", "坏", "糟糕", "糟",
     "失望", "后悔", "垃圾", "恶心", "麻烦", "脏", "吵", "油腻", "敷衍", "坑", "假",
-    "卡", "咸", "淡", "凉", "少", "小气", "过分", "离谱", "夸张", "担心", "遗憾", "错",
+    "卡", "咸", "淡", "凉", "小气", "过分", "离谱", "夸张", "担心", "遗憾", "错",
 )
 POSITIVE_WORDS: tuple[str, ...] = (
     "好", "满意", "喜欢", "推荐", "值", "值得", "划算", "好吃", "好喝", "好用", "好看",
@@ -432,7 +432,9 @@ def negated_polarity(text: str) -> list[str]:
         before = _degree_tail().search(text, max(0, start - 3), start)
         if before is not None:
             start = before.start()
-        if is_negated(text, start):
+        # "值不值得", "好不好": a question, not a negation
+        choice = start >= 2 and text[start - 1] == "不" and text[start - 2] == m.group()[0]
+        if not choice and is_negated(text, start):
             out.append(signs[m.group()])
     return out
 

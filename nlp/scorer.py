@@ -39,6 +39,8 @@ COMPLAINT_AT = 0.5
 _CATEGORY_WEIGHT = {c.code: c.weight for c in lexicon.CATEGORIES}
 _SIGNAL_WEIGHT = {s.code: s.weight for s in lexicon.SIGNALS}
 _TOPIC_WEIGHT, _TOPIC_WEIGHT_NEGATIVE = 0.35, 0.55
+# a topic term alone (价格, 快递) makes a complaint only in a clearly negative post
+TOPIC_NEGATIVE_BELOW = 0.15
 
 
 def _is_han(ch: str) -> bool:
@@ -116,7 +118,7 @@ def complaint_of(
 ) -> tuple[bool, float, list[str], list[str]]:
     """(complaint, complaint_score, categories, signals) from lexicon hits and sentiment."""
     weights: list[float] = []
-    topic_weight = _TOPIC_WEIGHT_NEGATIVE if sentiment < 0.25 else _TOPIC_WEIGHT
+    topic_weight = _TOPIC_WEIGHT_NEGATIVE if sentiment < TOPIC_NEGATIVE_BELOW else _TOPIC_WEIGHT
     problem: list[str] = []
     topics: list[str] = []
     signals: list[str] = []
@@ -156,7 +158,13 @@ def lexicon_digest() -> str:
         "signals": [(s.code, s.terms, s.weight) for s in lexicon.SIGNALS],
         "cues": lexicon.COMPLAINT_CUES,
         "negations": lexicon.NEGATIONS,
-        "rule": [QUOTED_WEIGHT, COMPLAINT_AT, _TOPIC_WEIGHT, _TOPIC_WEIGHT_NEGATIVE],
+        "rule": [
+            QUOTED_WEIGHT,
+            COMPLAINT_AT,
+            _TOPIC_WEIGHT,
+            _TOPIC_WEIGHT_NEGATIVE,
+            TOPIC_NEGATIVE_BELOW,
+        ],
     }
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:6]
 

@@ -294,7 +294,7 @@ blockquote {{ background: #f7f7f7; border-left: 4px solid #c0392b; padding: .6em
 <figure>{spread_chart}</figure>
 
 <h2 id="nodes">关键传播节点 Key reposters</h2>
-<table><tr><th>用户 User</th><th>粉丝 Followers</th><th></th><th>转发时间 Reposted</th></tr>
+<table><tr><th>用户 User</th><th>粉丝 Followers</th><th>认证 Verified</th><th>转发时间 Reposted</th></tr>
 {node_rows or '<tr><td colspan="4">—</td></tr>'}</table>
 
 <h2 id="mood">网民情绪 Sentiment</h2>

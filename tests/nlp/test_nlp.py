@@ -187,3 +187,24 @@ def test_scoring_stage_scores_each_mention_once(warehouse, scorer):
     assert first["scored"] == 3 and first["unusable"] == 1 and again["scored"] == 0
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 3
+
+
+def test_negated_evaluative_words_become_tokens_but_questions_do_not():
+    from nlp.lexicon import negated_polarity
+
+    assert negated_polarity("一点也不差，挺好的") == ["-"]
+    assert negated_polarity("不是很好") == ["+"]  # a degree word between
+    assert negated_polarity("价格不贵，很好") == ["-"]
+    assert negated_polarity("值不值得买？好不好用？") == []  # A不A is a question
+    assert negated_polarity("很好很满意") == []
+
+
+def test_a_neutral_review_article_is_not_a_complaint(scorer):
+    # seen in `make run`: a WeChat review naming 价格 was raised as a pricing complaint
+    (article,) = scorer.score_batch(
+        [
+            "星辰汽车深度测评：值不值得买？星辰汽车的星辰X5是不少读者关心的话题，"
+            "本文从价格、体验和口碑三方面聊聊。"
+        ]
+    )
+    assert not article.complaint and article.categories == []
