@@ -212,6 +212,10 @@ def facts(p: dict) -> list[tuple[str, str]]:
     return out
 
 
+# events rendered as a title and a list of lines rather than one incident's facts
+LIST_EVENTS = ("summary", "digest", "ops")
+
+
 def title(p: dict) -> str:
     """A one-line title (no user text in it)."""
     event = p.get("event")
@@ -219,6 +223,8 @@ def title(p: dict) -> str:
         return f"Yujing 汇总 summary: {p.get('count', 0)} more alerts (rate limit 限流)"
     if event == "digest":
         return f"Yujing 每日简报 daily digest {p.get('day', '')}"
+    if event == "ops":
+        return one_line(p.get("title") or "Yujing 运维 ops notice")
     level = p.get("level") or "watch"
     return (
         f"{LEVEL_ICON.get(level, '')} [{LEVEL_ZH.get(level, level)} {level.upper()}] "
@@ -239,7 +245,7 @@ def _ack_hint(p: dict) -> str:
 def plain_text(p: dict) -> str:
     """Plain text (email text part, outbox, webhook `text`)."""
     lines = [title(p)]
-    if p.get("event") in ("summary", "digest"):
+    if p.get("event") in LIST_EVENTS:
         lines += [one_line(x) for x in p.get("lines", [])]
         if p.get("count", 0) > len(p.get("lines", [])) and p.get("event") == "summary":
             lines.append(f"… {p['count'] - len(p['lines'])} more")
@@ -282,7 +288,7 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
         "type": "header",
         "text": {"type": "plain_text", "text": clip(head, SLACK_HEADER_LIMIT), "emoji": True},
     }
-    if p.get("event") in ("summary", "digest"):
+    if p.get("event") in LIST_EVENTS:
         lines = [f"• {slack_text(x, 500)}" for x in p.get("lines", [])]
         body, used = [], 0
         for line in lines:
@@ -345,7 +351,7 @@ def email_html(p: dict, chart_cid: str | None) -> str:
         else ""
     )
     head = f"<h2 style='margin:0 0 8px'>{e(title(p))}</h2>"
-    if p.get("event") in ("summary", "digest"):
+    if p.get("event") in LIST_EVENTS:
         items = "".join(f"<li>{e(one_line(x))}</li>" for x in p.get("lines", []))
         return f"<html><body>{head}<ul>{items}</ul>{chart}</body></html>"
     rows = "".join(
@@ -391,7 +397,7 @@ def webhook_json(note: dict) -> dict:
 
 def _robot_lines(p: dict, excerpt_limit: int, max_lines: int) -> list[str]:
     lines = [f"### {robot_escape(title(p))}"]
-    if p.get("event") in ("summary", "digest"):
+    if p.get("event") in LIST_EVENTS:
         items = p.get("lines", [])
         lines += [f"- {robot_escape(x)}" for x in items[:max_lines]]
         if len(items) > max_lines:
@@ -413,7 +419,7 @@ def _feishu_rows(p: dict, excerpt_limit: int, max_lines: int) -> list[list[dict]
     def text(value: str) -> list[dict]:
         return [{"tag": "text", "text": value}]
 
-    if p.get("event") in ("summary", "digest"):
+    if p.get("event") in LIST_EVENTS:
         items = p.get("lines", [])
         rows = [text(robot_escape(x)) for x in items[:max_lines]]
         if len(items) > max_lines:

@@ -62,7 +62,15 @@ EXCERPT = 140
 SERIES_POINTS = 200
 SUMMARY_LINES = 50
 RESOLVED_LOOKBACK = dt.timedelta(days=2)
-EVENT_ORDER = {"open": 0, "escalate": 1, "remind": 2, "resolve": 3, "summary": 4, "digest": 5}
+EVENT_ORDER = {
+    "open": 0,
+    "escalate": 1,
+    "remind": 2,
+    "resolve": 3,
+    "summary": 4,
+    "digest": 5,
+    "ops": 6,
+}
 INCIDENT_EVENTS = ("open", "escalate", "remind", "resolve")
 STAT_FOR_EVENT = {
     "open": "opened",

@@ -36,7 +36,24 @@ def ingest_source(platform: str, resources: Resources | None = None) -> dict:
     if client is None:
         log.info("source %s is disabled in the config; nothing to do", platform)
         return {"platform": platform, "disabled": True}
-    return run(res.engine, res.config, client, platform, res.clock, progress=_progress("stored"))
+    from alerts.ops import source_recovered, token_outage
+    from ingest.errors import TokenExpired
+
+    try:
+        result = run(
+            res.engine, res.config, client, platform, res.clock, progress=_progress("stored")
+        )
+    except TokenExpired as exc:
+        # fail the task every run (the UI shows it), notify ops once per outage
+        queued = token_outage(res.engine, res.config, res.clock, platform, client.conn_id, str(exc))
+        if queued:
+            from alerts.stage import deliver_pending
+
+            deliver_pending(res.engine, res.config, res.clock, res.channels())
+        raise
+    if source_recovered(res.engine, platform):
+        log.info("%s: the token works again; outage closed", platform)
+    return result
 
 
 def score_mentions(resources: Resources | None = None) -> dict:

@@ -1,0 +1,87 @@
+"""Notices to ops about the pipeline itself (not about a brand): a source whose token
+expired or was revoked.
+
+An expired token fails every ingest run until someone renews the Connection, so the task
+fails loudly every run (the Airflow UI shows it), but ops are *notified* once per outage:
+the first failure records when the outage began (an `ingest_cursors` row under the query
+`__token_outage__`), the notice's dedupe key names that moment, and the first successful
+run afterwards clears it, so the next outage notifies again. The notice goes through the
+notification log like any alert (once per receiver, retried until it goes out), to the
+receivers the routing tree gives a critical alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import Engine, delete
+
+from alerts.routing import receivers_for
+from warehouse.cursors import get_cursor, set_cursor
+from warehouse.schema import ingest_cursors, notifications
+from warehouse.writes import insert_ignore
+from yujing.clock import Clock
+from yujing.config import Config
+
+OUTAGE_QUERY = "__token_outage__"
+
+
+def token_outage(
+    engine: Engine, config: Config, clock: Clock, platform: str, conn_id: str, error: str
+) -> int:
+    """Record a token failure; queue the ops notice if this outage has none yet.
+    Returns the number of notices queued (0 on every run after the first)."""
+    now = clock.now()
+    with engine.begin() as conn:
+        began = get_cursor(conn, platform, OUTAGE_QUERY)
+        if began is None:
+            began = now
+            set_cursor(conn, platform, OUTAGE_QUERY, began, now)
+        payload = {
+            "event": "ops",
+            "title": f"Yujing 运维 ops: {platform} 授权失效 token expired or invalid",
+            "lines": [
+                f"{platform} 采集已停止 ingest has stopped since {began.isoformat()}",
+                f"原因 Reason: {error}",
+                f"处理 Fix: renew the access token of Airflow Connection {conn_id!r}; "
+                "the next run resumes from the stored cursors, nothing is lost",
+            ],
+            "platform": platform,
+            "conn_id": conn_id,
+            "since": began.isoformat(),
+            "at": now.isoformat(),
+        }
+        key_time = began.strftime("%Y%m%dT%H%M%S")
+        rows = [
+            {
+                "dedupe_key": f"ops:token:{platform}:{key_time}:{name}",
+                "incident_id": None,
+                "event": "ops",
+                "level": "critical",  # as urgent as a critical alert: quiet hours do not hold it
+                "receiver": name,
+                "channel": config.receiver(name).channel,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "payload": json.dumps(payload, ensure_ascii=False),
+            }
+            for name in sorted(receivers_for(config, {"level": "critical"}))
+        ]
+        return insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
+
+
+def source_recovered(engine: Engine, platform: str) -> bool:
+    """A run succeeded: close the outage (if any), so a later one notifies again."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(ingest_cursors).where(
+                ingest_cursors.c.source == platform, ingest_cursors.c.query == OUTAGE_QUERY
+            )
+        )
+        return result.rowcount > 0
+
+
+def outage_since(engine: Engine, platform: str) -> dt.datetime | None:
+    with engine.connect() as conn:
+        return get_cursor(conn, platform, OUTAGE_QUERY)
