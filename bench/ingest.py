@@ -1,8 +1,15 @@
-"""Ingest throughput: a full simulated day through `ingest_source` over real HTTP, and the
-warehouse write path (batched idempotent INSERT … ON CONFLICT) vs row-by-row
-check-then-insert, on SQLite and (when reachable) PostgreSQL, measured in the same run.
+"""Ingest throughput, measured in one run on SQLite and (when reachable) PostgreSQL:
 
-    python bench/ingest.py [--rows 20000] [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test]
+1. a full simulated day through `ingest_source` over real HTTP (288 five-minute runs);
+2. the warehouse write path: batched idempotent INSERT … ON CONFLICT vs row-by-row
+   check-then-insert (the baseline), and a rerun where every row is a duplicate;
+3. scaling: real Weibo status JSON from the simulator (cloned with fresh ids) through the
+   production page path (parse → brand match → mentions + snapshots, one transaction per
+   page) into one growing warehouse, at each size of `--scale`; the cost per mention at the
+   largest size over the smallest says whether it grows linearly (≈1.0x).
+
+    python bench/ingest.py [--rows 20000] [--scale 10000,100000,1000000]
+                           [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -110,9 +117,65 @@ def simulated_day() -> None:
     )
 
 
+def sample_statuses() -> list[dict]:
+    """One real page of search results (Weibo status JSON) from the simulator."""
+    from ingest.weibo import WeiboClient
+    from simulator.server import Simulator
+    from yujing.clock import ManualClock
+    from yujing.config import load_config
+
+    config = load_config()
+    clock = ManualClock(dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    with Simulator(config, clock=clock, speed=1.0, rate=60) as sim:
+        clock.advance(6 * 3600)
+        client = WeiboClient(sim.weibo_url, sim.token)
+        now = clock.now()
+        items = client.search(config.brands[0].name, now - dt.timedelta(hours=6), now, count=50)
+    return [dict(i) for i in items if not i.get("deleted")]
+
+
+def scaling(url: str | None, sizes: list[int], statuses: list[dict]) -> list[tuple[int, float]]:
+    """(size, seconds per 1,000 mentions) for each cumulative size, through _Run.store_page."""
+    from ingest.run import _Run
+    from ingest.weibo import WeiboClient
+    from yujing.config import load_config
+
+    config = load_config()
+    engine = fresh(url)
+    client = WeiboClient("http://127.0.0.1:9/2", "unused")  # parse only, never called
+    now = dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
+    run = _Run(engine, config, client, "weibo", now, None)
+    out, done, page = [], 0, 50
+    for size in sizes:
+        started = time.perf_counter()
+        while done < size:
+            batch = []
+            for k in range(page):
+                item = dict(statuses[(done + k) % len(statuses)])
+                pid = str(5 * 10**15 + done + k)
+                item.update(id=int(pid), idstr=pid, mid=pid)
+                batch.append(item)
+            run.store_page(batch)
+            done += page
+        elapsed = time.perf_counter() - started
+        step = size - (out[-1][0] if out else 0)
+        out.append((size, elapsed / step * 1000))
+        print(
+            f"  {'sqlite' if url is None else 'postgresql':10} up to {size:>9,} mentions: "
+            f"{step / elapsed:>7.0f} mentions/s for the last {step:,}",
+            flush=True,
+        )
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument(
+        "--scale",
+        default="10000,100000,1000000",
+        help="cumulative warehouse sizes for the scaling run (comma-separated)",
+    )
     parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     simulated_day()
@@ -134,6 +197,16 @@ def main(argv=None) -> int:
             f"{name:10} batched {len(data) / batched:>8.0f} rows/s   row-by-row "
             f"{len(data) / naive:>7.0f} rows/s   ratio {naive / batched:.1f}x   "
             f"rerun (all duplicates) {len(data) / rerun:>8.0f} rows/s"
+        )
+    sizes = sorted(int(x) for x in args.scale.split(",") if x.strip())
+    statuses = sample_statuses()
+    print(f"scaling: {len(statuses)} real status payloads, cloned with fresh ids")
+    for name, url in targets:
+        steps = scaling(url, sizes, statuses)
+        (first, first_cost), (last, last_cost) = steps[0], steps[-1]
+        print(
+            f"{name:10} cost per mention at {last:,} vs at {first:,}: "
+            f"{last_cost / first_cost:.2f}x (1.0x = linear growth of the total)"
         )
     return 0
 
