@@ -292,7 +292,7 @@ class SlackChannel:
             kwargs.update(
                 channel=channel_id,
                 thread_ts=root_ts,
-                reply_broadcast=event in ("escalate", "remind"),
+                reply_broadcast=event in ("escalate", "remind", "noresponse"),
             )
         response = self.client.chat_postMessage(**kwargs)
         channel_id, ts = response["channel"], response["ts"]

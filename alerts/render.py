@@ -34,6 +34,8 @@ EVENT_ZH = {
     "escalate": "升级 escalated",
     "remind": "提醒(未确认) reminder: not acknowledged",
     "resolve": "已平息 resolved",
+    "noresponse": "品牌未回应 no brand response",
+    "answered": "品牌已回应 brand answered",
 }
 ELLIPSIS = "…"
 

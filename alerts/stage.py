@@ -50,7 +50,13 @@ from alerts.engine import (
 )
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
-from warehouse.schema import incidents, metric_snapshots, notifications, spread_estimates
+from warehouse.schema import (
+    brand_responses,
+    incidents,
+    metric_snapshots,
+    notifications,
+    spread_estimates,
+)
 from warehouse.writes import insert_ignore, upsert
 from yujing.clock import Clock
 from yujing.config import Config
@@ -70,6 +76,8 @@ EVENT_ORDER = {
     "summary": 4,
     "digest": 5,
     "ops": 6,
+    "noresponse": 2,
+    "answered": 2,
 }
 INCIDENT_EVENTS = ("open", "escalate", "remind", "resolve")
 STAT_FOR_EVENT = {
@@ -77,6 +85,8 @@ STAT_FOR_EVENT = {
     "escalate": "escalated",
     "resolve": "resolved",
     "remind": "reminded",
+    "noresponse": "noresponse",
+    "answered": "answered",
 }
 _KEY_LIMIT = 200  # notifications.dedupe_key is String(200)
 
@@ -402,6 +412,8 @@ def dedupe_key(state: IncidentState, event: str, receiver: str, config: Config) 
         bucket = remind_bucket(config, state.level_changed_at, state.last_reminded_at)
         event = f"remind#{bucket}"
     key = f"{state.incident_id}:{event}:{state.level}:{receiver}"
+    if event == "answered":  # once per incident, whatever its level
+        key = f"{state.incident_id}:{event}:{receiver}"
     if len(key) > _KEY_LIMIT:
         key = key[: _KEY_LIMIT - 17] + "~" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return key
@@ -501,8 +513,8 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
     """
     now = clock.now()
     stats = dict.fromkeys(
-        ("evidence", "opened", "escalated", "reminded", "resolved", "queued", "silenced",
-         "folded"),
+        ("evidence", "opened", "escalated", "reminded", "resolved", "noresponse", "answered",
+         "queued", "silenced", "folded"),
         0,
     )  # fmt: skip
     with engine.begin() as conn:
@@ -525,8 +537,52 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
                 stats[STAT_FOR_EVENT[event]] += 1
                 payload = build_payload(config, state, event, now, series, counts, curve)
                 _queue(conn, config, state, event, payload, silences, now, stats)
+        _response_notices(conn, config, now, silences, stats)
     log.info("escalation: %s", stats)
     return stats
+
+
+def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: dict) -> None:
+    """ "No response from the brand" / "the brand answered" for open incidents of brands
+    with official accounts (alerts/responses.py has the rule)."""
+    from alerts.responses import official_uids, response_events
+
+    targets = config.responses.targets_minutes
+    r = brand_responses.c
+    for state in _load_incidents(conn, now):
+        if state.status != "open" or not official_uids(config, state.brand, state.platform):
+            continue
+        row = conn.execute(
+            select(r.responded_at, r.responder_name, r.response_text).where(
+                r.platform == state.platform,
+                r.post_id == state.root_post_id,
+                r.brand == state.brand,
+            )
+        ).first()
+        if row is None:  # not checked yet: say nothing rather than guess
+            continue
+        responded_at = row.responded_at
+        for event in response_events(
+            state.level, state.level_changed_at, responded_at, targets, now
+        ):
+            payload = build_payload(config, state, event, now)
+            account = row.responder_name or "官方账号 official account"
+            if event == "answered":
+                minutes = (responded_at - state.opened_at).total_seconds() / 60
+                when = f"{minutes:.0f} min after the alert" if minutes >= 0 else "before the alert"
+                payload["reasons"] = [f"@{account} replied {when}: “{row.response_text or ''}”"]
+            else:
+                waited = (now - state.level_changed_at).total_seconds() / 60
+                payload["reasons"] = [
+                    f"no response from the brand's official accounts after {waited:.0f} min "
+                    f"at {state.level} (target {targets[state.level]} min), still spreading"
+                ]
+            payload["response"] = {
+                "responded_at": responded_at.isoformat() if responded_at else None,
+                "responder_name": row.responder_name,
+            }
+            stats[STAT_FOR_EVENT[event]] += 1
+            _queue(conn, config, state, event, payload, silences, now, stats)
 
 
 def _queue(conn, config, state, event, payload, silences, now, stats) -> None:

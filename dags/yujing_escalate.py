@@ -1,8 +1,10 @@
 """
 ### Escalate: `yujing_escalate`
 
-Turns fresh spread estimates and complaint scores into incidents (watch → warning →
-critical by the config's `levels`), then routes, silences, rate-limits and delivers
+Reads the comments of unanswered complaints for a reply from the brand's official
+accounts (`brand_responses`), turns fresh spread estimates and complaint scores into
+incidents (watch → warning → critical by the config's `levels`; "no response" past the
+config's `responses` targets), then routes, silences, rate-limits and delivers
 notifications to Slack, email, webhooks or the local outbox. Every notification has a
 unique key in `notifications`: reruns and retries never send twice, and a failed send is
 retried next run until it goes out.
@@ -36,6 +38,12 @@ CONFIG = pipeline_config()
 )
 def yujing_escalate():
     @task
+    def check_responses() -> dict:
+        from yujing.tasks import check_responses
+
+        return check_responses()
+
+    @task
     def update_incidents() -> dict:
         from yujing.tasks import update_incidents
 
@@ -47,7 +55,7 @@ def yujing_escalate():
 
         return deliver_notifications()
 
-    update_incidents() >> deliver_notifications()
+    check_responses() >> update_incidents() >> deliver_notifications()
 
 
 yujing_escalate()

@@ -568,9 +568,37 @@ class Simulator:
         item["text"] = weibo_html(text)
         return item
 
+    def official_user(self, post: Post, impostor: bool = False) -> User:
+        """The brand's official Weibo account (uid from the config; an enterprise blue V),
+        or a look-alike with the same screen name and another uid."""
+        brand = next((b for b in self.config.brands if b.code == post.brand_code), None)
+        uids = (brand.official_accounts.get("weibo") or ["0"]) if brand else ["0"]
+        name = f"{post.brand_name}官方微博"
+        if impostor:
+            return User(7_100_000_000 + post.seq, name, 35)
+        return User(int(uids[0]), name, 860_000, verified_type=2)
+
     def comment_json(self, post: Post, j: int, status: dict) -> dict:
         cid = COMMENT_BASE + post.seq * PER_CASCADE + j
         rng = random.Random(cid)
+        special = post.special_comments.get(j)
+        if special:
+            user = self.official_user(post, impostor=special == "impostor")
+            text = (
+                "您好，非常抱歉给您带来不好的体验！已私信您，请提供订单信息，我们马上核实处理。"
+                if special == "official"
+                else "官方客服在此，私信加V领取赔偿，名额有限"
+            )
+            return {
+                "created_at": weibo_time(self.at(post.comment_story_times[j])),
+                "id": cid,
+                "idstr": str(cid),
+                "mid": str(cid),
+                "text": html.escape(text, quote=False),
+                "source": "微博 weibo.com",
+                "user": self.user_json(user),
+                "status": status,
+            }
         user = User(
             6_000_000_000 + cid % 1_000_000_000,
             phrases.nickname(rng),

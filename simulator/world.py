@@ -75,9 +75,11 @@ _DIURNAL = (
 _DIURNAL = tuple(w * 24 / sum(_DIURNAL) for w in _DIURNAL)
 
 DEFAULT_INCIDENTS: tuple[dict, ...] = (
-    {"scenario": "viral", "brand": 0, "at_minutes": 20},
-    {"scenario": "fizzle", "brand": 1, "at_minutes": 150},
-    {"scenario": "slow", "brand": 0, "at_minutes": 300},
+    # the viral one is never answered; a look-alike account comments under it
+    {"scenario": "viral", "brand": 0, "at_minutes": 20, "impostor_after_minutes": 12},
+    # answered fast; the slow one answered late (story minutes after the post)
+    {"scenario": "fizzle", "brand": 1, "at_minutes": 150, "reply_after_minutes": 15},
+    {"scenario": "slow", "brand": 0, "at_minutes": 300, "reply_after_minutes": 200},
 )
 
 
@@ -225,6 +227,9 @@ class Post:
     repost_followers: list[int] = field(default_factory=list)
     repost_parents: list[int] = field(default_factory=list)
     comment_story_times: list[float] = field(default_factory=list)
+    # comment index → "official" (the brand's own account answers) or "impostor" (a
+    # look-alike account: same screen name, another uid)
+    special_comments: dict[int, str] = field(default_factory=dict)
     likes_base: int = 0
     like_ratio: float = 1.5
     retweeted: Post | None = None
@@ -516,6 +521,7 @@ class _Builder:
             post.comment_story_times,
         ) = best
         post.index_delay = 15.0
+        self._special_comments(brand, post, spec)
         self.posts.append(post)
         if scenario in ("viral", "slow"):  # the media write it up
             for hours in (1.5, 3.0) if scenario == "viral" else (8.0,):
@@ -528,6 +534,26 @@ class _Builder:
                         title=f"{brand.name}被曝产品安全问题，消费者已向12315投诉",
                     )
                 )
+
+    @staticmethod
+    def _special_comments(brand, post: Post, spec: dict) -> None:
+        """Insert the brand's reply and a look-alike's comment at their story times (only
+        for brands with an official Weibo account in the config)."""
+        accounts = getattr(brand, "official_accounts", None) or {}
+        if not accounts.get("weibo"):
+            return
+        times = {}
+        for kind, key in (
+            ("official", "reply_after_minutes"),
+            ("impostor", "impostor_after_minutes"),
+        ):
+            if spec.get(key) is not None:
+                times[kind] = post.story_at + float(spec[key]) * 60 + 0.5
+        if not times:
+            return
+        post.comment_story_times = sorted([*post.comment_story_times, *times.values()])
+        for kind, at in times.items():
+            post.special_comments[bisect.bisect_left(post.comment_story_times, at)] = kind
 
 
 def _token(rng: random.Random, n: int) -> str:

@@ -192,6 +192,23 @@ incidents = Table(
     Index(None, "status", "brand"),
 )
 
+brand_responses = Table(
+    "brand_responses",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("post_id", String(64), nullable=False),
+    Column("brand", String(32), nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("comments_seen", Integer, nullable=False, default=0),
+    Column("responded_at", UTCDateTime),
+    Column("response_id", String(64)),
+    Column("responder_uid", String(32)),
+    Column("responder_name", String(100)),
+    Column("response_text", Text),
+    PrimaryKeyConstraint("platform", "post_id", "brand"),
+    Index(None, "brand", "responded_at"),
+)
+
 notifications = Table(
     "notifications",
     metadata,

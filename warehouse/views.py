@@ -50,9 +50,11 @@ def render(sql: str, dialect: str) -> str:
     return _MACRO.sub(lambda m: expand(m.group(1), [a.strip() for a in m.group(2).split(",")]), sql)
 
 
-def view_files(directory: Path = VIEWS_DIR) -> list[Path]:
-    """The view definitions in creation order (a view may use the ones before it)."""
-    return sorted(directory.glob("*.sql"))
+def view_files(directory: Path = VIEWS_DIR, below: str | None = None) -> list[Path]:
+    """The view definitions in creation order (a view may use the ones before it);
+    `below="080"` keeps the files numbered before 080 (what an older migration created)."""
+    files = sorted(directory.glob("*.sql"))
+    return [f for f in files if below is None or f.name < below]
 
 
 def view_name(path: Path) -> str:
@@ -62,16 +64,18 @@ def view_name(path: Path) -> str:
     return match.group(1)
 
 
-def drop_views(conn: Connection, directory: Path = VIEWS_DIR) -> None:
-    for path in reversed(view_files(directory)):
+def drop_views(conn: Connection, directory: Path = VIEWS_DIR, below: str | None = None) -> None:
+    for path in reversed(view_files(directory, below)):
         conn.execute(text(f"DROP VIEW IF EXISTS {view_name(path)}"))
 
 
-def create_views(conn: Connection, directory: Path = VIEWS_DIR) -> list[str]:
-    """(Re)create every view; returns their names."""
-    drop_views(conn, directory)
+def create_views(
+    conn: Connection, directory: Path = VIEWS_DIR, below: str | None = None
+) -> list[str]:
+    """(Re)create every view (or those numbered before `below`); returns their names."""
+    drop_views(conn, directory, below)
     names = []
-    for path in view_files(directory):
+    for path in view_files(directory, below):
         conn.execute(text(render(path.read_text(encoding="utf-8"), conn.dialect.name)))
         names.append(view_name(path))
     return names

@@ -127,6 +127,25 @@ class LevelRule(_Strict):
     velocity_per_10min: float = Field(ge=0)
 
 
+class Responses(_Strict):
+    """How fast a brand must answer a complaint in public (a reply from one of its
+    `official_accounts` under the post), per incident level, in minutes since the incident
+    reached that level; past it, the incident notifies "no response" once per level."""
+
+    targets_minutes: dict[Literal["watch", "warning", "critical"], int] = Field(
+        default_factory=lambda: {"warning": 240, "critical": 30}
+    )
+    max_comment_pages: int = Field(10, ge=1, le=100, description="comments/show pages per check")
+
+    @field_validator("targets_minutes")
+    @classmethod
+    def _positive(cls, value: dict) -> dict:
+        bad = [level for level, minutes in value.items() if minutes <= 0]
+        if bad:
+            raise ValueError(f"response targets must be positive minutes (check {', '.join(bad)})")
+        return value
+
+
 class Levels(_Strict):
     watch: LevelRule = LevelRule(p_viral=0.15, velocity_per_10min=20)
     warning: LevelRule = LevelRule(p_viral=0.35, velocity_per_10min=60)
@@ -231,6 +250,7 @@ class Config(_Strict):
     schedules: Schedules = Schedules()
     thresholds: Thresholds = Thresholds()
     levels: Levels = Levels()
+    responses: Responses = Responses()
     routing: Routing = Routing(receiver="outbox")
     receivers: list[Receiver] = [Receiver(name="outbox", outbox={})]
 

@@ -82,6 +82,20 @@ def track_spread(resources: Resources | None = None) -> dict:
     )
 
 
+def check_responses(resources: Resources | None = None) -> dict:
+    """Record the brand's first public reply under each unanswered tracked complaint."""
+    from alerts.responses import check_responses as run
+
+    res = resources or Resources.from_airflow()
+    return run(
+        res.engine,
+        res.config,
+        res.clock,
+        res.source_client("weibo"),
+        progress=_progress("complaints checked for a brand reply", every=50),
+    )
+
+
 def update_incidents(resources: Resources | None = None) -> dict:
     """Open, escalate, remind and resolve incidents; queue their notifications."""
     from alerts.stage import run_escalation

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from warehouse.schema import (
+    brand_responses,
     incidents,
     mentions,
     notifications,
@@ -231,6 +232,60 @@ def test_incident_timeline_and_lead_times(seeded):
     assert [(i, v, None if m is None else round(m)) for i, v, m in outcomes] == [
         ("inc1", 1, 85),
         ("inc2", 0, None),
+    ]
+
+
+def test_complaint_responses_and_their_summary(seeded):
+    with seeded.begin() as conn:
+        conn.execute(
+            brand_responses.insert(),
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": "1",  # answered 45 minutes after it was posted
+                    "brand": "mumu",
+                    "checked_at": T1,
+                    "comments_seen": 12,
+                    "responded_at": T0 + dt.timedelta(minutes=45),
+                    "response_id": "c1",
+                    "responder_uid": "5503128761",
+                    "responder_name": "沐沐奶粉官方微博",
+                    "response_text": "已私信",
+                },
+                {
+                    "platform": "weibo",
+                    "post_id": "3",  # never answered
+                    "brand": "mumu",
+                    "checked_at": T1,
+                    "comments_seen": 4,
+                    "responded_at": None,
+                    "response_id": None,
+                    "responder_uid": None,
+                    "responder_name": None,
+                    "response_text": None,
+                },
+            ],
+        )
+    rows = _rows(
+        seeded,
+        "SELECT post_id, day, category, answered, minutes_to_response, last_reposts "
+        "FROM v_complaint_responses ORDER BY post_id",
+    )
+    assert [(p, str(d), c, a, None if m is None else round(m), r) for p, d, c, a, m, r in rows] == [
+        ("1", "2026-05-01", "safety", 1, 45, 120),
+        ("3", "2026-05-02", "refund", 0, None, 0),
+    ]
+    summary = _rows(
+        seeded,
+        "SELECT brand, category, complaints, answered, share_answered, avg_minutes_to_response, "
+        "avg_reposts_answered, avg_reposts_unanswered FROM v_response_summary ORDER BY category",
+    )
+    assert [
+        (b, c, n, a, float(s), None if m is None else round(float(m)), ra, ru)
+        for b, c, n, a, s, m, ra, ru in summary
+    ] == [
+        ("mumu", "refund", 1, 0, 0.0, None, None, 0),
+        ("mumu", "safety", 1, 1, 1.0, 45, 120, None),
     ]
 
 

@@ -19,9 +19,17 @@ branch_labels = None
 depends_on = None
 
 
+# tables that later revisions add (they create them themselves)
+ADDED_LATER = frozenset({"brand_responses"})
+
+
+def _baseline_tables():
+    return [t for t in metadata.sorted_tables if t.name not in ADDED_LATER]
+
+
 def upgrade() -> None:
-    metadata.create_all(bind=op.get_bind())
+    metadata.create_all(bind=op.get_bind(), tables=_baseline_tables())
 
 
 def downgrade() -> None:
-    metadata.drop_all(bind=op.get_bind())
+    metadata.drop_all(bind=op.get_bind(), tables=_baseline_tables())

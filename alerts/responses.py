@@ -1,0 +1,178 @@
+"""Brand responses: did the brand answer a complaint in public, and how fast?
+
+In China a complaint that the brand answers quickly rarely goes viral, so the PR team wants
+to know which complaints are still unanswered. For each tracked complaint post on Weibo of
+a brand that lists `official_accounts` in the config, `check_responses` reads the post's
+comments (`comments/show`) and records the first reply from one of those uids in
+`brand_responses`. Identity is the uid, never the screen name: a look-alike account
+("沐沐奶粉官方微博" with another uid) does not count.
+
+`response_events` is the pure rule the escalation stage applies to an open incident: once
+the brand has replied, one `answered` note (into the incident's thread); while it has not,
+one `noresponse` notification per level when the level's target (`responses.targets_minutes`,
+counted from when the incident reached that level) has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, select
+
+from ingest.errors import PostGone, RateLimited, SourceError
+from ingest.weibo_parse import ParseError, clean_html, parse_weibo_time
+from warehouse.schema import brand_responses, tracked_posts
+from warehouse.writes import upsert
+from yujing.clock import Clock
+from yujing.config import Config
+
+log = logging.getLogger(__name__)
+
+COMMENTS_PER_PAGE = 200  # the most comments/show returns per call
+
+
+@dataclass(frozen=True)
+class Reply:
+    comment_id: str
+    uid: str
+    name: str
+    text: str
+    at: dt.datetime
+
+
+def official_uids(config: Config, brand: str, platform: str = "weibo") -> frozenset[str]:
+    try:
+        accounts = config.brand(brand).official_accounts
+    except StopIteration:
+        return frozenset()
+    return frozenset(str(uid) for uid in accounts.get(platform, []))
+
+
+def first_official_reply(
+    comments: Iterable[dict], uids: frozenset[str], now: dt.datetime | None = None
+) -> Reply | None:
+    """The earliest comment written by one of `uids` (comments as the API sends them;
+    unreadable ones are skipped)."""
+    best: Reply | None = None
+    for c in comments:
+        user = c.get("user") if isinstance(c, dict) else None
+        if not isinstance(user, dict):
+            continue
+        uid = str(user.get("idstr") or user.get("id") or "")
+        if uid not in uids:
+            continue
+        try:
+            at = parse_weibo_time(c.get("created_at"), now)
+        except ParseError:
+            continue
+        if best is None or at < best.at:
+            best = Reply(
+                comment_id=str(c.get("idstr") or c.get("id") or ""),
+                uid=uid,
+                name=str(user.get("screen_name") or ""),
+                text=clean_html(str(c.get("text") or ""))[:500],
+                at=at,
+            )
+    return best
+
+
+def response_events(
+    level: str,
+    level_changed_at: dt.datetime,
+    responded_at: dt.datetime | None,
+    targets: dict[str, int],
+    now: dt.datetime,
+) -> list[str]:
+    """What an open incident announces about the brand's response right now; the
+    notification log's keys make each of them go out once (`noresponse` once per level)."""
+    if responded_at is not None:
+        return ["answered"]
+    target = targets.get(level)
+    if target is not None and now - level_changed_at >= dt.timedelta(minutes=target):
+        return ["noresponse"]
+    return []
+
+
+def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
+    """(post_id, brand) of live tracked Weibo posts not yet answered."""
+    brands = [b.code for b in config.brands if official_uids(config, b.code)]
+    if not brands:
+        return []
+    t, r = tracked_posts.c, brand_responses.c
+    query = (
+        select(t.post_id, t.brand)
+        .select_from(
+            tracked_posts.outerjoin(
+                brand_responses,
+                and_(r.platform == t.platform, r.post_id == t.post_id, r.brand == t.brand),
+            )
+        )
+        .where(
+            t.platform == "weibo",
+            t.state != "dead",
+            t.brand.in_(brands),
+            r.responded_at.is_(None),
+        )
+        .order_by(t.created_at.desc())
+    )
+    with engine.connect() as conn:
+        return [(row.post_id, row.brand) for row in conn.execute(query)]
+
+
+def check_responses(
+    engine: Engine,
+    config: Config,
+    clock: Clock,
+    weibo,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Read the comments of every unanswered tracked complaint; record first official
+    replies. Returns counts: checked, answered (new), gone, failed, rate_limited."""
+    stats = {"checked": 0, "answered": 0, "gone": 0, "failed": 0, "rate_limited": False}
+    if weibo is None:
+        return stats
+    now = clock.now()
+    for post_id, brand in _candidates(engine, config):
+        uids = official_uids(config, brand)
+        seen: list[dict] = []
+        try:
+            for page in range(1, config.responses.max_comment_pages + 1):
+                items = weibo.comments(post_id, page=page, count=COMMENTS_PER_PAGE)
+                seen += [i for i in items if isinstance(i, dict)]
+                if len(items) < COMMENTS_PER_PAGE:
+                    break
+        except RateLimited as exc:
+            stats["rate_limited"] = True
+            log.warning("responses: %s; the rest are checked next run", exc)
+            break
+        except PostGone:
+            stats["gone"] += 1
+            continue
+        except SourceError as exc:
+            stats["failed"] += 1
+            log.warning("responses: comments of %s: %s", post_id, exc)
+            continue
+        reply = first_official_reply(seen, uids, now)
+        row = {
+            "platform": "weibo",
+            "post_id": post_id,
+            "brand": brand,
+            "checked_at": now,
+            "comments_seen": len(seen),
+            "responded_at": reply.at if reply else None,
+            "response_id": reply.comment_id if reply else None,
+            "responder_uid": reply.uid if reply else None,
+            "responder_name": reply.name if reply else None,
+            "response_text": reply.text if reply else None,
+        }
+        with engine.begin() as conn:
+            upsert(conn, brand_responses, [row], keys=["platform", "post_id", "brand"])
+        stats["checked"] += 1
+        stats["answered"] += reply is not None
+        if progress:
+            progress(stats["checked"])
+    log.info("responses: %s", stats)
+    return stats

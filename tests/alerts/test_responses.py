@@ -1,0 +1,182 @@
+"""Brand response tracking: the first official reply under a complaint is found in its
+comments (over a real socket, against the simulator), look-alike accounts never count, and
+the escalation stage says "no response" once per level past the target and "answered"
+once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alert_fixtures import T0
+from sqlalchemy import select
+
+from alerts.responses import check_responses, first_official_reply, response_events
+from alerts.stage import run_escalation
+from ingest.weibo import WeiboClient
+from simulator.server import Simulator
+from warehouse.schema import brand_responses, tracked_posts
+from warehouse.writes import upsert
+from yujing.clock import ManualClock
+from yujing.config import load_config
+
+CONFIG = load_config()
+OFFICIAL = "5503128761"  # 沐沐奶粉's official Weibo uid in config/yujing.yaml
+TARGETS = {"warning": 240, "critical": 30}
+
+
+def _comment(uid: str, name: str, at: dt.datetime, cid: str = "1") -> dict:
+    return {
+        "idstr": cid,
+        "created_at": at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime(
+            "%a %b %d %H:%M:%S %z %Y"
+        ),
+        "text": "您好，已私信您&amp;处理",
+        "user": {"idstr": uid, "screen_name": name},
+    }
+
+
+def test_the_uid_counts_not_the_screen_name():
+    name = "沐沐奶粉官方微博"
+    comments = [
+        _comment("7100000001", name, T0 + dt.timedelta(minutes=5), "a"),  # impostor, earliest
+        _comment(OFFICIAL, name, T0 + dt.timedelta(minutes=20), "b"),
+        _comment(OFFICIAL, name, T0 + dt.timedelta(minutes=9), "c"),
+        {"user": "broken"},
+        {"user": {"idstr": OFFICIAL}, "created_at": "5分钟前"},  # unreadable time: skipped
+    ]
+    reply = first_official_reply(comments, frozenset({OFFICIAL}))
+    assert reply.comment_id == "c" and reply.at == T0 + dt.timedelta(minutes=9)
+    assert reply.text == "您好，已私信您&处理"
+    assert first_official_reply(comments[:1], frozenset({OFFICIAL})) is None
+
+
+def test_the_response_rule_over_a_timeline():
+    since = T0
+    at = [since + dt.timedelta(minutes=m) for m in (0, 29, 30, 500)]
+    assert response_events("critical", since, None, TARGETS, at[0]) == []
+    assert response_events("critical", since, None, TARGETS, at[1]) == []
+    assert response_events("critical", since, None, TARGETS, at[2]) == ["noresponse"]
+    assert response_events("watch", since, None, TARGETS, at[3]) == []  # no target for watch
+    assert response_events("warning", since, at[1], TARGETS, at[3]) == ["answered"]
+
+
+def test_check_responses_against_the_simulator(warehouse):
+    clock = ManualClock(dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    with Simulator(CONFIG, seed=0, clock=clock) as sim:
+        weibo = WeiboClient(sim.weibo_url, sim.token, sleep=lambda s: None)
+        incidents = {p.scenario: p for p in sim.posts if p.kind == "incident"}
+        viral, fizzle = incidents["viral"], incidents["fizzle"]
+        with warehouse.begin() as conn:
+            for post in (viral, fizzle):
+                upsert(
+                    conn,
+                    tracked_posts,
+                    [
+                        {
+                            "platform": "weibo",
+                            "post_id": post.post_id,
+                            "brand": post.brand_code,
+                            "state": "hot",
+                            "created_at": sim.at(post.story_at),
+                            "tracked_since": sim.at(post.story_at),
+                            "next_check_at": sim.at(post.story_at),
+                        }
+                    ],
+                    keys=["platform", "post_id"],
+                )
+        # 10 story minutes after the fizzle incident: nobody has answered yet
+        clock.advance(dt.timedelta(seconds=fizzle.story_at + 600))
+        first = check_responses(warehouse, CONFIG, clock, weibo)
+        assert first["checked"] == 2 and first["answered"] == 0
+        # an hour later: the brand answered the fizzle (at 15 min); under the viral post
+        # only a look-alike account has commented
+        clock.advance(dt.timedelta(hours=1))
+        second = check_responses(warehouse, CONFIG, clock, weibo)
+        assert second["answered"] == 1
+        with warehouse.connect() as conn:
+            rows = {r.post_id: r for r in conn.execute(select(brand_responses)).mappings().all()}
+        answered = rows[fizzle.post_id]
+        assert answered["responder_uid"] == "6120087532"
+        replied = sim.at(fizzle.story_at + 15 * 60)  # the API reports whole seconds
+        assert abs((answered["responded_at"] - replied).total_seconds()) <= 1
+        assert rows[viral.post_id]["responded_at"] is None
+        assert rows[viral.post_id]["comments_seen"] > 0
+        # answered posts are not read again; a rerun changes nothing
+        third = check_responses(warehouse, CONFIG, clock, weibo)
+        assert third["checked"] == 1 and third["answered"] == 0
+
+
+def _seed_response(engine, post_id: str, responded_at=None, brand="mumu") -> None:
+    with engine.begin() as conn:
+        upsert(
+            conn,
+            brand_responses,
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": post_id,
+                    "brand": brand,
+                    "checked_at": T0,
+                    "comments_seen": 3,
+                    "responded_at": responded_at,
+                    "response_id": "c1" if responded_at else None,
+                    "responder_uid": OFFICIAL if responded_at else None,
+                    "responder_name": "沐沐奶粉官方微博" if responded_at else None,
+                    "response_text": "已私信 <@all>" if responded_at else None,
+                }
+            ],
+            keys=["platform", "post_id", "brand"],
+        )
+
+
+def _events(world) -> list[str]:
+    return [r["dedupe_key"].split(":", 2)[1] for r in world.rows()]
+
+
+@pytest.mark.parametrize("answer_after", [None, 12, 45])
+def test_no_response_once_per_level_and_an_answer_noted_once(world, clock, answer_after):
+    world.post("1")  # a critical safety complaint (critical target: 30 min)
+    run_escalation(world.engine, CONFIG, clock)
+    assert run_escalation(world.engine, CONFIG, clock)["noresponse"] == 0  # not checked yet
+    _seed_response(world.engine, "1")
+    seeded = False
+    for minute in range(5, 90, 5):
+        clock.advance(300)
+        if answer_after is not None and not seeded and minute >= answer_after + 3:
+            # the check after the reply finds it
+            _seed_response(world.engine, "1", T0 + dt.timedelta(minutes=answer_after))
+            seeded = True
+        run_escalation(world.engine, CONFIG, clock)
+    events = _events(world)
+    receivers = 2  # critical → pr-slack and pr-email
+    assert events.count("open") == receivers
+    if answer_after is None:
+        assert events.count("noresponse") == receivers and "answered" not in events
+    elif answer_after < 30:  # answered before the target: no escalation, one note
+        assert "noresponse" not in events and events.count("answered") == receivers
+    else:  # answered late: the escalation went out, then the answer is noted
+        assert events.count("noresponse") == events.count("answered") == receivers
+        assert events.index("noresponse") < events.index("answered")
+    notice = next((r for r in world.rows() if ":noresponse:" in r["dedupe_key"]), None)
+    if notice is not None:
+        assert "no response" in notice["payload"] and "target 30 min" in notice["payload"]
+
+
+def test_competitors_and_brands_without_official_accounts_get_no_response_notices(world, clock):
+    world.post("9", brand="kuaixian")  # a competitor: never alerted on
+    world.post("7", brand="xingche")
+    _seed_response(world.engine, "9", brand="kuaixian")
+    _seed_response(world.engine, "7", brand="xingche")
+    cfg = CONFIG.model_copy(
+        update={
+            "brands": [
+                b.model_copy(update={"official_accounts": {}}) if b.code == "xingche" else b
+                for b in CONFIG.brands
+            ]
+        }
+    )
+    for _ in range(20):
+        clock.advance(300)
+        run_escalation(world.engine, cfg, clock)
+    assert "noresponse" not in _events(world)
