@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
@@ -18,6 +19,51 @@ from warehouse.schema import notifications
 from warehouse.writes import insert_ignore
 from yujing.clock import Clock
 from yujing.config import Config
+
+# a category is flagged when our complaint share is at least this many times the
+# competitors' (pooled) share, with at least this many complaints behind it
+WORSE_RATIO = 2.0
+WORSE_MIN_COMPLAINTS = 3
+
+
+def worse_than_competitors(config: Config, rows) -> list[str]:
+    """Lines flagging categories where one of our brands clearly does worse than the
+    competitors that day (complaint share of scored mentions)."""
+    from nlp.lexicon import category_label
+
+    theirs: dict[str, list[float]] = {}
+    for r in rows:
+        if r["is_competitor"]:
+            theirs.setdefault(r["category"], []).append(float(r["complaint_share"] or 0))
+    if not any(b.competitor for b in config.brands):
+        return []
+    names = {b.code: b.name for b in config.brands}
+    out = []
+    for r in sorted(rows, key=lambda r: (r["brand"], r["category"])):
+        if r["is_competitor"] or int(r["complaints"]) < WORSE_MIN_COMPLAINTS:
+            continue
+        ours = float(r["complaint_share"] or 0)
+        shares = theirs.get(r["category"], [])
+        benchmark = sum(shares) / len(shares) if shares else 0.0
+        if ours >= WORSE_RATIO * benchmark and ours > 0:
+            out.append(
+                f"⚠ {names.get(r['brand'], r['brand'])} worse than competitors on "
+                f"{category_label(r['category'])} {r['category']}: {ours:.0%} of mentions "
+                f"are such complaints vs {benchmark:.0%}"
+            )
+    return out
+
+
+def _response_text(rows, brand: str) -> str:
+    """ ", answered 3/5 (median 42 min)" for the brand's tracked complaints of the day."""
+    mine = [r for r in rows if r["brand"] == brand]
+    if not mine:
+        return ""
+    minutes = sorted(float(r["minutes_to_response"]) for r in mine if r["answered"])
+    text_ = f", answered {len(minutes)}/{len(mine)}"
+    if minutes:
+        text_ += f" (median {statistics.median(minutes):.0f} min)"
+    return text_
 
 
 def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
@@ -48,6 +94,36 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         incidents = (
             conn.execute(text("SELECT brand, level, status FROM incidents")).mappings().all()
         )
+        benchmark = (
+            conn.execute(
+                text("SELECT brand, share_of_voice FROM v_brand_benchmark_daily WHERE day = :d"),
+                {"d": day.isoformat()},
+            )
+            .mappings()
+            .all()
+        )
+        categories = (
+            conn.execute(
+                text(
+                    "SELECT brand, is_competitor, category, complaints, complaint_share "
+                    "FROM v_category_benchmark_daily WHERE day = :d"
+                ),
+                {"d": day.isoformat()},
+            )
+            .mappings()
+            .all()
+        )
+        responses = (
+            conn.execute(
+                text(
+                    "SELECT brand, answered, minutes_to_response FROM v_complaint_responses "
+                    "WHERE day = :d"
+                ),
+                {"d": day.isoformat()},
+            )
+            .mappings()
+            .all()
+        )
     # SUM() is an integer on SQLite and a Decimal on PostgreSQL: make both plain numbers
     stats = {
         (r["day"], r["brand"]): {
@@ -65,12 +141,15 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         change = "" if prev_share is None else f" ({(share - prev_share) * 100:+.0f} pts)"
         tag = " [competitor]" if brand.competitor else ""
         complaints = int(today["complaints"]) if today else 0
+        voice = next((float(b["share_of_voice"]) for b in benchmark if b["brand"] == brand.code), 0)
         lines.append(
-            f"{brand.name}{tag}: {mentions} mentions, negative {share:.0%}{change}, "
-            f"{complaints} complaints"
+            f"{brand.name}{tag}: {mentions} mentions ({voice:.0%} share of voice), "
+            f"negative {share:.0%}{change}, "
+            f"{complaints} complaints{_response_text(responses, brand.code)}"
         )
         labels.append(brand.code)
         shares.append(round(share * 100, 1))
+    lines += worse_than_competitors(config, categories)
     open_incidents = [i for i in incidents if i["status"] == "open"]
     lines.append(
         f"open incidents: {len(open_incidents)} "

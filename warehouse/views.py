@@ -3,7 +3,8 @@
 The few things the two dialects spell differently are written as macros in the SQL files
 and expanded here: `{{ local_day(col) }}` (the Asia/Shanghai calendar day as
 'YYYY-MM-DD'), `{{ json_items(col, alias) }}` (the elements of a JSON text array as rows
-with a `value` column) and `{{ minutes_between(later, earlier) }}`. Views are created by
+with a `value` column), `{{ minutes_between(later, earlier) }}` and
+`{{ week_start(day) }}` (the Monday of a 'YYYY-MM-DD' day, as 'YYYY-MM-DD'). Views are created by
 a migration, so `yujing db upgrade` brings them up to date.
 """
 
@@ -29,6 +30,8 @@ def _sqlite(name: str, args: list[str]) -> str:
         return f"json_each({args[0]}) AS {args[1]}"
     if name == "minutes_between":
         return f"((julianday({args[0]}) - julianday({args[1]})) * 1440.0)"
+    if name == "week_start":
+        return f"date({args[0]}, 'weekday 0', '-6 days')"
     raise ValueError(f"unknown SQL macro {name!r}")
 
 
@@ -39,6 +42,8 @@ def _postgresql(name: str, args: list[str]) -> str:
         return f"json_array_elements_text(CAST({args[0]} AS json)) AS {args[1]}(value)"
     if name == "minutes_between":
         return f"(EXTRACT(EPOCH FROM ({args[0]} - {args[1]})) / 60.0)"
+    if name == "week_start":
+        return f"to_char(date_trunc('week', CAST({args[0]} AS date)), 'YYYY-MM-DD')"
     raise ValueError(f"unknown SQL macro {name!r}")
 
 

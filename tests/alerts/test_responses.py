@@ -180,3 +180,36 @@ def test_competitors_and_brands_without_official_accounts_get_no_response_notice
         clock.advance(300)
         run_escalation(world.engine, cfg, clock)
     assert "noresponse" not in _events(world)
+
+
+def test_the_digest_reports_answered_share_and_median_response_time(world):
+    from alerts.digest import digest_payload
+
+    world.post("1")
+    world.post("2")
+    posted = T0 - dt.timedelta(hours=1)  # world.post's created_at
+    _seed_response(world.engine, "1", posted + dt.timedelta(minutes=45))
+    _seed_response(world.engine, "2")
+    lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
+    mumu = next(line for line in lines if line.startswith("沐沐奶粉"))
+    assert mumu.endswith("answered 1/2 (median 45 min)")
+
+
+def test_the_digest_flags_categories_where_we_are_clearly_worse():
+    from alerts.digest import worse_than_competitors
+
+    rows = [
+        {"brand": "mumu", "is_competitor": 0, "category": "safety", "complaints": 6,
+         "complaint_share": 0.12},
+        {"brand": "mumu", "is_competitor": 0, "category": "refund", "complaints": 4,
+         "complaint_share": 0.05},
+        {"brand": "mumu", "is_competitor": 0, "category": "delivery", "complaints": 2,
+         "complaint_share": 0.30},  # too few complaints to flag
+        {"brand": "kuaixian", "is_competitor": 1, "category": "safety", "complaints": 3,
+         "complaint_share": 0.04},
+        {"brand": "kuaixian", "is_competitor": 1, "category": "refund", "complaints": 4,
+         "complaint_share": 0.05},
+    ]  # fmt: skip
+    lines = worse_than_competitors(CONFIG, rows)
+    assert lines == ["⚠ 沐沐奶粉 worse than competitors on 安全健康隐患 safety: 12% of mentions "
+                     "are such complaints vs 4%"]  # fmt: skip

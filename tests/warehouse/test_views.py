@@ -289,6 +289,38 @@ def test_complaint_responses_and_their_summary(seeded):
     ]
 
 
+def test_brand_and_category_benchmarks_put_competitors_beside_us(seeded):
+    daily = _rows(
+        seeded,
+        "SELECT day, brand, is_competitor, mentions, share_of_voice, negative_share, "
+        "complaint_share FROM v_brand_benchmark_daily ORDER BY day, brand",
+    )
+    assert [(str(d), b, c, n, round(float(v), 3), s, p) for d, b, c, n, v, s, p in daily] == [
+        ("2026-05-01", "mumu", 0, 2, 1.0, 0.5, 0.5),
+        ("2026-05-02", "kuaixian", 1, 1, 0.333, 1.0, 0.0),
+        ("2026-05-02", "mumu", 0, 2, 0.667, 1.0, 1.0),
+    ]
+    weekly = _rows(
+        seeded,
+        "SELECT week, brand, mentions, share_of_voice FROM v_brand_benchmark_weekly ORDER BY brand",
+    )
+    # 2026-05-01 is a Friday: both days fall in the week of Monday 2026-04-27
+    assert [(str(w), b, n, round(float(v), 2)) for w, b, n, v in weekly] == [
+        ("2026-04-27", "kuaixian", 1, 0.2),
+        ("2026-04-27", "mumu", 4, 0.8),
+    ]
+    categories = _rows(
+        seeded,
+        "SELECT day, brand, category, complaints, complaint_share "
+        "FROM v_category_benchmark_daily ORDER BY day, category",
+    )
+    assert [(str(d), b, c, n, float(s)) for d, b, c, n, s in categories] == [
+        ("2026-05-01", "mumu", "quality", 1, 0.5),
+        ("2026-05-01", "mumu", "safety", 1, 0.5),
+        ("2026-05-02", "mumu", "refund", 1, 1.0),
+    ]
+
+
 def test_every_view_is_documented(seeded):
     from yujing.config import PROJECT_ROOT
 
