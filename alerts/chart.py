@@ -41,11 +41,25 @@ def cjk_font() -> str | None:
         from matplotlib import font_manager
     except ImportError:  # pragma: no cover - matplotlib is a dependency
         return None
-    names = {f.name for f in font_manager.fontManager.ttflist}
+    found = _known_cjk_font(font_manager.fontManager.ttflist)
+    if found is None:
+        # matplotlib's font cache may predate a CJK font installed later: look on disk
+        for path in font_manager.findSystemFonts():
+            if any(tag in path for tag in ("CJK", "Hei", "Han", "wqy", "Droid")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except Exception:  # noqa: BLE001, S112 - an unreadable font file: skip it
+                    continue
+        found = _known_cjk_font(font_manager.fontManager.ttflist)
+    return found
+
+
+def _known_cjk_font(fonts) -> str | None:
+    names = {f.name for f in fonts}
     for name in CJK_FONTS:
         if name in names:
             return name
-    for f in font_manager.fontManager.ttflist:  # any font whose name says it is CJK
+    for f in fonts:  # any font whose name says it is CJK
         if any(tag in f.name for tag in ("CJK", "Hei", "Song", "Ming", "Kai", "Han Sans")):
             return f.name
     return None

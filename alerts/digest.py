@@ -147,7 +147,7 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
             f"negative {share:.0%}{change}, "
             f"{complaints} complaints{_response_text(responses, brand.code)}"
         )
-        labels.append(brand.code)
+        labels.append(f"{brand.name}{' (竞品)' if brand.competitor else ''}")
         shares.append(round(share * 100, 1))
     lines += worse_than_competitors(config, categories)
     open_incidents = [i for i in incidents if i["status"] == "open"]
