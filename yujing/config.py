@@ -112,6 +112,7 @@ class Schedules(_Strict):
     spread: Schedule = Schedule(cron="*/5 * * * *")
     escalate: Schedule = Schedule(cron="*/5 * * * *")
     digest: Schedule = Schedule(cron="0 9 * * *")
+    maintenance: Schedule = Schedule(cron="30 3 * * *")
 
 
 class Thresholds(_Strict):
@@ -144,6 +145,14 @@ class Responses(_Strict):
         if bad:
             raise ValueError(f"response targets must be positive minutes (check {', '.join(bad)})")
         return value
+
+
+class Retention(_Strict):
+    """How long the warehouse keeps fine-grained data (see warehouse/retention.py)."""
+
+    snapshots_full_days: float = Field(7, gt=0, description="keep every snapshot this long")
+    downsample_minutes: int = Field(60, ge=1, description="then one per post and bucket")
+    raw_payload_days: float = Field(30, gt=0, description="then mentions.raw is emptied")
 
 
 class Levels(_Strict):
@@ -251,6 +260,7 @@ class Config(_Strict):
     thresholds: Thresholds = Thresholds()
     levels: Levels = Levels()
     responses: Responses = Responses()
+    retention: Retention = Retention()
     routing: Routing = Routing(receiver="outbox")
     receivers: list[Receiver] = [Receiver(name="outbox", outbox={})]
 

@@ -121,3 +121,22 @@ def send_digest(resources: Resources | None = None) -> dict:
     queued = queue_digest(res.engine, res.config, res.clock)
     sent = deliver_pending(res.engine, res.config, res.clock, res.channels())
     return {"queued": queued, **sent}
+
+
+def apply_retention(resources: Resources | None = None) -> dict:
+    """Downsample old metric snapshots and prune old raw payloads (config `retention`)."""
+    import datetime as dt
+
+    from warehouse.retention import downsample_snapshots, prune_raw_payloads
+
+    res = resources or Resources.from_airflow()
+    r, now = res.config.retention, res.clock.now()
+    return {
+        "snapshots_deleted": downsample_snapshots(
+            res.engine,
+            now - dt.timedelta(days=r.snapshots_full_days),
+            dt.timedelta(minutes=r.downsample_minutes),
+            progress=_progress("posts downsampled", every=5000),
+        ),
+        "raw_pruned": prune_raw_payloads(res.engine, now - dt.timedelta(days=r.raw_payload_days)),
+    }

@@ -16,6 +16,7 @@ EXPECTED = {
     "yujing_spread": "spread",
     "yujing_escalate": "escalate",
     "yujing_digest": "digest",
+    "yujing_maintenance": "maintenance",
 }
 HEAVY = ("jieba", "snownlp", "pandas", "sklearn", "slack_sdk", "matplotlib", "numpy", "scipy")
 

@@ -1,0 +1,39 @@
+"""
+### Maintenance: `yujing_maintenance`
+
+Nightly retention (config `retention`): metric snapshots older than
+`snapshots_full_days` are downsampled to one per post and `downsample_minutes` bucket, and
+raw API payloads (`mentions.raw`) older than `raw_payload_days` are emptied. Idempotent:
+a rerun changes nothing more.
+
+Schedule: `schedules.maintenance`.
+"""
+
+from airflow.sdk import dag, task
+
+from yujing.dag_support import DEFAULT_ARGS, START_DATE, cron, pipeline_config
+
+CONFIG = pipeline_config()
+
+
+@dag(
+    dag_id="yujing_maintenance",
+    schedule=cron(CONFIG, "maintenance"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["yujing", "maintenance"],
+    doc_md=__doc__,
+)
+def yujing_maintenance():
+    @task
+    def apply_retention() -> dict:
+        from yujing.tasks import apply_retention
+
+        return apply_retention()
+
+    apply_retention()
+
+
+yujing_maintenance()
