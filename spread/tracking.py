@@ -81,7 +81,7 @@ def due_posts(engine: Engine, now: dt.datetime, limit: int = 5000) -> list[Track
             tracked_posts.c.created_at,
             tracked_posts.c.last_growth_at,
         )
-        .where(tracked_posts.c.state != DEAD, tracked_posts.c.next_check_at <= now)
+        .where(tracked_posts.c.state.in_((HOT, COOLING)), tracked_posts.c.next_check_at <= now)
         .order_by(tracked_posts.c.next_check_at)
         .limit(limit)
     )

@@ -190,6 +190,7 @@ incidents = Table(
     Column("peak_p_viral", Float, nullable=False, default=0.0),
     Column("evidence", Text, nullable=False),
     Index(None, "status", "brand"),
+    Index(None, "resolved_at"),
 )
 
 brand_responses = Table(
@@ -228,6 +229,7 @@ notifications = Table(
     Column("payload", Text, nullable=False),
     Index(None, "status", "created_at"),
     Index(None, "incident_id"),
+    Index(None, "receiver", "created_at"),
 )
 
 ingest_cursors = Table(

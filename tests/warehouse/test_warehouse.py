@@ -33,9 +33,9 @@ def _mention(post_id="1", brand="mumu", created=None):
 
 
 def test_migrations_are_idempotent_and_match_the_schema(warehouse):
-    assert upgrade(warehouse) == "0003"
-    assert upgrade(warehouse) == "0003"
-    assert current_revision(warehouse) == "0003"
+    assert upgrade(warehouse) == "0004"
+    assert upgrade(warehouse) == "0004"
+    assert current_revision(warehouse) == "0004"
     with warehouse.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         diff = [d for d in compare_metadata(context, metadata) if VERSION_TABLE not in str(d)]
