@@ -54,9 +54,13 @@ ROBOT_LIMITS = {"dingtalk": DINGTALK_LIMIT, "wecom": WECOM_LIMIT, "feishu": FEIS
 # --- text helpers -------------------------------------------------------------------------
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def one_line(text: object) -> str:
-    """User text on one line: every run of whitespace (newlines too) becomes one space."""
-    return " ".join(str(text or "").split())
+    """User text on one line: every run of whitespace (newlines too) becomes one space;
+    lone surrogates (bad UTF-16 in a payload) become U+FFFD so every channel can encode it."""
+    return _SURROGATE.sub("\ufffd", " ".join(str(text or "").split()))
 
 
 def clip(text: str, limit: int) -> str:
@@ -80,7 +84,7 @@ _SLACK_FORMAT = str.maketrans({"*": "＊", "_": "＿", "~": "～", "`": "｀"})
 
 def slack_escape(text: object) -> str:
     """Make text inert in Slack mrkdwn: entities for & < >, full-width formatting chars."""
-    text = str(text if text is not None else "")
+    text = _SURROGATE.sub("\ufffd", str(text if text is not None else ""))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.translate(_SLACK_FORMAT)
 
@@ -253,7 +257,7 @@ def plain_text(p: dict) -> str:
             lines.append(f"… {p['count'] - len(p['lines'])} more")
         return "\n".join(lines)
     lines.append(f"“{one_line(p.get('excerpt', ''))}”")
-    lines += [f"{k}: {v}" for k, v in facts(p)]
+    lines += [f"{k}: {one_line(v)}" for k, v in facts(p)]
     lines += [f"· {one_line(r)}" for r in p.get("reasons") or []]
     url = safe_url(p.get("url"))
     if url:
@@ -346,7 +350,9 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
 
 def email_html(p: dict, chart_cid: str | None) -> str:
     """The HTML part; every value escaped. `chart_cid` names the inline chart image."""
-    e = lambda v: html.escape(str(v if v is not None else ""), quote=True)  # noqa: E731
+    e = lambda v: html.escape(  # noqa: E731
+        _SURROGATE.sub("\ufffd", str(v if v is not None else "")), quote=True
+    )
     chart = (
         f'<p><img src="cid:{e(chart_cid)}" alt="spread chart 传播趋势" width="640"></p>'
         if chart_cid
@@ -445,7 +451,7 @@ def robot_message(kind: str, p: dict) -> dict:
     if kind not in ROBOT_LIMITS:
         raise ValueError(f"unknown robot kind {kind!r}")
     limit = ROBOT_LIMITS[kind]
-    head = clip(one_line(title(p)), 64)
+    head = clip(robot_escape(title(p)), 64)
     body: dict = {}
     for excerpt_limit, max_lines in ((140, 50), (80, 20), (40, 10), (0, 5)):
         lines = _robot_lines(p, excerpt_limit, max_lines)
