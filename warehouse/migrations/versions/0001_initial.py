@@ -34,9 +34,7 @@ INDEXES_ADDED_LATER = frozenset(
 
 
 def upgrade() -> None:
-    later = [
-        ix for t in _baseline_tables() for ix in t.indexes if ix.name in INDEXES_ADDED_LATER
-    ]
+    later = [ix for t in _baseline_tables() for ix in t.indexes if ix.name in INDEXES_ADDED_LATER]
     for ix in later:  # create_all would make them; the revision that adds them does
         ix.table.indexes.discard(ix)
     try:
