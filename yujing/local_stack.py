@@ -95,7 +95,12 @@ def _echo_new_alerts(seen: set[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
-    parser.add_argument("--profile", default="local", choices=["local"])
+    parser.add_argument(
+        "--profile",
+        default="local",
+        choices=["local", "prod"],
+        help="local: standalone on SQLite; prod: PostgreSQL + Celery/Redis (yujing/profiles.py)",
+    )
     parser.add_argument("--speed", type=float, default=10.0, help="simulator time compression")
     args = parser.parse_args(argv)
 
@@ -106,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from warehouse.db import make_engine, upgrade
 
+    prod = None
+    if args.profile == "prod":
+        from yujing.profiles import ProdSettings, ensure_database
+
+        prod = ProdSettings.from_env()
+        for name in (prod.airflow_db, prod.warehouse_db):
+            ensure_database(prod.pg, name)
+        env.update(prod.env())
+        os.environ["YUJING_WAREHOUSE_URL"] = prod.warehouse_url
     upgrade(make_engine())
     seen = {p.name for p in outbox_dir().glob("*.json")}
 
@@ -163,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        start([str(bin_dir / "airflow"), "standalone"], "airflow-standalone.log")
+        if prod is None:
+            start([str(bin_dir / "airflow"), "standalone"], "airflow-standalone.log")
+        else:
+            for command in prod.components():
+                name = "celery-worker" if command[0] == "celery" else command[0]
+                start([str(bin_dir / "airflow"), *command], f"airflow-{name}.log")
         up = _wait_for(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", 180)
         print(
             "\n".join(
@@ -173,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
                     + ("" if up else " (the API server is still starting)"),
                     f"  Airflow UI   http://127.0.0.1:{API_PORT}  login admin / {_admin_password(env)}",
                     f"  Simulator    http://127.0.0.1:{SIM_PORT} (Weibo + WeChat APIs, speed ×{args.speed:g})",
-                    f"  Warehouse    {home / 'warehouse.db'}",
+                    f"  Warehouse    {prod.warehouse_url if prod else home / 'warehouse.db'}",
+                    *(
+                        [
+                            f"  Executor     CeleryExecutor, broker {prod.redis}, metadata {prod.airflow_url}"
+                        ]
+                        if prod
+                        else []
+                    ),
                     f"  Alerts       {outbox_dir()} (no Slack/SMTP configured) — echoed below",
-                    f"  Logs         {home}/airflow-standalone.log, {home}/simulator.log",
+                    f"  Logs         {home}/airflow-*.log, {home}/simulator.log",
                     f"  Brands       {', '.join(b.name for b in config.brands)}",
                     "  Ctrl-C stops everything.",
                     "",
