@@ -1,7 +1,8 @@
 """
 ### Ingest: `yujing_weibo_ingest`, `yujing_wechat_ingest`
 
-Pulls mentions of every watched brand (name, aliases, keywords) from one platform —
+Pulls mentions of every watched brand (name, aliases, keywords; one mapped task per
+brand) from one platform —
 Weibo's search API, or the WeChat article vendor feed — incrementally from each query's
 stored cursor, into `mentions`, each with a first metric snapshot. Rejected items land in
 `quarantine` with the reason; nothing is stored twice.
@@ -32,12 +33,14 @@ def ingest_dag(platform: str):
     )
     def ingest_pipeline():
         @task(task_id=f"ingest_{platform}", outlets=[MENTIONS])
-        def ingest() -> dict:
+        def ingest(brand: str) -> dict:
             from yujing.tasks import ingest_source
 
-            return ingest_source(platform)
+            return ingest_source(platform, brand=brand)
 
-        ingest()
+        # one mapped task per brand (its own search terms and cursors): more Celery
+        # workers ingest more brands at once
+        ingest.expand(brand=[b.code for b in CONFIG.brands])
 
     return ingest_pipeline()
 

@@ -34,12 +34,13 @@ CONFIG = pipeline_config()
 )
 def yujing_score():
     @task(outlets=[SCORES])
-    def score_mentions() -> dict:
+    def score_mentions(brand: str) -> dict:
         from yujing.tasks import score_mentions
 
-        return score_mentions()
+        return score_mentions(brand=brand)
 
-    score_mentions()
+    # one mapped task per brand: more Celery workers score more brands at once
+    score_mentions.expand(brand=[b.code for b in CONFIG.brands])
 
 
 yujing_score()

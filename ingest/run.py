@@ -30,7 +30,7 @@ import datetime as dt
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
@@ -50,9 +50,15 @@ BACKOFF_QUERY = "*rate-limited-until*"  # ingest_cursors row: don't call before 
 PLATFORMS = ("weibo", "wechat")
 
 
-def search_terms(config: Config) -> list[str]:
-    """Every search term of every watched brand (competitors included), once."""
-    return list(dict.fromkeys(t for b in config.brands for t in b.search_terms))
+def search_terms(config: Config, brands: Sequence[str] | None = None) -> list[str]:
+    """Every search term of every watched brand (competitors included), once; or only
+    those of `brands` (codes), for a run partitioned by brand."""
+    wanted = None if brands is None else set(brands)
+    return list(
+        dict.fromkeys(
+            t for b in config.brands if wanted is None or b.code in wanted for t in b.search_terms
+        )
+    )
 
 
 queries = search_terms  # the first version's name
@@ -215,6 +221,7 @@ def ingest_source(
     clock: Clock,
     progress: Callable[[int], None] | None = None,
     lookback: dt.timedelta = FIRST_RUN_LOOKBACK,
+    brands: Sequence[str] | None = None,
 ) -> dict:
     """Fetch every search term's new mentions from one platform; returns counts for the
     task log: queries done, mentions stored (new rows), snapshots, quarantined items, …"""
@@ -222,7 +229,7 @@ def ingest_source(
         raise ValueError(f"unknown platform {platform!r} (expected one of {PLATFORMS})")
     now = clock.now()
     overlap = dt.timedelta(minutes=config.thresholds.ingest_overlap_minutes)
-    terms = search_terms(config)
+    terms = search_terms(config, brands)
     run = _Run(engine, config, client, platform, now, progress)
     result = {
         "platform": platform,

@@ -26,8 +26,11 @@ class BatchScorer(Protocol):
     def score_batch(self, texts: list[str]) -> Sequence: ...
 
 
-def unscored(engine: Engine, model_version: str, limit: int) -> list[tuple[str, str, str]]:
-    """(platform, post_id, text) of mentions without a score from this model version."""
+def unscored(
+    engine: Engine, model_version: str, limit: int, brand: str | None = None
+) -> list[tuple[str, str, str]]:
+    """(platform, post_id, text) of mentions without a score from this model version
+    (only mentions of `brand` when given: a scoring run partitioned by brand)."""
     query = (
         select(mentions.c.platform, mentions.c.post_id, mentions.c.text)
         .distinct()
@@ -41,7 +44,7 @@ def unscored(engine: Engine, model_version: str, limit: int) -> list[tuple[str, 
                 ),
             )
         )
-        .where(scores.c.post_id.is_(None))
+        .where(scores.c.post_id.is_(None), *([mentions.c.brand == brand] if brand else []))
         .order_by(mentions.c.platform, mentions.c.post_id)
         .limit(limit)
     )
@@ -56,11 +59,14 @@ def score_new_mentions(
     batch_size: int = 1000,
     max_batches: int | None = None,
     progress: Callable[[int], None] | None = None,
+    brand: str | None = None,
 ) -> dict:
-    """Score unscored mentions batch by batch; each batch commits on its own."""
+    """Score unscored mentions (of `brand`, when given) batch by batch; each batch commits
+    on its own. Partitions may overlap (a post naming two brands): the score is the same
+    and the upsert keeps one row."""
     scored = errors = negatives = complaints = batches = 0
     while max_batches is None or batches < max_batches:
-        rows = unscored(engine, scorer.model_version, batch_size)
+        rows = unscored(engine, scorer.model_version, batch_size, brand)
         if not rows:
             break
         results = scorer.score_batch([text for _, _, text in rows])

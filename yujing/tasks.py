@@ -27,8 +27,11 @@ def _progress(label: str, every: int = 1000):
     return report
 
 
-def ingest_source(platform: str, resources: Resources | None = None) -> dict:
-    """Pull new mentions from one platform into the warehouse."""
+def ingest_source(
+    platform: str, resources: Resources | None = None, *, brand: str | None = None
+) -> dict:
+    """Pull new mentions from one platform into the warehouse (one brand's search terms
+    when `brand` is given: the DAG maps this task over the brands)."""
     from ingest.run import ingest_source as run
 
     res = resources or Resources.from_airflow()
@@ -41,7 +44,13 @@ def ingest_source(platform: str, resources: Resources | None = None) -> dict:
 
     try:
         result = run(
-            res.engine, res.config, client, platform, res.clock, progress=_progress("stored")
+            res.engine,
+            res.config,
+            client,
+            platform,
+            res.clock,
+            progress=_progress("stored"),
+            brands=None if brand is None else [brand],
         )
     except TokenExpired as exc:
         # fail the task every run (the UI shows it), notify ops once per outage
@@ -56,13 +65,17 @@ def ingest_source(platform: str, resources: Resources | None = None) -> dict:
     return result
 
 
-def score_mentions(resources: Resources | None = None) -> dict:
-    """Score every mention the current model has not scored yet."""
+def score_mentions(resources: Resources | None = None, *, brand: str | None = None) -> dict:
+    """Score every mention (of `brand`, when given) the current model has not scored yet."""
     from nlp.stage import score_new_mentions
 
     res = resources or Resources.from_airflow()
     return score_new_mentions(
-        res.engine, res.scorer(), res.clock, progress=lambda n: log.info("scored %d", n)
+        res.engine,
+        res.scorer(),
+        res.clock,
+        progress=lambda n: log.info("scored %d", n),
+        brand=brand,
     )
 
 

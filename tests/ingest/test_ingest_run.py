@@ -189,3 +189,26 @@ def test_the_first_run_looks_back_one_day_or_as_configured(warehouse, config, si
 def test_unknown_platforms_are_refused(warehouse, config, clients, clock):
     with pytest.raises(ValueError, match="unknown platform"):
         ingest_source(warehouse, config, clients[0], "douyin", clock)
+
+
+def test_runs_partitioned_by_brand_store_the_same_as_one_run(warehouse, config, sim, clock):
+    from nlp.stage import score_new_mentions, unscored
+
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=3))
+    for brand in config.brands:  # as the DAG's mapped tasks do (in any order)
+        result = ingest_source(warehouse, config, weibo, "weibo", clock, brands=[brand.code])
+        assert result["queries_total"] == len(brand.search_terms)
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+    class Fixed:
+        model_version = "fixed-1"
+
+        def score_batch(self, texts):
+            from nlp.scorer import Score
+
+            return [Score(0.5) for _ in texts]
+
+    for brand in config.brands:
+        score_new_mentions(warehouse, Fixed(), clock, brand=brand.code)
+    assert unscored(warehouse, "fixed-1", 10) == []
