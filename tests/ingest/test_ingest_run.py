@@ -212,3 +212,58 @@ def test_runs_partitioned_by_brand_store_the_same_as_one_run(warehouse, config, 
     for brand in config.brands:
         score_new_mentions(warehouse, Fixed(), clock, brand=brand.code)
     assert unscored(warehouse, "fixed-1", 10) == []
+
+
+def test_a_whole_scheduled_day_of_faults_stores_every_mention_exactly_once(
+    warehouse, config, sim, clock
+):
+    """288 five-minute Weibo runs and 144 ten-minute WeChat runs, each facing a seeded
+    random fault: rate limits (HTTP and Weibo codes), 5xx bursts, malformed answers, broken
+    items, web-style string counts, and a token outage. A run that fails is what Airflow
+    would mark failed; the schedule simply goes on."""
+    import random
+
+    from ingest.errors import SourceError
+
+    weibo, wechat = make_clients(sim)
+    rng = random.Random(20261130)
+    faults = [
+        {},
+        {},
+        {},
+        {"rate_limit": 1, "retry_after": 60},
+        {"rate_limit_code": 1, "rate_limit_error": rng.choice([10022, 10023, 10024])},
+        {"server_error": 2},
+        {"server_error": 9},  # more than the client retries: the run fails
+        {"malformed": 1},
+        {"bad_item": 1},
+        {"string_counts": True},
+        {"after": 3, "server_error": 9},  # fails mid-run, after some pages
+    ]
+    failures = 0
+    for step in range(288):
+        sim.clear_faults()
+        if 100 <= step < 112:  # an hour without a valid token
+            sim.set_faults(token_expired=True)
+        else:
+            sim.set_faults(**rng.choice(faults))
+        clock.advance(dt.timedelta(minutes=5))
+        for client, platform in ((weibo, "weibo"), (wechat, "wechat")):
+            if platform == "wechat" and step % 2:
+                continue
+            try:
+                ingest_source(warehouse, config, client, platform, clock)
+            except SourceError:
+                failures += 1
+    sim.clear_faults()
+    clock.advance(dt.timedelta(minutes=5))
+    for client, platform in ((weibo, "weibo"), (wechat, "wechat")):
+        ingest_source(warehouse, config, client, platform, clock)
+    assert failures > 12  # the faults really bit
+    for platform in ("weibo", "wechat"):
+        with warehouse.connect() as conn:
+            rows = conn.execute(
+                select(mentions.c.post_id, mentions.c.brand).where(mentions.c.platform == platform)
+            ).all()
+        assert len(rows) == len(set(rows))
+        assert stored(warehouse, platform) == sim.expected_mentions(platform)
