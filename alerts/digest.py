@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import statistics
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ from warehouse.schema import notifications
 from warehouse.writes import insert_ignore
 from yujing.clock import Clock
 from yujing.config import Config
+
+log = logging.getLogger(__name__)
 
 # a category is flagged when our complaint share is at least this many times the
 # competitors' (pooled) share, with at least this many complaints behind it
@@ -162,6 +165,7 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         )
     return {
         "event": "digest",
+        "has_data": bool(rows) or bool(open_incidents),
         "day": day.isoformat(),
         "lines": lines,
         "bars": {"labels": labels, "values": shares, "title": f"negative share % {day}"},
@@ -173,6 +177,9 @@ def queue_digest(engine: Engine, config: Config, clock: Clock) -> int:
     now = clock.now()
     day = now.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
     payload = digest_payload(engine, config, day)
+    if not payload["has_data"]:  # a fresh install: no day to report on, no open incident
+        log.info("digest %s: nothing to report; not sent", day)
+        return 0
     receivers = set()
     for brand in config.brands:
         for level in ("watch", "warning", "critical"):

@@ -213,3 +213,9 @@ def test_the_digest_flags_categories_where_we_are_clearly_worse():
     lines = worse_than_competitors(CONFIG, rows)
     assert lines == ["⚠ 沐沐奶粉 worse than competitors on 安全健康隐患 safety: 12% of mentions "
                      "are such complaints vs 4%"]  # fmt: skip
+
+
+def test_no_digest_about_a_day_with_no_data(warehouse):
+    from alerts.digest import queue_digest
+
+    assert queue_digest(warehouse, CONFIG, ManualClock(T0)) == 0  # a fresh install
