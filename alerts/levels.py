@@ -6,7 +6,8 @@ current repost velocity at or above its `velocity_per_10min`. The base level is 
 raised by one (never past critical, never from nothing) when the post is a safety
 complaint, carries an escalation signal (regulator/legal threat, media exposure,
 collective action), or comes from an influential author (verified, a media account, or a
-KOL with many followers): those spread further and cost more when missed.
+KOL with many followers): those spread further and cost more when missed. (On WeChat
+nearly every official account is verified, so there only the follower count counts.)
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def bump_reasons(ev: LevelFacts) -> list[str]:
     signals = [s for s in ev.signals if s in ESCALATION_SIGNALS]
     if signals:
         reasons.append("escalation signals 升级信号: " + ", ".join(signals))
-    if ev.author_verified or getattr(ev, "author_verified_type", None) in MEDIA_VERIFIED_TYPES:
+    weibo = getattr(ev, "platform", "weibo") == "weibo"  # most WeChat accounts are 认证
+    if weibo and (
+        ev.author_verified or getattr(ev, "author_verified_type", None) in MEDIA_VERIFIED_TYPES
+    ):
         reasons.append("verified or media author 认证/媒体作者")
     elif (ev.author_followers or 0) >= KOL_FOLLOWERS:
         reasons.append(f"KOL author ({ev.author_followers:,} followers)")

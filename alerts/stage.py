@@ -105,9 +105,11 @@ def _json_list(value) -> tuple[str, ...]:
 
 
 def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
-    """Every tracked post's latest estimate with its mention and latest score.
+    """Every tracked complaint's latest estimate with its mention and latest score.
 
-    Competitors (and brands no longer in the config) are watched but never alerted on.
+    Only complaints alert (a post that is merely negative, like a sad film review naming
+    the brand, is tracked and shown to analysts but pages nobody). Competitors (and brands
+    no longer in the config) are watched but never alerted on.
     """
     ours = {b.code for b in config.brands if not b.competitor}
     rows = conn.execute(
@@ -121,10 +123,10 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
             "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
             "AND m.brand = t.brand "
             "LEFT JOIN v_latest_scores s ON s.platform = t.platform AND s.post_id = t.post_id "
-            "WHERE t.state != :dead "
+            "WHERE t.state != :dead AND s.complaint = :yes "
             "ORDER BY t.platform, t.post_id"
         ),
-        {"dead": "dead"},
+        {"dead": "dead", "yes": True},
     ).mappings()
     out = []
     for r in rows:

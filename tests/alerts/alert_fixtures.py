@@ -64,6 +64,7 @@ class Warehouse:
         signals=("regulator_legal",),
         root_id=None,
         platform="weibo",
+        complaint=True,
     ):
         with self.engine.begin() as conn:
             conn.execute(
@@ -90,7 +91,7 @@ class Warehouse:
                     model_version="m",
                     sentiment=0.05,
                     negative=True,
-                    complaint=True,
+                    complaint=complaint,
                     categories=json.dumps(list(categories)),
                     signals=json.dumps(list(signals)),
                     scored_at=at,

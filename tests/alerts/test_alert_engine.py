@@ -195,3 +195,24 @@ def test_uncategorised_posts_do_not_group():
     groups = group_evidence(CONFIG, [state], [ev(p=0.2, post_id="b")], T0)
     assert sorted(len(evs) for _, evs in groups) == [0, 1]
     assert [s for s, evs in groups if evs] == [None]
+
+
+def test_only_complaints_alert_and_wechat_verification_does_not_escalate(world, clock):
+    from alerts.stage import run_escalation
+
+    config = load_config()
+    world.post("1", categories=(), signals=(), complaint=False)  # negative, not a complaint
+    assert run_escalation(world.engine, config, clock)["opened"] == 0
+    # a WeChat article by a 认证 official account: the spread alone decides its level
+    world.post(
+        "2",
+        platform="wechat",
+        verified=True,
+        p=0.4,
+        velocity=5.0,
+        categories=("quality",),
+        signals=(),
+    )
+    run_escalation(world.engine, config, clock)
+    (incident,) = world.incidents()
+    assert incident["platform"] == "wechat" and incident["level"] == "warning"
