@@ -94,6 +94,18 @@ def fresh(url: str | None):
     return engine
 
 
+def drop_schemas() -> None:
+    """Remove the PostgreSQL schemas this run created."""
+    from sqlalchemy import create_engine, text
+
+    while SCHEMAS:
+        url, schema = SCHEMAS.pop()
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def simulated_day() -> None:
     from ingest.run import ingest_source
     from ingest.weibo import WeiboClient
@@ -201,13 +213,16 @@ def main(argv=None) -> int:
     sizes = sorted(int(x) for x in args.scale.split(",") if x.strip())
     statuses = sample_statuses()
     print(f"scaling: {len(statuses)} real status payloads, cloned with fresh ids")
-    for name, url in targets:
-        steps = scaling(url, sizes, statuses)
-        (first, first_cost), (last, last_cost) = steps[0], steps[-1]
-        print(
-            f"{name:10} cost per mention at {last:,} vs at {first:,}: "
-            f"{last_cost / first_cost:.2f}x (1.0x = linear growth of the total)"
-        )
+    try:
+        for name, url in targets:
+            steps = scaling(url, sizes, statuses)
+            (first, first_cost), (last, last_cost) = steps[0], steps[-1]
+            print(
+                f"{name:10} cost per mention at {last:,} vs at {first:,}: "
+                f"{last_cost / first_cost:.2f}x (1.0x = linear growth of the total)"
+            )
+    finally:
+        drop_schemas()
     return 0
 
 

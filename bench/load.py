@@ -1,0 +1,188 @@
+"""Load: the whole pipeline's warehouse work at growing size, on SQLite and PostgreSQL.
+
+    python bench/load.py [--sizes 10000,100000,1000000] [--snapshots 10]
+                         [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test] [--no-pg]
+
+Real Weibo status JSON from the simulator (cloned with fresh ids) goes through the stages
+the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes`:
+
+- ingest: the production page path (parse, brand match, mentions + first snapshot, one
+  transaction per page);
+- snapshots: `--snapshots - 1` more metric snapshots per mention, in the spread stage's
+  write path (insert-or-ignore, one transaction per batch): 10 per mention by default,
+  so 1M mentions means 10M snapshots;
+- score: `score_new_mentions` with the production scorer;
+- spread: `track_spread` runs until every due post has an estimate (enrol negatives,
+  build observations from the stored snapshots, predict, store estimates; no API
+  refresh: the clones are not on any server);
+- escalate: `run_escalation` over the latest evidence.
+
+Prints seconds and items/s per stage at each size, the process's peak memory so far, and
+per stage the cost per item at the largest size over the smallest (1.0x = linear growth).
+The baseline is the same stage at the smallest size, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STAGES = ("ingest", "snapshots", "score", "spread", "escalate")
+
+
+def _ingest_bench():
+    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict]) -> dict:
+    from alerts.stage import run_escalation
+    from ingest.run import _Run
+    from ingest.weibo import WeiboClient
+    from nlp.scorer import scorer_for_config
+    from nlp.stage import score_new_mentions
+    from spread.model import Predictor
+    from spread.stage import track_spread
+    from warehouse.schema import metric_snapshots
+    from warehouse.writes import insert_ignore
+    from yujing.clock import ManualClock
+    from yujing.config import load_config
+
+    bench_ingest = _ingest_bench()
+    config = load_config()
+    engine = bench_ingest.fresh(url)
+    name = "sqlite" if url is None else "postgresql"
+    clock = ManualClock(dt.datetime(2026, 5, 1, 6, tzinfo=dt.UTC))
+    client = WeiboClient("http://127.0.0.1:9/2", "unused")  # parse only, never called
+    scorer, predictor = scorer_for_config(config), Predictor.load()
+    costs: dict[str, list[tuple[int, float]]] = {s: [] for s in STAGES}
+    done = 0
+    for size in sizes:
+        step = size - done
+        timings: dict[str, float] = {}
+        counts: dict[str, int] = {}
+
+        started = time.perf_counter()
+        ingest = _Run(engine, config, client, "weibo", clock.now(), None)
+        ids = []
+        while done < size:
+            batch = []
+            for k in range(min(50, size - done)):
+                item = dict(statuses[(done + k) % len(statuses)])
+                pid = str(5 * 10**15 + done + k)
+                item.update(id=int(pid), idstr=pid, mid=pid)
+                batch.append(item)
+                ids.append(pid)
+            ingest.store_page(batch)
+            done += len(batch)
+        timings["ingest"], counts["ingest"] = time.perf_counter() - started, step
+
+        started = time.perf_counter()
+        first = clock.now()
+        rows = []
+        written = 0
+        for pid in ids:
+            for j in range(1, per_mention):
+                rows.append(
+                    {
+                        "platform": "weibo",
+                        "post_id": pid,
+                        "observed_at": first + dt.timedelta(minutes=5 * j),
+                        "reposts": j * 3,
+                        "comments": j,
+                        "likes": j * 2,
+                    }
+                )
+            if len(rows) >= 5000:
+                with engine.begin() as conn:
+                    written += insert_ignore(
+                        conn, metric_snapshots, rows, keys=["platform", "post_id", "observed_at"]
+                    )
+                rows = []
+        if rows:
+            with engine.begin() as conn:
+                written += insert_ignore(
+                    conn, metric_snapshots, rows, keys=["platform", "post_id", "observed_at"]
+                )
+        timings["snapshots"], counts["snapshots"] = time.perf_counter() - started, written
+
+        clock.advance(dt.timedelta(minutes=5 * per_mention))
+        started = time.perf_counter()
+        scored = score_new_mentions(engine, scorer, clock, batch_size=2000)["scored"]
+        timings["score"], counts["score"] = time.perf_counter() - started, scored
+
+        started = time.perf_counter()
+        estimated = 0
+        while True:  # runs of up to 5,000 due posts each (the stage's per-run budget)
+            result = track_spread(engine, config, clock, predictor)
+            estimated += result["estimates"]
+            if result["due"] < 5000 or not result["estimates"]:
+                break
+        timings["spread"], counts["spread"] = time.perf_counter() - started, estimated
+
+        started = time.perf_counter()
+        result = run_escalation(engine, config, clock)
+        timings["escalate"], counts["escalate"] = time.perf_counter() - started, result["evidence"]
+
+        print(f"{name} at {size:,} mentions (peak memory so far {_peak_mb():.0f} MB):", flush=True)
+        for stage in STAGES:
+            n, seconds = counts[stage], timings[stage]
+            rate = n / seconds if seconds > 0 else float("inf")
+            print(f"  {stage:10} {seconds:8.1f} s  {n:>10,} items  {rate:>9,.0f}/s", flush=True)
+            if n:
+                costs[stage].append((size, seconds / n))
+        clock.advance(dt.timedelta(minutes=5))
+    return costs
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--snapshots", type=int, default=10, help="snapshots per mention")
+    parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
+    bench_ingest = _ingest_bench()
+    statuses = bench_ingest.sample_statuses()
+    print(f"{len(statuses)} real status payloads, cloned; sizes {sizes}; {args.snapshots} "
+          f"snapshots per mention\n")  # fmt: skip
+    targets = [("sqlite", None)]
+    if not args.no_pg:
+        try:
+            bench_ingest.fresh(args.pg)
+            targets.append(("postgresql", args.pg))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            print(f"(PostgreSQL skipped: {type(exc).__name__})")
+    try:
+        for name, url in targets:
+            costs = run(url, sizes, args.snapshots, statuses)
+            print(f"{name}: cost per item at the largest size vs the smallest (1.0x = linear)")
+            for stage, points in costs.items():
+                if len(points) >= 2:
+                    (s0, c0), (s1, c1) = points[0], points[-1]
+                    print(f"  {stage:10} {c1 / c0:5.2f}x  ({s0:,} → {s1:,} mentions)")
+            print()
+    finally:
+        bench_ingest.drop_schemas()
+    print(f"(done; temp files under {tempfile.gettempdir()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
