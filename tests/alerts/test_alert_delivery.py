@@ -309,3 +309,42 @@ def test_outbox_files_are_named_by_dedupe_key_and_written_once(tmp_path, capsys)
     assert record["dedupe_key"] == note["dedupe_key"] and record["excerpt"] == HOSTILE
     assert "ALERT" in capsys.readouterr().out
     assert T0  # the same fixture clock as the other tests
+
+
+def test_slack_and_smtp_down_for_an_hour_then_every_due_notification_goes_out_once(
+    world, clock, slack_stub, smtp_server
+):
+    """Both channels are unreachable for an hour while incidents open and escalate; each
+    5-minute delivery run fails and keeps everything queued; when they come back, every
+    notification goes out exactly once (Slack's own history and the SMTP server agree)."""
+    slack = SlackChannel.from_token(
+        slack_stub.token, "#pr-alerts", slack_stub.base_url, max_rate_limit_retries=0
+    )
+    email = EmailChannel("127.0.0.1", smtp_server.port, ["pr@example.com"], "yujing@example.com",
+                         timeout=2)  # fmt: skip
+    channels = {"pr-slack": slack, "pr-email": email, "outbox": Recorder()}
+    smtp_server.stop()
+    for minute in range(0, 60, 5):
+        if minute == 0:
+            world.post("1", **WARNING)  # warning → Slack
+        if minute == 20:
+            world.post("2", categories=("quality",))  # critical → Slack + email
+        slack_stub.fail_next = 10**6  # every Slack call answers 500
+        run_escalation(world.engine, CONFIG, clock)
+        result = deliver_pending(world.engine, CONFIG, clock, channels)
+        assert result["sent"] == 0
+        clock.advance(300)
+    queued = world.rows()
+    assert queued and all(r["status"] in ("failed", "pending") for r in queued)
+    slack_stub.fail_next = 0
+    smtp_server.start()
+    run_escalation(world.engine, CONFIG, clock)
+    deliver_pending(world.engine, CONFIG, clock, channels)
+    clock.advance(300)
+    deliver_pending(world.engine, CONFIG, clock, channels)  # a second run sends nothing more
+    rows = world.rows()
+    assert all(r["status"] == "sent" for r in rows), [(r["dedupe_key"], r["status"]) for r in rows]
+    slack_rows = [r for r in rows if r["receiver"] == "pr-slack"]
+    email_rows = [r for r in rows if r["receiver"] == "pr-email"]
+    assert len(slack_stub.messages) == len(slack_rows) >= 2
+    assert len(smtp_server.messages) == len(email_rows) >= 1
