@@ -1,7 +1,8 @@
 """Load: the whole pipeline's warehouse work at growing size, on SQLite and PostgreSQL.
 
     python bench/load.py [--sizes 10000,100000,1000000] [--snapshots 10]
-                         [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test] [--no-pg]
+                         [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test]
+                         [--no-pg | --no-sqlite]
 
 Real Weibo status JSON from the simulator (cloned with fresh ids) goes through the stages
 the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes`:
@@ -155,14 +156,15 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--snapshots", type=int, default=10, help="snapshots per mention")
     parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
     sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
     bench_ingest = _ingest_bench()
     statuses = bench_ingest.sample_statuses()
     print(f"{len(statuses)} real status payloads, cloned; sizes {sizes}; {args.snapshots} "
           f"snapshots per mention\n")  # fmt: skip
-    targets = [("sqlite", None)]
+    targets = [] if args.no_sqlite else [("sqlite", None)]
     if not args.no_pg:
         try:
             bench_ingest.fresh(args.pg)
