@@ -277,16 +277,39 @@ def test_complaint_responses_and_their_summary(seeded):
     ]
     summary = _rows(
         seeded,
-        "SELECT brand, category, complaints, answered, share_answered, avg_minutes_to_response, "
-        "avg_reposts_answered, avg_reposts_unanswered FROM v_response_summary ORDER BY category",
+        "SELECT brand, category, complaints, answered, share_answered, "
+        "median_minutes_to_response, avg_minutes_to_response, avg_reposts_answered, "
+        "avg_reposts_unanswered FROM v_response_summary ORDER BY category",
     )
     assert [
-        (b, c, n, a, float(s), None if m is None else round(float(m)), ra, ru)
-        for b, c, n, a, s, m, ra, ru in summary
+        (b, c, n, a, float(s), None if md is None else round(float(md)),
+         None if m is None else round(float(m)), ra, ru)
+        for b, c, n, a, s, md, m, ra, ru in summary
     ] == [
-        ("mumu", "refund", 1, 0, 0.0, None, None, 0),
-        ("mumu", "safety", 1, 1, 1.0, 45, 120, None),
-    ]
+        ("mumu", "refund", 1, 0, 0.0, None, None, None, 0),
+        ("mumu", "safety", 1, 1, 1.0, 45, 45, 120, None),
+    ]  # fmt: skip
+
+
+def test_median_response_time_even_and_odd(seeded):
+    delays = {"mumu": [90, 10, 40, 20], "xingche": [20, 90, 10]}  # medians 30 and 20
+    with seeded.begin() as conn:
+        for brand, minutes in delays.items():
+            for i, m in enumerate(minutes):
+                pid = f"{brand}-{i}"
+                conn.execute(mentions.insert().values(**_mention(pid, T0, brand=brand)))
+                conn.execute(
+                    brand_responses.insert().values(
+                        platform="weibo", post_id=pid, brand=brand, checked_at=T1,
+                        comments_seen=1, responded_at=T0 + dt.timedelta(minutes=m),
+                    )
+                )  # fmt: skip
+    rows = _rows(
+        seeded,
+        "SELECT brand, median_minutes_to_response FROM v_response_summary "
+        "WHERE category = 'uncategorised' ORDER BY brand",
+    )
+    assert [(b, round(float(m))) for b, m in rows] == [("mumu", 30), ("xingche", 20)]
 
 
 def test_brand_and_category_benchmarks_put_competitors_beside_us(seeded):
