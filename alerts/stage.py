@@ -116,6 +116,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
         text(
             "SELECT t.platform, t.post_id, t.brand, e.observed, e.predicted, e.low, e.high, "
             "e.p_viral, e.velocity_per_10min, e.estimated_at, s.categories, s.signals, "
+            "s.complaint, "
             "m.author_name, m.author_followers, m.author_verified, m.verified_type, m.text, "
             "m.url, m.created_at, m.root_id, m.is_competitor "
             "FROM tracked_posts t "
@@ -123,15 +124,15 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
             "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
             "AND m.brand = t.brand "
             "LEFT JOIN v_latest_scores s ON s.platform = t.platform AND s.post_id = t.post_id "
-            "WHERE t.state != :dead AND s.complaint = :yes "
+            "WHERE t.state != :dead "
             "ORDER BY t.platform, t.post_id"
         ),
-        {"dead": "dead", "yes": True},
+        {"dead": "dead"},
     ).mappings()
     out = []
     for r in rows:
-        if r["brand"] not in ours or r["is_competitor"]:
-            continue
+        if r["brand"] not in ours or r["is_competitor"] or not r["complaint"]:
+            continue  # (filtered here: in SQL it would make the planner scan every score)
         body = r["text"] or ""
         root = r["root_id"] if r["root_id"] and r["root_id"] != r["post_id"] else None
         estimated = r["estimated_at"]

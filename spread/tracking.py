@@ -31,8 +31,15 @@ class TrackedPost:
     last_growth_at: dt.datetime | None
 
 
-def enroll_negative_posts(engine: Engine, now: dt.datetime) -> int:
-    """Start tracking every post scored negative or complaint that is not tracked yet."""
+ENROLL_WINDOW = dt.timedelta(hours=48)
+
+
+def enroll_negative_posts(
+    engine: Engine, now: dt.datetime, window: dt.timedelta = ENROLL_WINDOW
+) -> int:
+    """Start tracking every post ingested in the last `window` and scored negative or
+    complaint that is not tracked yet. (Older posts have stopped spreading; the window also
+    keeps each run's work independent of how big the warehouse has grown.)"""
     flagged = (
         select(
             mentions.c.platform,
@@ -49,6 +56,7 @@ def enroll_negative_posts(engine: Engine, now: dt.datetime) -> int:
             (tracked_posts.c.platform == mentions.c.platform)
             & (tracked_posts.c.post_id == mentions.c.post_id),
         )
+        .where(mentions.c.ingested_at >= now - window)
         .where(or_(scores.c.negative.is_(True), scores.c.complaint.is_(True)))
         .where(tracked_posts.c.post_id.is_(None))
         .group_by(mentions.c.platform, mentions.c.post_id)
