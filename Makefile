@@ -46,6 +46,7 @@ bench: install
 	$(PY) bench/nlp_throughput.py $(DATA)/sentiment
 	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz
 	$(PY) bench/ingest.py
+	$(PY) bench/load.py --sizes 10000,100000   # add 1000000 for the full 1M / 10M-snapshot run
 
 clean:
 	rm -rf .yujing .pytest_cache .ruff_cache
