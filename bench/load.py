@@ -15,7 +15,8 @@ the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes
 - score: `score_new_mentions` with the production scorer;
 - spread: `track_spread` runs until every due post has an estimate (enrol negatives,
   build observations from the stored snapshots, predict, store estimates; no API
-  refresh: the clones are not on any server);
+  refresh: the clones are not on any server); items are the posts checked, including
+  earlier ones that came due again;
 - escalate: `run_escalation` over the latest evidence.
 
 Prints seconds and items/s per stage at each size, the process's peak memory so far, and
@@ -128,13 +129,13 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
         timings["score"], counts["score"] = time.perf_counter() - started, scored
 
         started = time.perf_counter()
-        estimated = 0
+        checked = 0  # posts observed and predicted (earlier posts come due again too)
         while True:  # runs of up to 5,000 due posts each (the stage's per-run budget)
             result = track_spread(engine, config, clock, predictor)
-            estimated += result["estimates"]
+            checked += result["due"]
             if result["due"] < 5000 or not result["estimates"]:
                 break
-        timings["spread"], counts["spread"] = time.perf_counter() - started, estimated
+        timings["spread"], counts["spread"] = time.perf_counter() - started, checked
 
         started = time.perf_counter()
         result = run_escalation(engine, config, clock)
