@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, desc, select
+from sqlalchemy import Connection, Engine, func, select
 
 from spread.tracking import (
     HOT,
@@ -34,58 +34,97 @@ def _ts(value: dt.datetime) -> float:
     return value.timestamp()
 
 
+CHUNK = 500  # posts per IN (...) query
+
+
 def build_observation(conn: Connection, post: TrackedPost, now: dt.datetime):
     """Everything known about a post's spread up to `now` (never after it)."""
+    return build_observations(conn, [post], now)[0]
+
+
+def build_observations(conn: Connection, posts: list[TrackedPost], now: dt.datetime) -> list:
+    """`build_observation` for many posts with three queries per chunk of posts (authors,
+    repost timelines, count snapshots) instead of three per post."""
     from spread.model import Observation
 
-    author = conn.execute(
-        select(mentions.c.author_followers, mentions.c.author_verified)
-        .where(mentions.c.platform == post.platform, mentions.c.post_id == post.post_id)
-        .limit(1)
-    ).first()
-    timeline = conn.execute(
-        select(reposts.c.created_at, reposts.c.followers)
-        .where(
-            reposts.c.platform == post.platform,
-            reposts.c.root_post_id == post.post_id,
-            reposts.c.created_at <= now,
+    authors: dict[tuple, tuple] = {}
+    timelines: dict[tuple, list] = {}
+    snapshots: dict[tuple, list] = {}
+    for platform in sorted({p.platform for p in posts}):
+        ids = [p.post_id for p in posts if p.platform == platform]
+        count_column = (
+            metric_snapshots.c.looks if platform == "wechat" else metric_snapshots.c.reposts
         )
-        .order_by(reposts.c.created_at)
-    ).all()
-    count_column = (
-        metric_snapshots.c.looks if post.platform == "wechat" else metric_snapshots.c.reposts
-    )
-    snapshots = conn.execute(
-        select(metric_snapshots.c.observed_at, count_column)
-        .where(
-            metric_snapshots.c.platform == post.platform,
-            metric_snapshots.c.post_id == post.post_id,
-            metric_snapshots.c.observed_at <= now,
-            count_column.is_not(None),
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for pid, followers, verified in conn.execute(
+                select(
+                    mentions.c.post_id, mentions.c.author_followers, mentions.c.author_verified
+                ).where(mentions.c.platform == platform, mentions.c.post_id.in_(chunk))
+            ):
+                authors.setdefault((platform, pid), (followers, verified))
+            for pid, at, followers in conn.execute(
+                select(reposts.c.root_post_id, reposts.c.created_at, reposts.c.followers)
+                .where(
+                    reposts.c.platform == platform,
+                    reposts.c.root_post_id.in_(chunk),
+                    reposts.c.created_at <= now,
+                )
+                .order_by(reposts.c.root_post_id, reposts.c.created_at)
+            ):
+                timelines.setdefault((platform, pid), []).append((at, followers))
+            for pid, at, count in conn.execute(
+                select(metric_snapshots.c.post_id, metric_snapshots.c.observed_at, count_column)
+                .where(
+                    metric_snapshots.c.platform == platform,
+                    metric_snapshots.c.post_id.in_(chunk),
+                    metric_snapshots.c.observed_at <= now,
+                    count_column.is_not(None),
+                )
+                .order_by(metric_snapshots.c.post_id, metric_snapshots.c.observed_at)
+            ):
+                snapshots.setdefault((platform, pid), []).append((at, count))
+    out = []
+    for post in posts:
+        key = (post.platform, post.post_id)
+        followers, verified = authors.get(key, (None, False))
+        timeline = timelines.get(key, [])
+        out.append(
+            Observation(
+                created_at=_ts(post.created_at),
+                observe_at=_ts(now),
+                author_followers=followers,
+                author_verified=bool(verified),
+                repost_times=[_ts(t) for t, _ in timeline],
+                repost_followers=[int(f or 0) for _, f in timeline],
+                count_snapshots=[(_ts(t), int(c)) for t, c in snapshots.get(key, [])],
+            )
         )
-        .order_by(metric_snapshots.c.observed_at)
-    ).all()
-    return Observation(
-        created_at=_ts(post.created_at),
-        observe_at=_ts(now),
-        author_followers=author.author_followers if author else None,
-        author_verified=bool(author.author_verified) if author else False,
-        repost_times=[_ts(t) for t, _ in timeline],
-        repost_followers=[int(f or 0) for _, f in timeline],
-        count_snapshots=[(_ts(t), int(c)) for t, c in snapshots],
-    )
+    return out
 
 
-def _last_observed(conn: Connection, post: TrackedPost) -> int | None:
-    return conn.execute(
-        select(spread_estimates.c.observed)
-        .where(
-            spread_estimates.c.platform == post.platform,
-            spread_estimates.c.post_id == post.post_id,
-        )
-        .order_by(desc(spread_estimates.c.estimated_at))
-        .limit(1)
-    ).scalar_one_or_none()
+def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int | None]:
+    """The observed count of each post's newest estimate (None when it has none)."""
+    e = spread_estimates.alias("e")
+    newer = spread_estimates.alias("newer")
+    latest: dict[tuple, int] = {}
+    for platform in sorted({p.platform for p in posts}):
+        ids = [p.post_id for p in posts if p.platform == platform]
+        for i in range(0, len(ids), CHUNK):
+            newest = (
+                select(func.max(newer.c.estimated_at))
+                .where(newer.c.platform == e.c.platform, newer.c.post_id == e.c.post_id)
+                .scalar_subquery()
+            )
+            for pid, observed in conn.execute(
+                select(e.c.post_id, e.c.observed).where(
+                    e.c.platform == platform,
+                    e.c.post_id.in_(ids[i : i + CHUNK]),
+                    e.c.estimated_at == newest,
+                )
+            ):
+                latest[(platform, pid)] = observed
+    return [latest.get((p.platform, p.post_id)) for p in posts]
 
 
 def refresh_metrics(
@@ -134,8 +173,8 @@ def track_spread(
     refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
     quiet = dt.timedelta(hours=config.thresholds.track_quiet_hours)
     with engine.connect() as conn:
-        observations = [build_observation(conn, post, now) for post in due]
-        previous = [_last_observed(conn, post) for post in due]
+        observations = build_observations(conn, due, now)
+        previous = _last_observed_many(conn, due)
     estimates = predictor.predict_many(observations) if observations else []
     rows, outcomes = [], []
     states = {"hot": 0, "cooling": 0, "dead": 0}
