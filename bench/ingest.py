@@ -74,6 +74,7 @@ def write_naive(engine, data) -> float:
 
 
 SCHEMAS: list[tuple[str, str]] = []
+TEMP_DIRS: list[str] = []
 
 
 def fresh(url: str | None):
@@ -82,7 +83,8 @@ def fresh(url: str | None):
     from warehouse.db import make_engine, upgrade
 
     if url is None:
-        engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+        TEMP_DIRS.append(tempfile.mkdtemp(prefix="yujing-bench-"))
+        engine = make_engine(f"sqlite:///{TEMP_DIRS[-1]}/bench.db")
     else:
         schema = f"bench_{int(time.time() * 1000)}"
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -95,9 +97,13 @@ def fresh(url: str | None):
 
 
 def drop_schemas() -> None:
-    """Remove the PostgreSQL schemas this run created."""
+    """Remove the PostgreSQL schemas and SQLite files this run created."""
+    import shutil
+
     from sqlalchemy import create_engine, text
 
+    while TEMP_DIRS:
+        shutil.rmtree(TEMP_DIRS.pop(), ignore_errors=True)
     while SCHEMAS:
         url, schema = SCHEMAS.pop()
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
