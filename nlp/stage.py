@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, select, tuple_
 
 from warehouse.schema import mentions, scores
 from warehouse.writes import upsert
@@ -27,10 +27,15 @@ class BatchScorer(Protocol):
 
 
 def unscored(
-    engine: Engine, model_version: str, limit: int, brand: str | None = None
+    engine: Engine,
+    model_version: str,
+    limit: int,
+    brand: str | None = None,
+    after: tuple[str, str] | None = None,
 ) -> list[tuple[str, str, str]]:
     """(platform, post_id, text) of mentions without a score from this model version
-    (only mentions of `brand` when given: a scoring run partitioned by brand)."""
+    (only mentions of `brand` when given: a scoring run partitioned by brand), in key
+    order, after the key `after` (so a run's batches never rescan what it has passed)."""
     query = (
         select(mentions.c.platform, mentions.c.post_id, mentions.c.text)
         .distinct()
@@ -44,7 +49,11 @@ def unscored(
                 ),
             )
         )
-        .where(scores.c.post_id.is_(None), *([mentions.c.brand == brand] if brand else []))
+        .where(
+            scores.c.post_id.is_(None),
+            *([mentions.c.brand == brand] if brand else []),
+            *([tuple_(mentions.c.platform, mentions.c.post_id) > after] if after else []),
+        )
         .order_by(mentions.c.platform, mentions.c.post_id)
         .limit(limit)
     )
@@ -65,10 +74,12 @@ def score_new_mentions(
     on its own. Partitions may overlap (a post naming two brands): the score is the same
     and the upsert keeps one row."""
     scored = errors = negatives = complaints = batches = 0
+    after = None
     while max_batches is None or batches < max_batches:
-        rows = unscored(engine, scorer.model_version, batch_size, brand)
+        rows = unscored(engine, scorer.model_version, batch_size, brand, after)
         if not rows:
             break
+        after = (rows[-1][0], rows[-1][1])
         results = scorer.score_batch([text for _, _, text in rows])
         now = clock.now()
         records = []

@@ -208,3 +208,44 @@ def test_a_neutral_review_article_is_not_a_complaint(scorer):
         ]
     )
     assert not article.complaint and article.categories == []
+
+
+def test_scoring_pages_through_the_backlog_once(warehouse):
+    """A batch never rescans what the run has passed (keyset paging), and every mention is
+    scored exactly once, however small the batches."""
+    from sqlalchemy import func, select
+
+    from nlp.scorer import Score
+    from nlp.stage import score_new_mentions, unscored
+    from warehouse.schema import mentions, scores
+    from yujing.clock import ManualClock
+
+    now = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                {"platform": "weibo", "post_id": f"{i:03d}", "brand": "mumu", "text": "沐沐奶粉",
+                 "created_at": now, "raw": "{}", "ingested_at": now, "author_verified": False,
+                 "is_competitor": False}
+                for i in range(25)
+            ],
+        )  # fmt: skip
+
+    class Counting:
+        model_version = "count-1"
+        batches: list[int] = []
+
+        def score_batch(self, texts):
+            self.batches.append(len(texts))
+            return [Score(0.5) for _ in texts]
+
+    scorer = Counting()
+    result = score_new_mentions(warehouse, scorer, ManualClock(now), batch_size=4)
+    assert result["scored"] == 25 and scorer.batches == [4, 4, 4, 4, 4, 4, 1]
+    assert unscored(warehouse, "count-1", 10) == []
+    assert unscored(warehouse, "count-0", 3, after=("weibo", "020")) == [
+        ("weibo", "021", "沐沐奶粉"), ("weibo", "022", "沐沐奶粉"), ("weibo", "023", "沐沐奶粉")
+    ]  # fmt: skip
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 25
