@@ -32,15 +32,23 @@ def ingest_dag(platform: str):
         doc_md=__doc__,
     )
     def ingest_pipeline():
-        @task(task_id=f"ingest_{platform}", outlets=[MENTIONS])
+        @task(task_id=f"ingest_{platform}")
         def ingest(brand: str) -> dict:
             from yujing.tasks import ingest_source
 
             return ingest_source(platform, brand=brand)
 
+        # after every brand's task (even a failed one), one `mentions` asset event per run,
+        # so scoring starts once the whole run's mentions are stored
+        @task(outlets=[MENTIONS], trigger_rule="all_done")
+        def stored(results) -> dict:
+            from yujing.tasks import total
+
+            return total(results)
+
         # one mapped task per brand (its own search terms and cursors): more Celery
         # workers ingest more brands at once
-        ingest.expand(brand=[b.code for b in CONFIG.brands])
+        stored(ingest.expand(brand=[b.code for b in CONFIG.brands]))
 
     return ingest_pipeline()
 

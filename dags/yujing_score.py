@@ -33,14 +33,21 @@ CONFIG = pipeline_config()
     doc_md=__doc__,
 )
 def yujing_score():
-    @task(outlets=[SCORES])
+    @task
     def score_mentions(brand: str) -> dict:
         from yujing.tasks import score_mentions
 
         return score_mentions(brand=brand)
 
+    # one `scores` asset event per run, after every brand's task
+    @task(outlets=[SCORES], trigger_rule="all_done")
+    def scored(results) -> dict:
+        from yujing.tasks import total
+
+        return total(results)
+
     # one mapped task per brand: more Celery workers score more brands at once
-    score_mentions.expand(brand=[b.code for b in CONFIG.brands])
+    scored(score_mentions.expand(brand=[b.code for b in CONFIG.brands]))
 
 
 yujing_score()
