@@ -27,21 +27,6 @@ def _progress(label: str, every: int = 1000):
     return report
 
 
-def total(results) -> dict:
-    """Sum the numeric counts of a mapped task's results (a failed map index gives None)."""
-    out: dict = {"tasks": 0, "failed_tasks": 0}
-    for result in results or []:
-        if not isinstance(result, dict):
-            out["failed_tasks"] += 1
-            continue
-        out["tasks"] += 1
-        for key, value in result.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[key] = out.get(key, 0) + value
-    log.info("run total: %s", out)
-    return out
-
-
 def ingest_source(
     platform: str, resources: Resources | None = None, *, brand: str | None = None
 ) -> dict:
