@@ -5,8 +5,7 @@ The model reads both social posts and consumer complaints, so it is trained on
 hand-labelled Weibo (weibo2018_train) plus complaint-style reviews: food delivery
 (waimai_10k_train), e-commerce (online_shopping_10_cats) and ChnSentiCorp's training
 split, as three experts (Weibo only, everything, reviews) blended by a domain gate (see
-nlp/sentiment_model.py; on the Weibo hold-out the blend beats the single mixed model by
-about 1.5 points of accuracy). The emoticon-labelled weibo_senti_100k is not used (its
+nlp/sentiment_model.py). The emoticon-labelled weibo_senti_100k is not used (its
 labels are the emoticons).
 
 Every text is normalised exactly as the scorer will see it, and duplicates are removed

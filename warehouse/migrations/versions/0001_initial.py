@@ -27,21 +27,14 @@ def _baseline_tables():
     return [t for t in metadata.sorted_tables if t.name not in ADDED_LATER]
 
 
-# indexes that later revisions add
-INDEXES_ADDED_LATER = frozenset(
-    {"ix_incidents_resolved_at", "ix_notifications_receiver_created_at"}
-)
+# indexes that later revisions add (create_all makes them from today's schema)
+INDEXES_ADDED_LATER = ("ix_incidents_resolved_at", "ix_notifications_receiver_created_at")
 
 
 def upgrade() -> None:
-    later = [ix for t in _baseline_tables() for ix in t.indexes if ix.name in INDEXES_ADDED_LATER]
-    for ix in later:  # create_all would make them; the revision that adds them does
-        ix.table.indexes.discard(ix)
-    try:
-        metadata.create_all(bind=op.get_bind(), tables=_baseline_tables())
-    finally:
-        for ix in later:
-            ix.table.indexes.add(ix)
+    metadata.create_all(bind=op.get_bind(), tables=_baseline_tables())
+    for name in INDEXES_ADDED_LATER:
+        op.drop_index(name)
 
 
 def downgrade() -> None:
