@@ -8,7 +8,6 @@ per brand (competitors beside our brands).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import statistics
 from zoneinfo import ZoneInfo
@@ -16,8 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from alerts.routing import receivers_for
-from warehouse.schema import notifications
-from warehouse.writes import insert_ignore
+from alerts.stage import queue_notice
 from yujing.clock import Clock
 from yujing.config import Config
 
@@ -184,20 +182,7 @@ def queue_digest(engine: Engine, config: Config, clock: Clock) -> int:
     for brand in config.brands:
         for level in ("watch", "warning", "critical"):
             receivers.update(receivers_for(config, {"brand": brand.code, "level": level}))
-    rows = [
-        {
-            "dedupe_key": f"digest:{day.isoformat()}:{name}",
-            "incident_id": None,
-            "event": "digest",
-            "level": None,
-            "receiver": name,
-            "channel": config.receiver(name).channel,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "payload": json.dumps(payload, ensure_ascii=False),
-        }
-        for name in sorted(receivers)
-    ]
     with engine.begin() as conn:
-        return insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
+        return queue_notice(
+            conn, config, receivers, f"digest:{day.isoformat()}", "digest", payload, now
+        )

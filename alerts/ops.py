@@ -13,14 +13,13 @@ receivers the routing tree gives a critical alert.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import Engine, delete
 
 from alerts.routing import receivers_for
+from alerts.stage import queue_notice
 from warehouse.cursors import get_cursor, set_cursor
-from warehouse.schema import ingest_cursors, notifications
-from warehouse.writes import insert_ignore
+from warehouse.schema import ingest_cursors
 from yujing.clock import Clock
 from yujing.config import Config
 
@@ -52,23 +51,16 @@ def token_outage(
             "since": began.isoformat(),
             "at": now.isoformat(),
         }
-        key_time = began.strftime("%Y%m%dT%H%M%S")
-        rows = [
-            {
-                "dedupe_key": f"ops:token:{platform}:{key_time}:{name}",
-                "incident_id": None,
-                "event": "ops",
-                "level": "critical",  # as urgent as a critical alert: quiet hours do not hold it
-                "receiver": name,
-                "channel": config.receiver(name).channel,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "payload": json.dumps(payload, ensure_ascii=False),
-            }
-            for name in sorted(receivers_for(config, {"level": "critical"}))
-        ]
-        return insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
+        return queue_notice(
+            conn,
+            config,
+            receivers_for(config, {"level": "critical"}),
+            f"ops:token:{platform}:{began.strftime('%Y%m%dT%H%M%S')}",
+            "ops",
+            payload,
+            now,
+            level="critical",  # as urgent as a critical alert: quiet hours do not hold it
+        )
 
 
 def source_recovered(engine: Engine, platform: str) -> bool:

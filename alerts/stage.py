@@ -644,6 +644,37 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
         stats["queued" if status == "pending" else status] += added
 
 
+def queue_notice(
+    conn: Connection,
+    config: Config,
+    receivers,
+    key_prefix: str,
+    event: str,
+    payload: dict,
+    now: dt.datetime,
+    level: str | None = None,
+) -> int:
+    """Queue one notification that is not about an incident (a digest, an ops notice) for
+    each receiver, keyed `{key_prefix}:{receiver}` so it is queued once; returns new rows."""
+    body = json.dumps(payload, ensure_ascii=False, default=str)
+    rows = [
+        {
+            "dedupe_key": f"{key_prefix}:{name}",
+            "incident_id": None,
+            "event": event,
+            "level": level,
+            "receiver": name,
+            "channel": config.receiver(name).channel,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "payload": body,
+        }
+        for name in sorted(receivers)
+    ]
+    return insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
+
+
 # --- deliver_pending --------------------------------------------------------------------
 
 

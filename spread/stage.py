@@ -37,14 +37,9 @@ def _ts(value: dt.datetime) -> float:
 CHUNK = 500  # posts per IN (...) query
 
 
-def build_observation(conn: Connection, post: TrackedPost, now: dt.datetime):
-    """Everything known about a post's spread up to `now` (never after it)."""
-    return build_observations(conn, [post], now)[0]
-
-
 def build_observations(conn: Connection, posts: list[TrackedPost], now: dt.datetime) -> list:
-    """`build_observation` for many posts with three queries per chunk of posts (authors,
-    repost timelines, count snapshots) instead of three per post."""
+    """Everything known about each post's spread up to `now` (never after it): three
+    queries per chunk of posts (authors, repost timelines, count snapshots)."""
     from spread.model import Observation
 
     authors: dict[tuple, tuple] = {}
