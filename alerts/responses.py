@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, bindparam, select, text
 
 from ingest.errors import PostGone, RateLimited, SourceError
 from ingest.weibo_parse import ParseError, clean_html, parse_weibo_time
@@ -97,7 +97,8 @@ def response_events(
 
 
 def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
-    """(post_id, brand) of live tracked Weibo posts not yet answered."""
+    """(post_id, brand) of live tracked Weibo complaints not yet answered (tracked posts
+    that are merely negative have nothing to answer)."""
     brands = [b.code for b in config.brands if official_uids(config, b.code)]
     if not brands:
         return []
@@ -119,7 +120,22 @@ def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
         .order_by(t.created_at.desc())
     )
     with engine.connect() as conn:
-        return [(row.post_id, row.brand) for row in conn.execute(query)]
+        tracked = [(row.post_id, row.brand) for row in conn.execute(query)]
+        complaints: set[str] = set()
+        ids = sorted({pid for pid, _ in tracked})
+        for i in range(0, len(ids), 500):  # the latest score of each, by key
+            complaints.update(
+                row.post_id
+                for row in conn.execute(
+                    text(
+                        "SELECT post_id, complaint FROM v_latest_scores "
+                        "WHERE platform = 'weibo' AND post_id IN :ids"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    {"ids": ids[i : i + 500]},
+                )
+                if row.complaint
+            )
+    return [(pid, brand) for pid, brand in tracked if pid in complaints]
 
 
 def check_responses(

@@ -118,9 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         prod = ProdSettings.from_env()
         for name in (prod.airflow_db, prod.warehouse_db):
             ensure_database(prod.pg, name)
-        env.update(prod.env())
-        os.environ["YUJING_WAREHOUSE_URL"] = prod.warehouse_url
-    upgrade(make_engine())
+        env.update(prod.env())  # every component gets the warehouse URL from here
+    upgrade(make_engine(prod.warehouse_url if prod else None))
     seen = {p.name for p in outbox_dir().glob("*.json")}
 
     children: list[subprocess.Popen] = []

@@ -15,7 +15,7 @@ from alerts.responses import check_responses, first_official_reply, response_eve
 from alerts.stage import run_escalation
 from ingest.weibo import WeiboClient
 from simulator.server import Simulator
-from warehouse.schema import brand_responses, tracked_posts
+from warehouse.schema import brand_responses, mentions, scores, tracked_posts
 from warehouse.writes import upsert
 from yujing.clock import ManualClock
 from yujing.config import load_config
@@ -68,7 +68,27 @@ def test_check_responses_against_the_simulator(warehouse):
         incidents = {p.scenario: p for p in sim.posts if p.kind == "incident"}
         viral, fizzle = incidents["viral"], incidents["fizzle"]
         with warehouse.begin() as conn:
-            for post in (viral, fizzle):
+            for post in (viral, fizzle):  # both scored as complaints, both tracked
+                conn.execute(
+                    mentions.insert().values(
+                        platform="weibo",
+                        post_id=post.post_id,
+                        brand=post.brand_code,
+                        text=post.text,
+                        created_at=sim.at(post.story_at),
+                        raw="{}",
+                        ingested_at=sim.at(post.story_at),
+                        author_verified=False,
+                        is_competitor=False,
+                    )
+                )
+                conn.execute(
+                    scores.insert().values(
+                        platform="weibo", post_id=post.post_id, model_version="m1",
+                        sentiment=0.05, negative=True, complaint=True,
+                        categories='["safety"]', signals="[]", scored_at=sim.at(post.story_at),
+                    )
+                )  # fmt: skip
                 upsert(
                     conn,
                     tracked_posts,
