@@ -12,9 +12,9 @@ the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes
 - snapshots: `--snapshots - 1` more metric snapshots per mention, in the spread stage's
   write path (insert-or-ignore, one transaction per batch): 10 per mention by default,
   so 1M mentions means 10M snapshots;
-- score: `score_new_mentions` with the production scorer;
-- spread: `track_spread` runs until every due post has an estimate (enrol negatives,
-  build observations from the stored snapshots, predict, store estimates; no API
+- score: `score_new_mentions` with the production scorer (negatives enrolled for
+  tracking in the same transaction, as in the DAG);
+- spread: `track_spread` runs until every due post has an estimate (build observations from the stored snapshots, predict, store estimates; no API
   refresh: the clones are not on any server); items are the posts checked, including
   earlier ones that came due again;
 - escalate: `run_escalation` over the latest evidence.
@@ -62,6 +62,7 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
     from nlp.stage import score_new_mentions
     from spread.model import Predictor
     from spread.stage import track_spread
+    from spread.tracking import enroll_scored
     from warehouse.schema import metric_snapshots
     from warehouse.writes import insert_ignore
     from yujing.clock import ManualClock
@@ -127,7 +128,9 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
 
         clock.advance(dt.timedelta(minutes=5 * per_mention))
         started = time.perf_counter()
-        scored = score_new_mentions(engine, scorer, clock, batch_size=2000)["scored"]
+        scored = score_new_mentions(
+            engine, scorer, clock, batch_size=2000, on_scored=enroll_scored
+        )["scored"]
         timings["score"], counts["score"] = time.perf_counter() - started, scored
 
         started = time.perf_counter()

@@ -4,7 +4,8 @@
 Nightly retention (config `retention`): metric snapshots older than
 `snapshots_full_days` are downsampled to one per post and `downsample_minutes` bucket, and
 raw API payloads (`mentions.raw`) older than `raw_payload_days` are emptied. Idempotent:
-a rerun changes nothing more.
+a rerun changes nothing more. A safety net also starts tracking any negative post of the
+last 48 hours that was scored without being enrolled (normally none: scoring enrols them).
 
 Schedule: `schedules.maintenance`.
 """
@@ -33,7 +34,14 @@ def yujing_maintenance():
 
         return apply_retention()
 
+    @task
+    def enroll_missed_posts() -> dict:
+        from yujing.tasks import enroll_missed_posts
+
+        return enroll_missed_posts()
+
     apply_retention()
+    enroll_missed_posts()
 
 
 yujing_maintenance()

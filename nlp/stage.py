@@ -6,12 +6,13 @@ nothing and a new model version rescores everything once.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Engine, and_, select, tuple_
+from sqlalchemy import Connection, Engine, and_, select, tuple_
 
 from warehouse.schema import mentions, scores
 from warehouse.writes import upsert
@@ -69,10 +70,12 @@ def score_new_mentions(
     max_batches: int | None = None,
     progress: Callable[[int], None] | None = None,
     brand: str | None = None,
+    on_scored: Callable[[Connection, list[dict], dt.datetime], object] | None = None,
 ) -> dict:
     """Score unscored mentions (of `brand`, when given) batch by batch; each batch commits
     on its own. Partitions may overlap (a post naming two brands): the score is the same
-    and the upsert keeps one row."""
+    and the upsert keeps one row. `on_scored(conn, score_rows, now)` runs inside each
+    batch's transaction (the pipeline passes spread tracking's enrolment)."""
     scored = errors = negatives = complaints = batches = 0
     after = None
     while max_batches is None or batches < max_batches:
@@ -103,6 +106,8 @@ def score_new_mentions(
             complaints += bool(result.complaint)
         with engine.begin() as conn:
             upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
+            if on_scored:
+                on_scored(conn, records, now)
         scored += len(records)
         batches += 1
         if progress:

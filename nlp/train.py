@@ -36,6 +36,7 @@ HOLDOUT = 0.2
 @dataclass(frozen=True)
 class TrainParams:
     bits: int = 20
+    ngram_max: int = 3  # character n-grams up to this length
     C: float = 12.0
     # weight of each source's texts in the loss: the target domain, hand-labelled Weibo,
     # counts most; the large e-commerce set least
@@ -50,6 +51,10 @@ class TrainParams:
     gate_C: float = 4.0  # the domain gate
     calibration_folds: int = 3
     min_df: int = 2  # hashed features seen in fewer training texts are dropped
+    # NB-LR (Wang & Manning 2012): each expert's features are scaled by their smoothed
+    # log-count ratio between its positive and negative texts before the fit, and the
+    # ratio is folded back into its coefficients; 0 turns it off
+    nb_alpha: float = 1.0
 
 
 # which training sources each expert reads, and the gate's domain of each source
@@ -156,6 +161,15 @@ def _fit_calibration(z, y, w, lengths) -> tuple[float, float, float, float]:
     return float(a), float(cal.intercept_[0]), float(c), float(d)
 
 
+def _nb_ratio(x, y, w, alpha: float) -> np.ndarray:
+    """Smoothed log-count ratio of each feature's presence in positive vs negative texts."""
+    present = (x > 0).astype(np.float64)
+    w = np.ones(len(y)) if w is None else w
+    pos = np.asarray(present.T @ (w * (y == 1))).ravel() + alpha
+    neg = np.asarray(present.T @ (w * (y == 0))).ravel() + alpha
+    return np.log((pos / pos.sum()) / (neg / neg.sum()))
+
+
 def _fit_experts(x, frame, params: TrainParams, seed: int):
     """(expert coef, expert intercepts, gate coef, gate intercepts) on rows of x."""
     from nlp.sentiment_model import DOMAINS, EXPERTS
@@ -172,8 +186,14 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     for k, name in enumerate(EXPERTS):
         m = rows[name]
         weights = w[m] if name == "general" else None
-        lr = _fit_lr(x[m], y[m], weights, params, seed + k)
-        coef.append(lr.coef_[0])
+        xm = x[m]
+        if params.nb_alpha > 0:
+            r = _nb_ratio(xm, y[m], weights, params.nb_alpha)
+            lr = _fit_lr(xm.multiply(r[np.newaxis, :]).tocsr(), y[m], weights, params, seed + k)
+            coef.append(lr.coef_[0] * r)
+        else:
+            lr = _fit_lr(xm, y[m], weights, params, seed + k)
+            coef.append(lr.coef_[0])
         intercept.append(lr.intercept_[0])
     domain = np.array([DOMAIN_OF[s] for s in source])
     gate_coef, gate_intercept = [], []
@@ -207,7 +227,7 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
     from nlp.sentiment_model import SentimentModel, tfidf
 
     t0 = time.perf_counter()
-    features = HashedFeatures(bits=params.bits)
+    features = HashedFeatures(bits=params.bits, ngram_max=params.ngram_max)
     texts = list(train["clean"])
     counts = features.transform(texts, list(train["tokens"]))
     y = train["label"].to_numpy()
@@ -245,10 +265,12 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
         "trained_on": {k: int(v) for k, v in train["source"].value_counts().items()},
         "params": {
             "bits": params.bits,
+            "ngram_max": params.ngram_max,
             "C": params.C,
             "gate_C": params.gate_C,
             "source_weights": params.source_weights,
             "min_df": params.min_df,
+            "nb_alpha": params.nb_alpha,
             "calibration_folds": params.calibration_folds,
         },
         "seed": seed,

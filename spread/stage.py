@@ -18,7 +18,6 @@ from spread.tracking import (
     HOT,
     TrackedPost,
     due_posts,
-    enroll_negative_posts,
     next_state,
     reschedule,
 )
@@ -161,9 +160,9 @@ def track_spread(
     wechat=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """One spread run: enroll new negatives, refresh due posts, predict, reschedule."""
+    """One spread run: refresh due posts, predict, reschedule (negatives were enrolled
+    when they were scored)."""
     now = clock.now()
-    enrolled = enroll_negative_posts(engine, now)
     due = due_posts(engine, now)
     refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
     quiet = dt.timedelta(hours=config.thresholds.track_quiet_hours)
@@ -206,7 +205,6 @@ def track_spread(
                 progress(done + 1, len(due))
     log.info("spread run: %d due, %d estimates written, states %s", len(due), written, states)
     return {
-        "enrolled": enrolled,
         "due": len(due),
         "estimates": written,
         "refreshed": refreshed,

@@ -1,6 +1,9 @@
 """Which negative posts to follow, how often, and when to stop (the API budget is finite).
 
-A post enters tracking once it is scored negative or a complaint. Each spread run
+A post enters tracking once it is scored negative or a complaint: in the scoring
+transaction itself (`enroll_scored`, passed to the scoring stage), so enrolment costs
+nothing per spread run however large the warehouse; `enroll_negative_posts` is the
+nightly safety net for anything scored without it. Each spread run
 refreshes the posts that are due; hot posts (growing, or likely to go viral) are due
 again next run, cooling posts less often, and a post that has not grown for
 `thresholds.track_quiet_hours` is dropped (state `dead`).
@@ -34,19 +37,63 @@ class TrackedPost:
 ENROLL_WINDOW = dt.timedelta(hours=48)
 
 
+def _enroll(conn: Connection, flagged, now: dt.datetime) -> int:
+    """Insert (or leave) a hot tracking row for each (platform, post_id, brand, created_at)."""
+    rows = [
+        {
+            "platform": r.platform,
+            "post_id": r.post_id,
+            "brand": r.brand,
+            "state": HOT,
+            "created_at": r.created_at,
+            "tracked_since": now,
+            "next_check_at": now,
+            "last_growth_at": r.created_at,
+        }
+        for r in conn.execute(flagged)
+    ]
+    return insert_ignore(conn, tracked_posts, rows, keys=["platform", "post_id"])
+
+
+def _mention_keys():
+    return select(
+        mentions.c.platform,
+        mentions.c.post_id,
+        func.min(mentions.c.brand).label("brand"),
+        func.min(mentions.c.created_at).label("created_at"),
+    ).group_by(mentions.c.platform, mentions.c.post_id)
+
+
+def enroll_scored(
+    conn: Connection, records: list[dict], now: dt.datetime, window: dt.timedelta = ENROLL_WINDOW
+) -> int:
+    """Start tracking the negative or complaint posts among a batch of fresh score rows, in
+    the scoring transaction (`score_new_mentions(on_scored=...)`): a retried batch enrols
+    nothing twice, and a crash leaves neither the scores nor the enrolment."""
+    by_platform: dict[str, list[str]] = {}
+    for r in records:
+        if r["negative"] or r["complaint"]:
+            by_platform.setdefault(r["platform"], []).append(r["post_id"])
+    enrolled = 0
+    for platform, post_ids in by_platform.items():  # one key lookup per post (indexed)
+        flagged = _mention_keys().where(
+            mentions.c.platform == platform,
+            mentions.c.post_id.in_(post_ids),
+            mentions.c.ingested_at >= now - window,
+        )
+        enrolled += _enroll(conn, flagged, now)
+    return enrolled
+
+
 def enroll_negative_posts(
     engine: Engine, now: dt.datetime, window: dt.timedelta = ENROLL_WINDOW
 ) -> int:
-    """Start tracking every post ingested in the last `window` and scored negative or
-    complaint that is not tracked yet. (Older posts have stopped spreading; the window also
-    keeps each run's work independent of how big the warehouse has grown.)"""
+    """Safety net: track every post ingested in the last `window` and scored negative or
+    complaint that is not tracked yet (e.g. scored by a path without `enroll_scored`).
+    It scans the window's mentions, so it runs nightly, not every spread run. (Older posts
+    have stopped spreading.)"""
     flagged = (
-        select(
-            mentions.c.platform,
-            mentions.c.post_id,
-            func.min(mentions.c.brand).label("brand"),
-            func.min(mentions.c.created_at).label("created_at"),
-        )
+        _mention_keys()
         .join(
             scores,
             (scores.c.platform == mentions.c.platform) & (scores.c.post_id == mentions.c.post_id),
@@ -59,23 +106,9 @@ def enroll_negative_posts(
         .where(mentions.c.ingested_at >= now - window)
         .where(or_(scores.c.negative.is_(True), scores.c.complaint.is_(True)))
         .where(tracked_posts.c.post_id.is_(None))
-        .group_by(mentions.c.platform, mentions.c.post_id)
     )
     with engine.begin() as conn:
-        rows = [
-            {
-                "platform": r.platform,
-                "post_id": r.post_id,
-                "brand": r.brand,
-                "state": HOT,
-                "created_at": r.created_at,
-                "tracked_since": now,
-                "next_check_at": now,
-                "last_growth_at": r.created_at,
-            }
-            for r in conn.execute(flagged)
-        ]
-        return insert_ignore(conn, tracked_posts, rows, keys=["platform", "post_id"])
+        return _enroll(conn, flagged, now)
 
 
 def due_posts(engine: Engine, now: dt.datetime, limit: int = 5000) -> list[TrackedPost]:

@@ -39,6 +39,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     from nlp.stage import score_new_mentions
     from simulator.server import Simulator
     from spread.stage import track_spread
+    from spread.tracking import enroll_scored
     from warehouse.db import make_engine, upgrade
     from warehouse.schema import notifications
     from yujing.clock import ManualClock
@@ -97,7 +98,7 @@ def demo_main(argv: list[str] | None = None) -> int:
         clock.advance(dt.timedelta(minutes=args.step_minutes))
         a = ingest_source(engine, config, weibo, "weibo", clock)
         b = ingest_source(engine, config, wechat, "wechat", clock)
-        s = score_new_mentions(engine, scorer, clock)
+        s = score_new_mentions(engine, scorer, clock, on_scored=enroll_scored)
         sp = track_spread(engine, config, clock, predictor, weibo=weibo, wechat=wechat)
         run_escalation(engine, config, clock)
         deliver_pending(engine, config, clock, channels)

@@ -68,6 +68,7 @@ def ingest_source(
 def score_mentions(resources: Resources | None = None, *, brand: str | None = None) -> dict:
     """Score every mention (of `brand`, when given) the current model has not scored yet."""
     from nlp.stage import score_new_mentions
+    from spread.tracking import enroll_scored
 
     res = resources or Resources.from_airflow()
     return score_new_mentions(
@@ -76,6 +77,7 @@ def score_mentions(resources: Resources | None = None, *, brand: str | None = No
         res.clock,
         progress=lambda n: log.info("scored %d", n),
         brand=brand,
+        on_scored=enroll_scored,
     )
 
 
@@ -153,3 +155,14 @@ def apply_retention(resources: Resources | None = None) -> dict:
         ),
         "raw_pruned": prune_raw_payloads(res.engine, now - dt.timedelta(days=r.raw_payload_days)),
     }
+
+
+def enroll_missed_posts(resources: Resources | None = None) -> dict:
+    """Track any recent negative post that was scored without being enrolled (safety net)."""
+    from spread.tracking import enroll_negative_posts
+
+    res = resources or Resources.from_airflow()
+    enrolled = enroll_negative_posts(res.engine, res.clock.now())
+    if enrolled:
+        log.warning("%d negative posts were not tracked yet; enrolled now", enrolled)
+    return {"enrolled": enrolled}

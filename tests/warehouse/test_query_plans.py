@@ -24,6 +24,7 @@ from nlp.stage import score_new_mentions
 from simulator.server import Simulator
 from spread.model import Predictor
 from spread.stage import track_spread
+from spread.tracking import enroll_scored
 from yujing.clock import ManualClock
 from yujing.config import load_config
 
@@ -50,7 +51,7 @@ def _hot_selects(engine, tmp_path) -> list[tuple[str, object]]:
             clock.advance(300)
             ingest_source(engine, config, weibo, "weibo", clock)
             ingest_source(engine, config, wechat, "wechat", clock)
-            score_new_mentions(engine, scorer, clock)
+            score_new_mentions(engine, scorer, clock, on_scored=enroll_scored)
             track_spread(engine, config, clock, predictor, weibo=weibo, wechat=wechat)
             check_responses(engine, config, clock, weibo)
             run_escalation(engine, config, clock)

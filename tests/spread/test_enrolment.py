@@ -1,0 +1,88 @@
+"""Enrolment: a negative post starts being tracked when it is scored, exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from nlp.stage import score_new_mentions
+from spread.tracking import HOT, enroll_negative_posts, enroll_scored
+from warehouse.schema import mentions, tracked_posts
+from yujing.clock import ManualClock
+
+NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+
+
+@dataclass
+class _Result:
+    sentiment: float | None
+    negative: bool
+    complaint: bool
+    categories: tuple = ()
+    signals: tuple = ()
+    error: str | None = None
+
+
+class KeywordScorer:
+    """Deterministic stand-in for the model: 差 is negative, 退款 a complaint."""
+
+    model_version = "keyword-test"
+
+    def score_batch(self, texts):
+        return [_Result(0.5, "差" in t, "退款" in t) for t in texts]
+
+
+def _mention(post_id, brand, text, ingested_at):
+    return {
+        "platform": "weibo",
+        "post_id": post_id,
+        "brand": brand,
+        "text": text,
+        "created_at": ingested_at - dt.timedelta(minutes=3),
+        "raw": "{}",
+        "ingested_at": ingested_at,
+        "author_verified": False,
+        "is_competitor": False,
+    }
+
+
+def _tracked(engine) -> dict[str, tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(tracked_posts.c.post_id, tracked_posts.c.brand, tracked_posts.c.state)
+        )
+        return {r.post_id: (r.brand, r.state) for r in rows}
+
+
+def test_scoring_enrols_negatives_and_complaints_once(warehouse):
+    old = NOW - dt.timedelta(days=5)
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                _mention("1", "mumu", "质量太差", NOW),
+                _mention("1", "xingchen", "质量太差", NOW),  # one post naming two brands
+                _mention("2", "mumu", "要求退款", NOW),
+                _mention("3", "mumu", "很好", NOW),
+                _mention("4", "mumu", "太差了", old),  # ingested long ago (a rescore)
+            ],
+        )
+    clock = ManualClock(NOW)
+    for brand in ("mumu", "xingchen", "mumu"):  # overlapping partitions, then a rerun
+        score_new_mentions(warehouse, KeywordScorer(), clock, batch_size=1, brand=brand,
+                           on_scored=enroll_scored)  # fmt: skip
+    assert _tracked(warehouse) == {"1": ("mumu", HOT), "2": ("mumu", HOT)}
+    # the nightly safety net finds nothing more to do
+    assert enroll_negative_posts(warehouse, NOW) == 0
+
+
+def test_the_safety_net_enrols_what_was_scored_without_enrolment(warehouse):
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention("7", "mumu", "太差", NOW)])
+    score_new_mentions(warehouse, KeywordScorer(), ManualClock(NOW))  # no on_scored
+    assert _tracked(warehouse) == {}
+    assert enroll_negative_posts(warehouse, NOW) == 1
+    assert enroll_negative_posts(warehouse, NOW) == 0
+    assert _tracked(warehouse) == {"7": ("mumu", HOT)}
