@@ -2,7 +2,9 @@
 
 The base level is the highest of watch → warning → critical whose rule in the config
 (`levels.<level>`) the evidence meets: P(viral) at or above the rule's `p_viral`, OR the
-current repost velocity at or above its `velocity_per_10min`. The base level is then
+current repost velocity at or above its `velocity_per_10min`, OR (where the rule sets
+`predicted_reposts`) the predicted 24 h reach at or above it — the spread benchmark's
+documented operating point is "predicted reach ≥ 95% of the viral line". The base level is then
 raised by one (never past critical, never from nothing) when the post is a safety
 complaint, carries an escalation signal (regulator/legal threat, media exposure,
 collective action), or comes from an influential author (verified, a media account, or a
@@ -53,12 +55,19 @@ def highest(*levels: str | None) -> str | None:
     return max(levels, key=rank, default=None)
 
 
-def base_level(levels: Levels, p_viral: float, velocity_per_10min: float) -> str | None:
-    """The highest level whose rule is met (P(viral) OR velocity), or None."""
+def base_level(
+    levels: Levels, p_viral: float, velocity_per_10min: float, predicted: float | None = None
+) -> str | None:
+    """The highest level whose rule is met (P(viral) OR velocity OR predicted reach)."""
     found = None
     for name in LEVELS:
         rule = getattr(levels, name)
-        if p_viral >= rule.p_viral or velocity_per_10min >= rule.velocity_per_10min:
+        reach = (
+            rule.predicted_reposts is not None
+            and predicted is not None
+            and predicted >= rule.predicted_reposts
+        )
+        if p_viral >= rule.p_viral or velocity_per_10min >= rule.velocity_per_10min or reach:
             found = name
     return found
 
@@ -83,10 +92,14 @@ def bump_reasons(ev: LevelFacts) -> list[str]:
 
 def decide(config: Config, ev: LevelFacts) -> Decision:
     """The level the evidence warrants, its base level, and the reasons (for the message)."""
-    base = base_level(config.levels, ev.p_viral, ev.velocity_per_10min)
+    predicted = getattr(ev, "predicted", None)
+    base = base_level(config.levels, ev.p_viral, ev.velocity_per_10min, predicted)
     if base is None:
         return Decision(None, None, ())
-    reasons = [f"P(viral) {ev.p_viral:.0%}, {ev.velocity_per_10min:.0f} reposts/10 min → {base}"]
+    reach = f", predicted 24 h reach {predicted:,.0f}" if predicted is not None else ""
+    reasons = [
+        f"P(viral) {ev.p_viral:.0%}{reach}, {ev.velocity_per_10min:.0f} reposts/10 min → {base}"
+    ]
     bumps = bump_reasons(ev)
     level = base
     if bumps:

@@ -9,9 +9,10 @@ computed in the same run:
   only, the WeChat path);
 - ROC-AUC and PR-AUC of p_viral for ">= 1,000 reposts by 24 h" (at 1 h);
 - early warning replayed as production sees it: a decision every 5 minutes from what was
-  visible, alerting at the first p_viral >= cut, beside the naive rule "alert at 250
-  reposts": share of viral cascades alerted before they cross 1,000, median lead time,
-  precision.
+  visible, alerting at the first p_viral >= cut or predicted reach >= a line, beside the
+  naive rule "alert at 250 reposts": share of viral cascades alerted before they cross
+  1,000, median lead time, precision. The documented operating point (OPERATING_SHARE)
+  is marked.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from spread.train import HORIZON_S, is_holdout  # noqa: E402
 
 VIRAL = 1000
 STEP = 300.0
+# Alert when the predicted 24 h reach is at 95% of the viral line. Chosen by replaying a
+# model trained without the hold-out quarter *and* a tuning quarter on that tuning
+# quarter (668 events, 71 viral): 0.95 × 1,000 gave precision 0.65, every viral cascade
+# caught, median lead 2.65 h; 0.9 gave 0.60 / 3.0 h, 1.0 gave 0.68 / 2.4 h.
+OPERATING_SHARE = 0.95
 
 
 def msle(pred, truth):
@@ -133,14 +139,21 @@ def main(argv=None) -> int:
                 first.append(float(ts[hit[0]]) if len(hit) else None)
             label = "" if sustained == 1 else " x2"
             report(f"ours: p >= {cut}{label}", first)
-    # the predicted 24 h reach crossing a line (the viral line itself, and a bit below)
-    for share in (0.8, 0.9, 1.0):
+    # the predicted 24 h reach crossing a line (the viral line itself, and a bit below);
+    # OPERATING_SHARE is the documented operating point
+    for share in sorted({0.8, 0.9, OPERATING_SHARE, 1.0}):
         line = share * VIRAL
         first = []
         for (ts, _), reach in zip(p_paths, reach_paths, strict=True):
             hit = np.nonzero(reach >= line)[0]
             first.append(float(ts[hit[0]]) if len(hit) else None)
-        report(f"ours: predicted >= {line:.0f}", first)
+        mark = " *" if share == OPERATING_SHARE else ""
+        report(f"ours: predicted >= {line:.0f}{mark}", first)
+    print(
+        f"* the documented operating point: alert when the predicted 24 h reach reaches "
+        f"{OPERATING_SHARE:.0%} of the viral line (chosen on a tuning quarter of the "
+        f"training events, never on this hold-out)"
+    )
     print(f"\n({time.time() - started:.0f} s)")
     return 0
 

@@ -126,6 +126,9 @@ class Thresholds(_Strict):
 class LevelRule(_Strict):
     p_viral: float = Field(ge=0, le=1)
     velocity_per_10min: float = Field(ge=0)
+    predicted_reposts: float | None = Field(
+        None, gt=0, description="also met when the predicted 24 h reach is at least this"
+    )
 
 
 class Responses(_Strict):
@@ -166,6 +169,13 @@ class Levels(_Strict):
     def _ordered(self) -> Levels:
         if not (self.watch.p_viral <= self.warning.p_viral <= self.critical.p_viral):
             raise ValueError("p_viral thresholds must rise: watch <= warning <= critical")
+        reach = [
+            r.predicted_reposts
+            for r in (self.watch, self.warning, self.critical)
+            if r.predicted_reposts is not None
+        ]
+        if reach != sorted(reach):
+            raise ValueError("predicted_reposts thresholds must rise: watch <= warning <= critical")
         if not (
             self.watch.velocity_per_10min
             <= self.warning.velocity_per_10min

@@ -143,6 +143,8 @@ def test_resolve_on_a_tick_without_evidence_and_reopen_as_a_new_occurrence():
         ({"p": 0.2, "categories": ("safety",), "signals": ("media",)}, "warning"),  # one bump
         ({"p": 0.9, "categories": ("safety",)}, "critical"),  # never past critical
         ({"p": 0.05, "categories": ("safety",)}, None),  # never from nothing
+        ({"p": 0.05, "observed": 300, "predicted": 960.0}, "warning"),  # predicted reach (OR)
+        ({"p": 0.05, "observed": 300, "predicted": 900.0}, None),
     ],
 )
 def test_levels_from_the_config_rules_and_bumps(kw, level):

@@ -71,6 +71,14 @@ CASES = [
     ),
     (_set(["levels", "warning", "p_viral"], 0.9), "levels: p_viral thresholds must rise"),
     (
+        _set(["levels", "critical", "predicted_reposts"], 500),
+        "levels: predicted_reposts thresholds must rise",
+    ),
+    (
+        _set(["levels", "watch", "predicted_reposts"], -5),
+        "levels.watch.predicted_reposts: Input should be greater than 0",
+    ),
+    (
         _set(["routing", "routes", 0, "receiver"], "pr-wechat"),
         "routing.routes[0].receiver: unknown receiver 'pr-wechat'",
     ),
