@@ -39,12 +39,13 @@ test: lint
 # Retrain the committed models from the labelled data in $(DATA) (see README).
 model: install
 	$(VENV)/bin/yujing train $(DATA)/sentiment
-	$(VENV)/bin/yujing train-spread $(DATA)/cascades
+	$(VENV)/bin/yujing train-spread $(DATA)/cascades --all
 
 bench: install
 	$(PY) bench/nlp_accuracy.py $(DATA)/sentiment
 	$(PY) bench/nlp_throughput.py $(DATA)/sentiment
-	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz
+	$(VENV)/bin/yujing train-spread $(DATA)/cascades --out .yujing/spread-holdout.joblib
+	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz --model .yujing/spread-holdout.joblib
 	$(PY) bench/ingest.py
 	$(PY) bench/load.py --sizes 10000,100000   # add 1000000 for the full 1M / 10M-snapshot run
 

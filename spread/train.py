@@ -2,9 +2,10 @@
 
 DATA is the cascades folder (or the JSONL file, with the kernel histogram beside it).
 
-- Events are split by a hash of their id: one in four (`is_holdout`) is never trained on,
-  so `bench/spread_eval.py` measures the committed model on cascades it has not seen (the
-  model file lists the events it was fitted on). `--all` fits on every event instead.
+- Events are split by a hash of their id: one in four (`is_holdout`) is left out, so
+  `bench/spread_eval.py --model` can measure such a model on cascades it has not seen
+  (the model file lists the events it was fitted on). `--all` fits on every event: that
+  is the committed model (`make model`), measured on the hold-out by its recipe.
 - Each training event contributes examples at fixed observation ages (0.25, 0.5, 1, 2,
   3 h) and at random ones (log-uniform and uniform between 5 min and 24 h, the ages at
   which the 5-minute tracker asks), so one model serves any observation time. Every
