@@ -19,7 +19,7 @@ from spread.tracking import (
     TrackedPost,
     due_posts,
     next_state,
-    reschedule,
+    reschedule_many,
 )
 from warehouse.schema import mentions, metric_snapshots, reposts, spread_estimates
 from warehouse.writes import insert_ignore
@@ -199,10 +199,11 @@ def track_spread(
             rows,
             keys=["platform", "post_id", "estimated_at", "model_version"],
         )
-        for done, (post, (state, next_at, growth_at)) in enumerate(zip(due, outcomes, strict=True)):
-            reschedule(conn, post, state, next_at, growth_at, now)
+        checked = [(post, *outcome) for post, outcome in zip(due, outcomes, strict=True)]
+        for start in range(0, len(checked), CHUNK):
+            reschedule_many(conn, checked[start : start + CHUNK], now)
             if progress:
-                progress(done + 1, len(due))
+                progress(min(start + CHUNK, len(checked)), len(due))
     log.info("spread run: %d due, %d estimates written, states %s", len(due), written, states)
     return {
         "due": len(due),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 
 from warehouse.schema import mentions, scores, tracked_posts
 from warehouse.writes import insert_ignore
@@ -112,22 +112,33 @@ def enroll_negative_posts(
 
 
 def due_posts(engine: Engine, now: dt.datetime, limit: int = 5000) -> list[TrackedPost]:
-    """Tracked posts whose next check is due, oldest due first."""
-    query = (
-        select(
-            tracked_posts.c.platform,
-            tracked_posts.c.post_id,
-            tracked_posts.c.brand,
-            tracked_posts.c.state,
-            tracked_posts.c.created_at,
-            tracked_posts.c.last_growth_at,
-        )
-        .where(tracked_posts.c.state.in_((HOT, COOLING)), tracked_posts.c.next_check_at <= now)
-        .order_by(tracked_posts.c.next_check_at)
-        .limit(limit)
+    """Tracked posts whose next check is due, oldest due first.
+
+    One ordered, limited query per live state, merged here: each walks the
+    (state, next_check_at) index and stops after `limit` rows, whereas
+    `state IN (hot, cooling) ORDER BY next_check_at` makes PostgreSQL read and sort every
+    due post on every run (cost growing with the backlog, not the budget).
+    """
+    columns = (
+        tracked_posts.c.platform,
+        tracked_posts.c.post_id,
+        tracked_posts.c.brand,
+        tracked_posts.c.state,
+        tracked_posts.c.created_at,
+        tracked_posts.c.last_growth_at,
     )
+    due: list[tuple[dt.datetime, TrackedPost]] = []
     with engine.connect() as conn:
-        return [TrackedPost(*row) for row in conn.execute(query)]
+        for state in (HOT, COOLING):
+            query = (
+                select(tracked_posts.c.next_check_at, *columns)
+                .where(tracked_posts.c.state == state, tracked_posts.c.next_check_at <= now)
+                .order_by(tracked_posts.c.next_check_at)
+                .limit(limit)
+            )
+            due.extend((row[0], TrackedPost(*row[1:])) for row in conn.execute(query))
+    due.sort(key=lambda item: item[0])
+    return [post for _, post in due[:limit]]
 
 
 def next_state(
@@ -146,15 +157,34 @@ def next_state(
     return COOLING, now + COOLING_INTERVAL, last_growth
 
 
-def reschedule(
-    conn: Connection, post: TrackedPost, state: str, next_at: dt.datetime, growth_at, now
-) -> None:
-    """Record a check's outcome (in the caller's transaction, with the estimate)."""
-    conn.execute(
+def reschedule_many(conn: Connection, outcomes: list[tuple], now: dt.datetime) -> None:
+    """Record checks' outcomes, `(post, state, next_check_at, last_growth_at)` each, in the
+    caller's transaction (with the estimates): one statement executed for many rows."""
+    if not outcomes:
+        return
+    statement = (
         update(tracked_posts)
         .where(
-            tracked_posts.c.platform == post.platform,
-            tracked_posts.c.post_id == post.post_id,
+            tracked_posts.c.platform == bindparam("b_platform"),
+            tracked_posts.c.post_id == bindparam("b_post_id"),
         )
-        .values(state=state, next_check_at=next_at, last_checked_at=now, last_growth_at=growth_at)
+        .values(
+            state=bindparam("b_state"),
+            next_check_at=bindparam("b_next_at"),
+            last_checked_at=now,
+            last_growth_at=bindparam("b_growth_at"),
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "b_platform": post.platform,
+                "b_post_id": post.post_id,
+                "b_state": state,
+                "b_next_at": next_at,
+                "b_growth_at": growth_at,
+            }
+            for post, state, next_at, growth_at in outcomes
+        ],
     )
