@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from nlp.stage import score_new_mentions
 from spread.tracking import HOT, enroll_negative_posts, enroll_scored
-from warehouse.schema import mentions, tracked_posts
+from warehouse.schema import mentions, scores, tracked_posts
 from yujing.clock import ManualClock
 
 NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
@@ -86,3 +86,36 @@ def test_the_safety_net_enrols_what_was_scored_without_enrolment(warehouse):
     assert enroll_negative_posts(warehouse, NOW) == 1
     assert enroll_negative_posts(warehouse, NOW) == 0
     assert _tracked(warehouse) == {"7": ("mumu", HOT)}
+
+
+class CountingScorer(KeywordScorer):
+    """Records every text it is asked to score."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def score_batch(self, texts):
+        self.seen.extend(texts)
+        return super().score_batch(texts)
+
+
+def test_a_post_naming_two_brands_is_scored_once_whatever_the_batch_size(warehouse):
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                _mention("1", "mumu", "质量太差", NOW),
+                _mention("2", "mumu", "要求退款", NOW),
+                _mention("2", "xingchen", "要求退款", NOW),  # its rows are adjacent in key order
+                _mention("3", "xingchen", "很好", NOW),
+            ],
+        )
+    for batch_size in (1, 2, 3):  # a batch may end between post 2's two rows
+        with warehouse.begin() as conn:
+            conn.execute(scores.delete())
+        scorer = CountingScorer()
+        result = score_new_mentions(warehouse, scorer, ManualClock(NOW), batch_size=batch_size)
+        assert sorted(scorer.seen) == sorted(["质量太差", "要求退款", "很好"]), batch_size
+        assert result["scored"] == 3
+        with warehouse.connect() as conn:
+            assert sorted(conn.execute(select(scores.c.post_id)).scalars()) == ["1", "2", "3"]
