@@ -22,8 +22,8 @@ measured as it is.
 `--tune` is how OPERATING_SHARE was chosen, rerunnable: with a model fitted without the
 hold-out and the tuning quarters (`yujing train-spread DATA --without-tuning --out
 /tmp/tuning.joblib`), it measures on the tuning quarter only, sweeps the predicted-reach
-line, and names the lowest line (the earliest alerts) that keeps precision >= 0.6 and
-catches >= 85% of viral cascades before they cross 1,000. Without `--tune`, such a model is
+line, and names the lowest line (the earliest alerts) that catches >= 85% of viral
+cascades before they cross 1,000 at precision >= 0.6, and at precision >= 0.65 (a margin). Without `--tune`, such a model is
 measured on the hold-out quarter only, so the two never mix.
 """
 
@@ -45,10 +45,14 @@ from spread.train import HORIZON_S, is_tuning  # noqa: E402
 
 VIRAL = 1000
 STEP = 300.0
-# Alert when the predicted 24 h reach is at 95% of the viral line: chosen on the tuning
-# quarter (`--tune`), before the hold-out was looked at.
+# Alert when the predicted 24 h reach is at 95% of the viral line: picked by an earlier,
+# ad-hoc replay on the tuning quarter (precision 0.645 there). `--tune` now prints what the
+# written rules pick: 90% bare, 100% with the margin; 95% sits between them.
 OPERATING_SHARE = 0.95
 TUNE_PRECISION, TUNE_CAUGHT = 0.6, 0.85
+# precision drops from the tuning quarter to unseen events (71 viral of 668 there: one
+# standard error of a 0.6 precision is about 0.045), so the line is chosen with a margin
+TUNE_MARGIN = 0.05
 TUNE_SHARES = tuple(np.round(np.arange(0.70, 1.201, 0.05), 2))
 
 
@@ -190,7 +194,7 @@ def main(argv=None) -> int:
     # the predicted 24 h reach crossing a line (the viral line itself, and a bit below);
     # OPERATING_SHARE is the documented operating point
     shares = TUNE_SHARES if args.tune else sorted({0.8, 0.9, OPERATING_SHARE, 1.0})
-    chosen = None
+    chosen = {0.0: None, TUNE_MARGIN: None}  # margin -> the lowest line meeting it
     for share in shares:
         line = share * VIRAL
         first = []
@@ -199,19 +203,22 @@ def main(argv=None) -> int:
             first.append(float(ts[hit[0]]) if len(hit) else None)
         mark = " *" if share == OPERATING_SHARE else ""
         precision, caught, _ = report(f"ours: predicted >= {line:.0f}{mark}", first)
-        if chosen is None and precision >= TUNE_PRECISION and caught >= TUNE_CAUGHT:
-            chosen = share
+        for margin, line_chosen in chosen.items():
+            if line_chosen is None and caught >= TUNE_CAUGHT:
+                if precision >= TUNE_PRECISION + margin:
+                    chosen[margin] = share
     print(
         f"* the documented operating point: alert when the predicted 24 h reach reaches "
         f"{OPERATING_SHARE:.0%} of the viral line (chosen on the tuning quarter, never on "
         f"the hold-out)"
     )
     if args.tune:
-        print(
-            f"tuning: the lowest line with precision >= {TUNE_PRECISION} and viral caught >= "
-            f"{TUNE_CAUGHT:.0%} is "
-            + (f"{chosen:.0%} of the viral line" if chosen is not None else "none of these")
-        )
+        for margin, share in chosen.items():
+            print(
+                f"tuning: the lowest line with precision >= {TUNE_PRECISION + margin:.2f} and "
+                f"viral caught >= {TUNE_CAUGHT:.0%} is "
+                + (f"{share:.0%} of the viral line" if share is not None else "none of these")
+            )
     print(f"\n({time.time() - started:.0f} s)")
     return 0
 
