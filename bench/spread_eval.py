@@ -19,12 +19,13 @@ measured as it is.
   1,000, median lead time, precision. The documented operating point (OPERATING_SHARE)
   is marked.
 
-`--tune` is how OPERATING_SHARE was chosen, rerunnable: with a model fitted without the
+`--tune` replays the choice of the alerting line: with a model fitted without the
 hold-out and the tuning quarters (`yujing train-spread DATA --without-tuning --out
 /tmp/tuning.joblib`), it measures on the tuning quarter only, sweeps the predicted-reach
 line, and names the lowest line (the earliest alerts) that catches >= 85% of viral
-cascades before they cross 1,000 at precision >= 0.6, and at precision >= 0.65 (a margin). Without `--tune`, such a model is
-measured on the hold-out quarter only, so the two never mix.
+cascades before they cross 1,000 at precision >= 0.6, and at precision >= 0.65 (with a
+margin). Without `--tune`, such a model is measured on the hold-out quarter only, so
+the two never mix.
 """
 
 from __future__ import annotations

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"yujing train-spread: {exc}", file=sys.stderr)
         return 2
     if args.all:
-        train, left_out = cascades, ""
+        train, left_out = cascades, " (all)"
     elif args.without_tuning:
         train = [c for c in cascades if not (is_holdout(c.event_id) or is_tuning(c.event_id))]
         left_out = " (hold-out and tuning quarters excluded)"
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "horizon_s": HORIZON_S,
         "viral": VIRAL,
         "train_events": sorted(c.event_id for c in train),
-        "trained_on": f"{cascade_path.name}: {len(train)} events" + (left_out or " (all)"),
+        "trained_on": f"{cascade_path.name}: {len(train)} events" + left_out,
         "without_tuning": args.without_tuning,
         **models,
     }

@@ -5,8 +5,8 @@ rows again changes nothing (insert_ignore) or converges to the same values (upse
 
 Every statement carries RETURNING: SQLAlchemy then sends a batch as one multi-row INSERT
 ("insertmanyvalues") instead of the driver's executemany, which psycopg2 runs as one
-round trip per row (6x slower on PostgreSQL, `bench/load.py`); the returned keys also
-count what was new, exactly, on both backends.
+round trip per row (snapshot writes were 4.5x slower on PostgreSQL in `bench/load.py`
+at 10k); the returned keys also count what was new, exactly, on both backends.
 """
 
 from __future__ import annotations
