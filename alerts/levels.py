@@ -3,8 +3,11 @@
 The base level is the highest of watch → warning → critical whose rule in the config
 (`levels.<level>`) the evidence meets: P(viral) at or above the rule's `p_viral`, OR the
 current repost velocity at or above its `velocity_per_10min`, OR (where the rule sets
-`predicted_reposts`) the predicted 24 h reach at or above it — the spread benchmark's
-documented operating point is "predicted reach ≥ 95% of the viral line". The base level is then
+`predicted_reposts`) the predicted 24 h reach at or above it, while the post is at most
+`predicted_max_age_hours` old when that is set — the spread benchmark's documented
+operating point is "predicted reach ≥ 95% of the viral line within 16 h of posting" (later,
+a post predicted near the line is mostly one that stalls just short of it; a post's age
+unknown counts as young, so a missing timestamp never silences an alert). The base level is then
 raised by one (never past critical, never from nothing) when the post is a safety
 complaint, carries an escalation signal (regulator/legal threat, media exposure,
 collective action), or comes from an influential author (verified, a media account, or a
@@ -56,7 +59,11 @@ def highest(*levels: str | None) -> str | None:
 
 
 def base_level(
-    levels: Levels, p_viral: float, velocity_per_10min: float, predicted: float | None = None
+    levels: Levels,
+    p_viral: float,
+    velocity_per_10min: float,
+    predicted: float | None = None,
+    age_hours: float | None = None,
 ) -> str | None:
     """The highest level whose rule is met (P(viral) OR velocity OR predicted reach)."""
     found = None
@@ -66,6 +73,11 @@ def base_level(
             rule.predicted_reposts is not None
             and predicted is not None
             and predicted >= rule.predicted_reposts
+            and (
+                rule.predicted_max_age_hours is None
+                or age_hours is None
+                or age_hours <= rule.predicted_max_age_hours
+            )
         )
         if p_viral >= rule.p_viral or velocity_per_10min >= rule.velocity_per_10min or reach:
             found = name
@@ -90,10 +102,18 @@ def bump_reasons(ev: LevelFacts) -> list[str]:
     return reasons
 
 
+def age_hours(ev: object) -> float | None:
+    """How old the post was when its estimate was made (None when either time is unknown)."""
+    created, estimated = getattr(ev, "created_at", None), getattr(ev, "estimated_at", None)
+    if created is None or estimated is None:
+        return None
+    return (estimated - created).total_seconds() / 3600
+
+
 def decide(config: Config, ev: LevelFacts) -> Decision:
     """The level the evidence warrants, its base level, and the reasons (for the message)."""
     predicted = getattr(ev, "predicted", None)
-    base = base_level(config.levels, ev.p_viral, ev.velocity_per_10min, predicted)
+    base = base_level(config.levels, ev.p_viral, ev.velocity_per_10min, predicted, age_hours(ev))
     if base is None:
         return Decision(None, None, ())
     reach = f", predicted 24 h reach {predicted:,.0f}" if predicted is not None else ""

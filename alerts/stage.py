@@ -104,6 +104,15 @@ def _json_list(value) -> tuple[str, ...]:
     return tuple(str(x) for x in items) if isinstance(items, list) else ()
 
 
+def _utc(value) -> dt.datetime | None:
+    """A timestamp column as an aware UTC datetime (SQLite views give strings)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     """Every tracked complaint's latest estimate with its mention and latest score.
 
@@ -135,11 +144,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
             continue  # (filtered here: in SQL it would make the planner scan every score)
         body = r["text"] or ""
         root = r["root_id"] if r["root_id"] and r["root_id"] != r["post_id"] else None
-        estimated = r["estimated_at"]
-        if isinstance(estimated, str):  # a raw SQLite view column
-            estimated = dt.datetime.fromisoformat(estimated)
-        if estimated is not None and estimated.tzinfo is None:
-            estimated = estimated.replace(tzinfo=dt.UTC)
+        estimated = _utc(r["estimated_at"])
         out.append(
             Evidence(
                 brand=r["brand"],
@@ -163,6 +168,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
                 text=body[:2000],
                 url=r["url"],
                 root_id=root,
+                created_at=_utc(r["created_at"]),
                 estimated_at=estimated,
             )
         )

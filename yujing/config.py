@@ -129,6 +129,18 @@ class LevelRule(_Strict):
     predicted_reposts: float | None = Field(
         None, gt=0, description="also met when the predicted 24 h reach is at least this"
     )
+    predicted_max_age_hours: float | None = Field(
+        None,
+        gt=0,
+        description="the predicted-reach rule applies only to posts at most this old (a late "
+        "post near the line is mostly a near miss; p_viral and velocity still apply)",
+    )
+
+    @model_validator(mode="after")
+    def _age_needs_reach(self) -> LevelRule:
+        if self.predicted_max_age_hours is not None and self.predicted_reposts is None:
+            raise ValueError("predicted_max_age_hours needs predicted_reposts")
+        return self
 
 
 class Responses(_Strict):

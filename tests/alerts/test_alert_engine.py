@@ -151,6 +151,25 @@ def test_levels_from_the_config_rules_and_bumps(kw, level):
     assert decide_level(CONFIG, ev(**kw))[0] == level
 
 
+@pytest.mark.parametrize(
+    ("age", "level"),
+    [
+        (0.5, "warning"),
+        (16.0, "warning"),  # the configured limit itself still counts
+        (16.5, None),  # later, a post predicted near the line is mostly a near miss
+        (None, "warning"),  # age unknown: never silenced by a missing timestamp
+    ],
+)
+def test_predicted_reach_rule_applies_to_young_posts_only(age, level):
+    assert CONFIG.levels.warning.predicted_max_age_hours == 16
+    created = None if age is None else T0 - dt.timedelta(hours=age)
+    late = ev(p=0.05, observed=300, predicted=960.0, created_at=created, estimated_at=T0)
+    assert decide_level(CONFIG, late)[0] == level
+    # P(viral) and velocity still apply at any age
+    fast = replace(late, velocity_per_10min=70.0)
+    assert decide_level(CONFIG, fast)[0] == "warning"
+
+
 def test_incident_ids_are_stable_labels_and_reposts_join_their_root():
     first, _ = evaluate(CONFIG, None, ev(p=0.2, post_id="100"), T0)
     again, _ = evaluate(CONFIG, None, ev(p=0.9, post_id="100"), T0 + dt.timedelta(hours=3))

@@ -49,6 +49,26 @@ def test_reruns_queue_once_and_deliver_once(world, clock, tmp_path):
     assert "safety" in record["categories"] and "P(viral)" in record["message"]
 
 
+def test_the_predicted_reach_rule_reads_the_post_age_from_the_warehouse(world, clock):
+    """Two posts whose only warning sign is a predicted reach of 1,050 (the fixture
+    predicts 3x the 350 observed): one estimated an hour after posting, one 17 h after (the limit is 16 h)."""
+    from alerts.stage import latest_evidence
+
+    quiet = {"p": 0.05, "velocity": 5.0, "categories": (), "signals": (), "observed": 350}
+    world.post("young", **quiet)  # created 1 h before its estimate
+    world.post("old", **quiet)
+    world.estimate("old", T0 + dt.timedelta(hours=16), 350, 0.05, 5.0)
+    with world.engine.connect() as conn:
+        ages = {
+            e.post_id: (e.estimated_at - e.created_at).total_seconds() / 3600
+            for e in latest_evidence(conn, CONFIG)
+        }
+    assert ages == {"young": 1.0, "old": 17.0}
+    clock.set(T0 + dt.timedelta(hours=16))
+    assert run_escalation(world.engine, CONFIG, clock)["opened"] == 1
+    assert [i["root_post_id"] for i in world.incidents()] == ["young"]
+
+
 def test_a_failed_send_is_retried_each_run_until_it_goes_out_once(world, clock):
     world.post("1")
     run_escalation(world.engine, CONFIG, clock)

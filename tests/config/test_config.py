@@ -79,6 +79,14 @@ CASES = [
         "levels.watch.predicted_reposts: Input should be greater than 0",
     ),
     (
+        _set(["levels", "critical", "predicted_max_age_hours"], 6),
+        "levels.critical: predicted_max_age_hours needs predicted_reposts",
+    ),
+    (
+        _set(["levels", "warning", "predicted_max_age_hours"], 0),
+        "levels.warning.predicted_max_age_hours: Input should be greater than 0",
+    ),
+    (
         _set(["routing", "routes", 0, "receiver"], "pr-wechat"),
         "routing.routes[0].receiver: unknown receiver 'pr-wechat'",
     ),
