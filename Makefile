@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz --model .yujing/spread-holdout.joblib
 	$(PY) bench/ingest.py
 	$(PY) bench/load.py --sizes 10000,100000   # add 1000000 for the full 1M / 10M-snapshot run
+	$(PY) bench/spread_threads.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz
 
 clean:
 	rm -rf .yujing .pytest_cache .ruff_cache

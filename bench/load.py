@@ -2,7 +2,7 @@
 
     python bench/load.py [--sizes 10000,100000,1000000] [--snapshots 10]
                          [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test]
-                         [--no-pg | --no-sqlite]
+                         [--no-pg | --no-sqlite] [--profile]
 
 Real Weibo status JSON from the simulator (cloned with fresh ids) goes through the stages
 the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes`:
@@ -26,6 +26,11 @@ stage, as autovacuum would on a production server: the local server runs with it
 Prints seconds and items/s per stage at each size, the process's peak memory so far, and
 per stage the cost per item at the largest size over the smallest (1.0x = linear growth).
 The baseline is the same stage at the smallest size, measured in the same run.
+
+`--profile` runs spread and escalate under cProfile (slower: read its ratios, not its
+rates) and prints, per size, Python function calls per item and the functions with the
+most own time: a cost that grows with the warehouse shows as more calls per item, or as
+one function's share growing.
 """
 
 from __future__ import annotations
@@ -91,7 +96,43 @@ def _never_checked(engine) -> int:
         return conn.execute(query).scalar_one()
 
 
-def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict]) -> dict:
+class _Profiles:
+    """cProfile around chosen calls, one profile per (stage, size); off unless enabled."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.current: dict[str, object] = {}
+
+    def call(self, stage: str, fn, *args, **kwargs):
+        if not self.enabled:
+            return fn(*args, **kwargs)
+        import cProfile
+
+        profile = self.current.setdefault(stage, cProfile.Profile())
+        return profile.runcall(fn, *args, **kwargs)
+
+    def report(self, stage: str, items: int, top: int = 8) -> None:
+        import pstats
+
+        profile = self.current.pop(stage, None)
+        if profile is None or not items:
+            return
+        stats = pstats.Stats(profile)
+        print(f"    {stage} profile: {stats.total_calls / items:,.0f} Python calls per item")
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+        total = stats.total_tt or 1.0
+        for (path, line, name), (_, calls, own, _cum, _) in rows:
+            where = f"{Path(path).name}:{line}({name})" if line else name
+            print(f"      {own / total:5.1%} own time  {calls / items:8.2f} calls/item  {where}")
+
+
+def run(
+    url: str | None,
+    sizes: list[int],
+    per_mention: int,
+    statuses: list[dict],
+    profile: bool = False,
+) -> dict:
     from alerts.stage import run_escalation
     from ingest.run import _Run
     from ingest.weibo import WeiboClient
@@ -113,6 +154,7 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
     client = WeiboClient("http://127.0.0.1:9/2", "unused")  # parse only, never called
     scorer, predictor = scorer_for_config(config), Predictor.load()
     costs: dict[str, list[tuple[int, float]]] = {s: [] for s in STAGES}
+    profiles = _Profiles(profile)
     done = 0
     for size in sizes:
         step = size - done
@@ -176,7 +218,7 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
         while _never_checked(engine):  # runs of up to 5,000 due posts (the per-run budget)
             clock.advance(dt.timedelta(seconds=1))  # a later run: hot posts are due again
             started = time.perf_counter()
-            result = track_spread(engine, config, clock, predictor)
+            result = profiles.call("spread", track_spread, engine, config, clock, predictor)
             seconds += time.perf_counter() - started
             checked += result["due"]
             if not result["due"]:
@@ -185,7 +227,7 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
 
         _analyze(engine)
         started = time.perf_counter()
-        result = run_escalation(engine, config, clock)
+        result = profiles.call("escalate", run_escalation, engine, config, clock)
         timings["escalate"], counts["escalate"] = time.perf_counter() - started, result["evidence"]
 
         print(f"{name} at {size:,} mentions (peak memory so far {_peak_mb():.0f} MB):", flush=True)
@@ -195,6 +237,7 @@ def run(url: str | None, sizes: list[int], per_mention: int, statuses: list[dict
             print(f"  {stage:10} {seconds:8.1f} s  {n:>10,} items  {rate:>9,.0f}/s", flush=True)
             if n:
                 costs[stage].append((size, seconds / n))
+            profiles.report(stage, n)
         clock.advance(dt.timedelta(minutes=5))
     return costs
 
@@ -206,6 +249,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile spread and escalate (see above)"
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
     bench_ingest = _ingest_bench()
@@ -221,7 +267,7 @@ def main(argv=None) -> int:
             print(f"(PostgreSQL skipped: {type(exc).__name__})")
     try:
         for name, url in targets:
-            costs = run(url, sizes, args.snapshots, statuses)
+            costs = run(url, sizes, args.snapshots, statuses, args.profile)
             print(f"{name}: cost per item at the largest size vs the smallest (1.0x = linear)")
             for stage, points in costs.items():
                 if len(points) >= 2:

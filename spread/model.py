@@ -84,6 +84,8 @@ class Predictor:
         self.horizon_s = float(horizon_s)
         self.viral = int(viral)
         self.model_version = version
+        # OpenMP threads for the tree models; None = the library default (bench only)
+        self.threads: int | None = 1
 
     @classmethod
     def load(cls, horizon_s: float = 86400.0, viral: int = 1000, path: Path = MODEL_PATH):
@@ -143,11 +145,9 @@ class Predictor:
             dtype=float,
         )
         default_p = self.horizon_s == self.trained_horizon and self.viral == self.trained_viral
-        # one OpenMP thread: alone it is as fast (0.7 s per 5,000 posts either way), but
-        # beside another busy process (other tasks on the same worker) the default threads
-        # spin-wait: 1.35x slower with one CPU-bound neighbour, over 7x with two
-        # predicting processes on two cores
-        with threadpool_limits(1):
+        # one OpenMP thread: alone it is as fast, but beside another busy process (other
+        # tasks on the same worker) the default threads spin-wait (bench/spread_threads.py)
+        with threadpool_limits(self.threads):
             mid = np.maximum(a["mid"].predict(X), 0.0)
             lo = a["q10"].predict(X)
             hi = a["q90"].predict(X)
