@@ -178,9 +178,10 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     source = frame["source"].to_numpy()
     w = _weights(frame, params)
     rows = {
-        "weibo": np.isin(source, list(EXPERT_SOURCES["weibo"])),
-        "general": np.ones(len(y), dtype=bool),
-        "reviews": np.isin(source, list(EXPERT_SOURCES["reviews"])),
+        name: np.isin(source, list(EXPERT_SOURCES[name]))
+        if name in EXPERT_SOURCES
+        else np.ones(len(y), dtype=bool)
+        for name in EXPERTS
     }
     coef, intercept = [], []
     for k, name in enumerate(EXPERTS):
