@@ -1,0 +1,72 @@
+"""The hold-out split `yujing train` and the sentiment benches evaluate on."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+from nlp.train import FILES, load_splits
+
+POSITIVE = [
+    "很好吃，下次还来",
+    "服务周到，点赞",
+    "味道不错，送得也快",
+    "性价比很高",
+    "包装精美，喜欢",
+]
+NEGATIVE = ["太难吃了", "送餐慢了两个小时", "客服态度恶劣", "菜是凉的，差评", "分量太少，不推荐"]
+
+
+def _write(folder: Path, name: str, rows: list[tuple[int, str]]) -> None:
+    pd.DataFrame(rows, columns=["label", "text"]).to_csv(folder / FILES[name], index=False)
+
+
+def _data(folder: Path) -> Path:
+    def labelled(prefix: str) -> list[tuple[int, str]]:
+        return [(1, f"{prefix}{t}") for t in POSITIVE] + [(0, f"{prefix}{t}") for t in NEGATIVE]
+
+    _write(folder, "weibo2018", labelled("微博"))
+    _write(folder, "waimai", labelled("外卖"))
+    _write(folder, "chnsenticorp", labelled("酒店"))
+    # one validation text is also in the e-commerce file, as in the real data
+    _write(
+        folder, "chnsenticorp_validation", [(1, "房间干净，早餐丰富"), (0, "隔音太差，一夜没睡")]
+    )
+    _write(folder, "shopping", [*labelled("网购"), (1, "房间干净，早餐丰富")])
+    return folder
+
+
+def test_no_held_out_text_is_trained_on_and_shared_texts_are_marked(tmp_path):
+    train, held_out = load_splits(_data(tmp_path))
+
+    assert set(held_out) == {"weibo2018", "waimai", "chnsenticorp_validation"}
+    trained = set(train["key"])
+    for part in held_out.values():
+        assert not trained & set(part["key"])
+    validation = held_out["chnsenticorp_validation"].set_index("text")["in_training_files"]
+    assert validation.to_dict() == {"房间干净，早餐丰富": True, "隔音太差，一夜没睡": False}
+    assert not held_out["weibo2018"]["in_training_files"].any()
+    # both labels are held out of each split source
+    assert set(held_out["weibo2018"]["label"]) == {0, 1}
+
+
+def test_the_words_variant_adds_jieba_words_without_touching_the_split(tmp_path):
+    path = Path(__file__).resolve().parents[2] / "bench" / "nlp_variants.py"
+    spec = importlib.util.spec_from_file_location("nlp_variants", path)
+    variants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(variants)
+    _, held_out = load_splits(_data(tmp_path))
+    part = held_out["weibo2018"]
+    before = [list(t) for t in part["tokens"]]
+
+    worded = variants.with_words(part, bigrams=True)
+
+    assert [list(t) for t in part["tokens"]] == before  # the input frame is unchanged
+    for own, tokens, text in zip(before, worded["tokens"], worded["clean"], strict=True):
+        assert tokens[: len(own)] == own
+        added = tokens[len(own) :]
+        assert any(t.startswith("W:") and len(t) >= 4 for t in added)
+        assert any(t.startswith("B:") for t in added)
+        assert all(t[2:].replace("|", "") in text.replace(" ", "") for t in added)
