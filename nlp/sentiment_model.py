@@ -11,10 +11,15 @@ food delivery, reviews) says how Weibo-like a text is. The margin is
     z = g_weibo·z_weibo + g_delivery·z_general + g_reviews·(z_general + z_reviews)/2
 
 (the `blend` matrix), so a post the gate is unsure about falls back on the general expert.
-P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ), where ℓ is the centred log length of the
-text. The calibration is fitted on out-of-fold margins; the two length terms correct the
-tendency of TF-IDF margins to grow with text length, so 0.3 means the same for a
-10-character post and a 300-character one (`yujing train` prints calibration by length).
+P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ + Σ g_domain·s_domain), where ℓ is the centred
+log length of the text. The calibration is fitted on out-of-fold margins; the two length
+terms correct the tendency of TF-IDF margins to grow with text length, so 0.3 means the
+same for a 10-character post and a 300-character one (`yujing train` prints calibration by
+length). The prior shift s moves each domain from the share of positive texts it had in
+training to the share a random post of that domain has (Saerens et al. 2002): the
+hand-labelled Weibo training set over-samples negative posts (55:45), while a random
+sample of the same Weibo source is 70:30 positive, so without the shift every Weibo
+post would read more negative than it is.
 
 The model file (`nlp/models/sentiment.npz`) holds only arrays and a JSON header: no pickle,
 so it loads offline, fast, and independently of the scikit-learn version. Training lives
@@ -76,6 +81,8 @@ class SentimentModel:
     gate_intercept: np.ndarray  # one per domain
     blend: np.ndarray = field(default_factory=lambda: np.array(BLEND))
     calibration: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)  # a, b, c, d
+    # logit added per domain (gate-weighted): deployment prior vs training prior
+    prior_shift: np.ndarray = field(default_factory=lambda: np.zeros(len(DOMAINS)))
     meta: dict = field(default_factory=dict)
 
     def _x(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sparse.csr_matrix:
@@ -93,16 +100,25 @@ class SentimentModel:
         x = self._x(texts, tokens)
         return blend_margins(self.expert_margins(x), self.gate(x), self.blend)
 
-    def calibrate(self, z: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def calibrate(
+        self, z: np.ndarray, texts: Sequence[str], gate: np.ndarray | None = None
+    ) -> np.ndarray:
+        """P(positive) from blended margins; with the gate, shifted to deployment priors."""
         a, b, c, d = self.calibration
         ell = length_term(texts)
-        return _sigmoid(a * z + b + c * z * ell + d * ell)
+        logit = a * z + b + c * z * ell + d * ell
+        if gate is not None:
+            logit = logit + gate @ np.asarray(self.prior_shift, dtype=np.float64)
+        return _sigmoid(logit)
 
     def predict_proba(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         """P(positive) for each text."""
         if len(texts) == 0:
             return np.zeros(0)
-        return self.calibrate(self.margins(texts, tokens), texts)
+        x = self._x(texts, tokens)
+        gate = self.gate(x)
+        z = blend_margins(self.expert_margins(x), gate, self.blend)
+        return self.calibrate(z, texts, gate)
 
     # --- storage -------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -119,6 +135,7 @@ class SentimentModel:
             "gate_intercept": [float(v) for v in self.gate_intercept],
             "blend": np.asarray(self.blend).tolist(),
             "calibration": [float(v) for v in self.calibration],
+            "prior_shift": [float(v) for v in self.prior_shift],
             "default_idf": default_idf,
             "meta": self.meta,
         }
@@ -157,6 +174,9 @@ class SentimentModel:
             gate_intercept=np.asarray(header["gate_intercept"], dtype=np.float64),
             blend=np.asarray(header["blend"], dtype=np.float64),
             calibration=tuple(header["calibration"]),
+            prior_shift=np.asarray(
+                header.get("prior_shift", [0.0] * len(header["domains"])), dtype=np.float64
+            ),
             meta=header.get("meta", {}),
         )
 
