@@ -10,6 +10,7 @@ error of about 0.008 in accuracy, so read a difference under 0.01 as no differen
 Each fit takes one to two minutes.
 
 Variants:
+  nophrases without the negation phrases (nlp/negation_examples.py)
   words     jieba words (two or more characters, no HMM) added as tokens
   bigrams   jieba words and word bigrams added as tokens
   ngram4    character 1–4-grams instead of 1–3
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VARIANTS = ("words", "bigrams", "ngram4", "weibo5", "C6", "C24")
+VARIANTS = ("nophrases", "words", "bigrams", "ngram4", "weibo5", "C6", "C24")
 
 
 def with_words(frame, bigrams: bool):
@@ -48,7 +49,7 @@ def with_words(frame, bigrams: bool):
 
 def variant(name: str, train, held_out):
     """(params, train, held_out) for one variant."""
-    from nlp.train import TrainParams
+    from nlp.train import NEGATION, TrainParams
 
     base = TrainParams()
     if name in ("words", "bigrams"):
@@ -58,6 +59,8 @@ def variant(name: str, train, held_out):
             with_words(train, bigrams),
             {k: with_words(v, bigrams) for k, v in held_out.items()},
         )
+    if name == "nophrases":
+        return base, train[train["source"] != NEGATION].reset_index(drop=True), held_out
     if name == "ngram4":
         return dataclasses.replace(base, ngram_max=4), train, held_out
     if name == "weibo5":

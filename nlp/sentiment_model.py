@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -140,7 +141,10 @@ class SentimentModel:
             "meta": self.meta,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
+        # written beside and renamed into place, so a scorer loading the model while
+        # `yujing train` runs reads the old file or the new one, never half of one
+        partial = path.with_name(f".{path.name}.partial")
+        with open(partial, "wb") as fh:
             np.savez_compressed(
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
@@ -149,6 +153,7 @@ class SentimentModel:
                 gate_coef=self.gate_coef[:, seen].astype(np.float16),
                 idf=self.idf[seen].astype(np.float16),
             )
+        os.replace(partial, path)
 
     @classmethod
     def from_file(cls, path: Path) -> SentimentModel:

@@ -5,13 +5,15 @@ The model reads both social posts and consumer complaints, so it is trained on
 hand-labelled Weibo (weibo2018_train) plus complaint-style reviews: food delivery
 (waimai_10k_train), e-commerce (online_shopping_10_cats) and ChnSentiCorp's training
 split, as three experts (Weibo only, everything, reviews) blended by a domain gate (see
-nlp/sentiment_model.py). The emoticon-labelled weibo_senti_100k is not used (its
-labels are the emoticons).
+nlp/sentiment_model.py), plus a few thousand short phrases that teach how negation
+composes (一点也不差 is praise; nlp/negation_examples.py), at a small weight. The
+emoticon-labelled weibo_senti_100k is not used (its labels are the emoticons).
 
 Every text is normalised exactly as the scorer will see it, and duplicates are removed
 (ChnSentiCorp is largely contained in online_shopping). Evaluation first: seeded,
-label-stratified 20% hold-outs of weibo2018 and waimai and the whole of
-chnsenticorp_validation are kept out, and no training text equals a held-out one. The
+label-stratified 20% hold-outs of weibo2018 and waimai, the whole of
+chnsenticorp_validation and the negation phrases of every fifth evaluative word (the
+negation probe) are kept out, and no training text equals a held-out one. The
 report gives accuracy, ROC-AUC, negative-class F1, and calibration by length band; for a
 domain whose deployment prior differs from its training data (Weibo: 70% positive in a
 random sample, 55% in the training file) also as if the slice had that prior. Then the
@@ -48,6 +50,8 @@ class TrainParams:
             "waimai": 1.0,
             "shopping": 0.35,
             "chnsenticorp": 1.0,
+            # the negation phrases (nlp/negation_examples.py): short, many, synthetic
+            NEGATION: 0.3,
         }
     )
     gate_C: float = 4.0  # the domain gate
@@ -63,8 +67,15 @@ class TrainParams:
     deployment_prior: dict = field(default_factory=lambda: {"weibo": 0.70})
 
 
-# which training sources each expert reads, and the gate's domain of each source
-EXPERT_SOURCES = {"weibo": ("weibo2018",), "reviews": ("shopping", "chnsenticorp")}
+NEGATION = "negation"  # the source name of the phrases from nlp/negation_examples.py
+NEGATION_PROBE_EVERY = 5  # hold-out evaluation: every 5th evaluative word's phrases
+
+# which training sources each expert reads, and the gate's domain of each source (the
+# negation phrases belong to no domain: they train the experts, not the gate)
+EXPERT_SOURCES = {
+    "weibo": ("weibo2018", NEGATION),
+    "reviews": ("shopping", "chnsenticorp", NEGATION),
+}
 DOMAIN_OF = {
     "weibo2018": "weibo",
     "waimai": "delivery",
@@ -88,10 +99,21 @@ def read_source(data_dir: Path, name: str):
     inputs (clean text and tokens) as the scorer prepares them; unusable rows dropped."""
     import pandas as pd
 
+    frame = pd.read_csv(data_dir / FILES[name], usecols=["label", "text"])
+    return _prepared(frame.dropna(subset=["text", "label"]), name)
+
+
+def negation_frame(rows: list[tuple[int, str]]):
+    """Negation phrases (label, text) as a prepared frame of source NEGATION."""
+    import pandas as pd
+
+    return _prepared(pd.DataFrame(rows, columns=["label", "text"]), NEGATION)
+
+
+def _prepared(frame, name: str):
     from nlp.scorer import prepare
 
-    frame = pd.read_csv(data_dir / FILES[name], usecols=["label", "text"])
-    frame = frame.dropna(subset=["text", "label"])
+    frame = frame.copy()
     frame["label"] = frame["label"].astype(int)
     frame["source"] = name
     prepared = [prepare(str(t)) for t in frame["text"]]
@@ -111,8 +133,11 @@ def load_splits(data_dir: Path, seed: int = SEED):
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
+    from nlp.negation_examples import examples
+
     frames = {name: read_source(data_dir, name) for name in FILES}
     held_out = {}
+    negation_train, negation_probe = examples(held_out_every=NEGATION_PROBE_EVERY)
     train_parts = []
     for name in ("weibo2018", "waimai"):
         tr, te = train_test_split(
@@ -121,7 +146,10 @@ def load_splits(data_dir: Path, seed: int = SEED):
         train_parts.append(tr)
         held_out[name] = te.reset_index(drop=True)
     held_out["chnsenticorp_validation"] = frames["chnsenticorp_validation"]
-    train_parts += [frames["shopping"], frames["chnsenticorp"]]
+    # negations of evaluative words no training phrase negates
+    held_out["negation_probe"] = negation_frame(negation_probe)
+    # last, so a real text equal to a phrase keeps its real label
+    train_parts += [frames["shopping"], frames["chnsenticorp"], negation_frame(negation_train)]
     train = pd.concat(train_parts, ignore_index=True).drop_duplicates("key")
     evaluation_keys = set().union(*(set(f["key"]) for f in held_out.values()))
     # a held-out text also found in a training file (98% of ChnSentiCorp's validation
@@ -138,7 +166,10 @@ def load_all(data_dir: Path):
     """Every labelled text (for the final model), deduplicated."""
     import pandas as pd
 
+    from nlp.negation_examples import examples
+
     frames = [read_source(data_dir, name) for name in FILES]
+    frames.append(negation_frame(examples()[0]))  # last: a real text keeps its real label
     data = pd.concat(frames, ignore_index=True)
     data["source"] = data["source"].replace({"chnsenticorp_validation": "chnsenticorp"})
     return data.drop_duplicates("key").reset_index(drop=True)
@@ -195,10 +226,18 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
         else np.ones(len(y), dtype=bool)
         for name in EXPERTS
     }
+    # a specialised expert weighs its real sources equally and the negation phrases by
+    # their weight relative to its first source
+    negation = source == NEGATION
     coef, intercept = [], []
     for k, name in enumerate(EXPERTS):
         m = rows[name]
-        weights = w[m] if name == "general" else None
+        if name == "general":
+            weights = w[m]
+        else:
+            own = params.source_weights.get(EXPERT_SOURCES[name][0], 1.0)
+            relative = params.source_weights.get(NEGATION, 1.0) / own
+            weights = np.where(negation[m], relative, 1.0)
         xm = x[m]
         if params.nb_alpha > 0:
             r = _nb_ratio(xm, y[m], weights, params.nb_alpha)
@@ -208,10 +247,12 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
             lr = _fit_lr(xm, y[m], weights, params, seed + k)
             coef.append(lr.coef_[0])
         intercept.append(lr.intercept_[0])
-    domain = np.array([DOMAIN_OF[s] for s in source])
+    domain = np.array([DOMAIN_OF.get(s, "") for s in source])
+    in_domain = domain != ""
     gate_coef, gate_intercept = [], []
     for k, name in enumerate(DOMAINS):
-        lr = _fit_lr(x, (domain == name).astype(int), None, params, seed + 10 + k, C=params.gate_C)
+        target = (domain[in_domain] == name).astype(int)
+        lr = _fit_lr(x[in_domain], target, None, params, seed + 10 + k, C=params.gate_C)
         gate_coef.append(lr.coef_[0])
         gate_intercept.append(lr.intercept_[0])
     return (
@@ -269,7 +310,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
             f"  calibration fold {k + 1}/{params.calibration_folds}, {time.perf_counter() - t0:.0f} s"
         )
     lengths = np.fromiter((len(t) for t in texts), dtype=np.float64, count=n)
-    calibration = _fit_calibration(z, y, w, lengths)
+    real = (train["source"] != NEGATION).to_numpy()  # calibrate on real texts only
+    calibration = _fit_calibration(z[real], y[real], w[real], lengths[real])
     training_prior, prior_shift = prior_shifts(train, w, params.deployment_prior)
     coef, intercept, gate_coef, gate_intercept = _fit_experts(x, train, params, seed)
     coef[:, ~keep] = 0.0

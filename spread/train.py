@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -288,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = args.out or MODEL_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(artifact, out, compress=3)
+    partial = out.with_name(f".{out.name}.partial")  # renamed into place: never half a file
+    joblib.dump(artifact, partial, compress=3)
+    os.replace(partial, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.time() - started:.0f} s")
     return 0
 

@@ -15,15 +15,9 @@ import pytest
 from nlp.cli import score_main
 from nlp.lexicon import categories_in, signals_in
 from nlp.normalize import normalize
-from nlp.scorer import Scorer
 from nlp.segment import segment
 
 FIXTURES = Path(__file__).with_name("fixtures")
-
-
-@pytest.fixture(scope="module")
-def scorer():
-    return Scorer.load(extra_words=["沐沐奶粉", "星辰汽车"])
 
 
 @pytest.mark.parametrize(

@@ -86,3 +86,12 @@ def test_metrics_reweighted_to_a_prior_count_each_class_at_that_share():
     assert deployment_prior_of("weibo2018") == 0.7
     assert deployment_prior_of("waimai") is None
     assert deployment_prior_of("chnsenticorp_validation") is None
+
+
+def test_saving_replaces_the_file_whole_and_leaves_no_partial(tmp_path):
+    model, _ = load(MODEL_PATH)
+    target = tmp_path / "sentiment.npz"
+    target.write_bytes(b"an older model")
+    model.save(target)
+    assert SentimentModel.from_file(target).coef.shape == model.coef.shape
+    assert [p.name for p in tmp_path.iterdir()] == ["sentiment.npz"]

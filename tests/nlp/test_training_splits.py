@@ -41,7 +41,10 @@ def _data(folder: Path) -> Path:
 def test_no_held_out_text_is_trained_on_and_shared_texts_are_marked(tmp_path):
     train, held_out = load_splits(_data(tmp_path))
 
-    assert set(held_out) == {"weibo2018", "waimai", "chnsenticorp_validation"}
+    assert set(held_out) == {"weibo2018", "waimai", "chnsenticorp_validation", "negation_probe"}
+    # the negation phrases train, except those of the probe's evaluative words
+    assert (train["source"] == "negation").sum() > 1000
+    assert len(held_out["negation_probe"]) > 100
     trained = set(train["key"])
     for part in held_out.values():
         assert not trained & set(part["key"])
