@@ -10,6 +10,7 @@ error of about 0.008 in accuracy, so read a difference under 0.01 as no differen
 Each fit takes one to two minutes.
 
 Variants:
+  noprior   no deployment prior: Weibo-like posts keep the training file's 55% prior
   nophrases without the negation phrases (nlp/negation_examples.py)
   words     jieba words (two or more characters, no HMM) added as tokens
   bigrams   jieba words and word bigrams added as tokens
@@ -28,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VARIANTS = ("nophrases", "words", "bigrams", "ngram4", "weibo5", "C6", "C24")
+VARIANTS = ("noprior", "nophrases", "words", "bigrams", "ngram4", "weibo5", "C6", "C24")
 
 
 def with_words(frame, bigrams: bool):
@@ -59,6 +60,8 @@ def variant(name: str, train, held_out):
             with_words(train, bigrams),
             {k: with_words(v, bigrams) for k, v in held_out.items()},
         )
+    if name == "noprior":
+        return dataclasses.replace(base, deployment_prior={}), train, held_out
     if name == "nophrases":
         return base, train[train["source"] != NEGATION].reset_index(drop=True), held_out
     if name == "ngram4":
@@ -122,6 +125,12 @@ def main(argv=None) -> int:
             if name != "recipe":
                 cell += f" ({m['accuracy'] - r['accuracy']:+.3f})"
             cells.append(f" {cell:>23}")
+        print(f"{name:10}" + "".join(cells))
+    print("\nBrier score (calibration and sharpness; lower is better), same slices")
+    print(header)
+    print("-" * len(header))
+    for name, by_slice in results.items():
+        cells = [f" {by_slice[s]['brier']:>23.3f}" for s in slices]
         print(f"{name:10}" + "".join(cells))
     return 0
 
