@@ -243,6 +243,9 @@ NEGATIONS: tuple[str, ...] = (
 _FILLERS = (
     "任何", "什么", "发现", "出现", "检测出", "检出", "吃出", "喝出", "有", "过", "再",
     "都", "也", "一点", "一丝", "半点", "啥", "到", "会", "曾", "被",
+    # the comparison "没有想象中那么差" / "没有宣传的那么好" negates what it compares
+    "想象中", "想象的", "想像中", "传说中", "宣传的", "预期的", "期待中", "图片上",
+    "描述的", "那么", "这么",
 )
 
 # Everyday evaluative words whose *negated* use flips their meaning ("一点也不差", "不贵",

@@ -30,7 +30,16 @@ def test_the_probe_holds_out_whole_evaluative_words():
 
 @pytest.mark.parametrize(
     "text",
-    ["一点也不差", "说实话一点也不差", "不难吃", "这个价格真的不贵", "房间一点都不脏", "并不难用"],
+    [
+        "一点也不差",
+        "说实话一点也不差",
+        "不难吃",
+        "这个价格真的不贵",
+        "房间一点都不脏",
+        "并不难用",
+        "没有想象中那么差",
+        "这家其实没有传说中那么难吃",
+    ],
 )
 def test_a_negated_complaint_word_reads_positive(scorer, text):
     assert scorer.score(text).sentiment > 0.5
@@ -46,6 +55,8 @@ def test_a_negated_complaint_word_reads_positive(scorer, text):
         "并不推荐",
         "差",
         "太难吃了",
+        "实物没有图片上那么好看",
+        "没有宣传的那么好",
     ],
 )
 def test_a_negated_praise_word_or_a_plain_complaint_reads_negative(scorer, text):

@@ -191,6 +191,9 @@ def test_negated_evaluative_words_become_tokens_but_questions_do_not():
     assert negated_polarity("价格不贵，很好") == ["-"]
     assert negated_polarity("值不值得买？好不好用？") == []  # A不A is a question
     assert negated_polarity("很好很满意") == []
+    # a comparison negates what it compares
+    assert negated_polarity("没有想象中那么差") == ["-"]
+    assert negated_polarity("实物没有图片上那么好看") == ["+"]
 
 
 def test_a_neutral_review_article_is_not_a_complaint(scorer):
