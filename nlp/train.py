@@ -20,7 +20,9 @@ random sample, 55% in the training file) also as if the slice had that prior. Th
 final model is refit on everything and written to nlp/models/sentiment.npz.
 
 Deterministic: fixed seeds, a deterministic solver, and a model file that depends only on
-the data (rerunning gives the same bytes).
+the data: rerunning gives the same bytes. (Measured: the same bytes from a full run and a
+`--no-eval` run. With OMP_NUM_THREADS=1 set, OpenBLAS rounds differently: the bytes
+differ and probabilities move by at most 0.0004, no label flips, on 3,000 Weibo posts.)
 """
 
 from __future__ import annotations

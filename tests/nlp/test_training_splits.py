@@ -24,6 +24,8 @@ def _write(folder: Path, name: str, rows: list[tuple[int, str]]) -> None:
 
 
 def _data(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+
     def labelled(prefix: str) -> list[tuple[int, str]]:
         return [(1, f"{prefix}{t}") for t in POSITIVE] + [(0, f"{prefix}{t}") for t in NEGATIVE]
 
@@ -73,3 +75,12 @@ def test_the_words_variant_adds_jieba_words_without_touching_the_split(tmp_path)
         assert any(t.startswith("W:") and len(t) >= 4 for t in added)
         assert any(t.startswith("B:") for t in added)
         assert all(t[2:].replace("|", "") in text.replace(" ", "") for t in added)
+
+
+def test_training_twice_writes_the_same_bytes(tmp_path):
+    from nlp.train import fit
+
+    train, _ = load_splits(_data(tmp_path / "data"))
+    for name in ("a", "b"):
+        fit(train, log=lambda *a: None).save(tmp_path / f"{name}.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
