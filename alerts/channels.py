@@ -29,10 +29,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import smtplib
-import tempfile
 import time
 import uuid
 from email.message import EmailMessage
@@ -43,6 +41,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit
 
 from alerts import render
+from yujing.atomic import atomic_write
 from yujing.connections import MissingConnection, endpoint
 
 log = logging.getLogger(__name__)
@@ -139,27 +138,14 @@ class OutboxChannel:
         chart = chart_png(note) if note.get("event", p.get("event")) in CHART_EVENTS else None
         if chart:
             png = path.with_suffix(".png")
-            _atomic_write(png, chart)
+            atomic_write(png, chart)
             record["chart"] = png.name
-        _atomic_write(
+        atomic_write(
             path, json.dumps(record, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         )
         if self.echo:
             print(f"[yujing] ALERT {render.title(p)} → {path}", flush=True)
         return str(path)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- Slack ------------------------------------------------------------------------------

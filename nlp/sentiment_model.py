@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -97,9 +96,13 @@ class SentimentModel:
     def expert_margins(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef.T.astype(np.float64)) + self.intercept
 
-    def margins(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
+    def margins(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(blended margin, domain gate) per text."""
         x = self._x(texts, tokens)
-        return blend_margins(self.expert_margins(x), self.gate(x), self.blend)
+        gate = self.gate(x)
+        return blend_margins(self.expert_margins(x), gate, self.blend), gate
 
     def calibrate(
         self, z: np.ndarray, texts: Sequence[str], gate: np.ndarray | None = None
@@ -116,9 +119,7 @@ class SentimentModel:
         """P(positive) for each text."""
         if len(texts) == 0:
             return np.zeros(0)
-        x = self._x(texts, tokens)
-        gate = self.gate(x)
-        z = blend_margins(self.expert_margins(x), gate, self.blend)
+        z, gate = self.margins(texts, tokens)
         return self.calibrate(z, texts, gate)
 
     # --- storage -------------------------------------------------------------------
@@ -140,11 +141,11 @@ class SentimentModel:
             "default_idf": default_idf,
             "meta": self.meta,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # written beside and renamed into place, so a scorer loading the model while
-        # `yujing train` runs reads the old file or the new one, never half of one
-        partial = path.with_name(f".{path.name}.partial")
-        with open(partial, "wb") as fh:
+        from yujing.atomic import replacing
+
+        # a scorer loading the model while `yujing train` runs reads the old file or the
+        # new one, never half of one
+        with replacing(path) as partial, open(partial, "wb") as fh:
             np.savez_compressed(
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
@@ -153,7 +154,6 @@ class SentimentModel:
                 gate_coef=self.gate_coef[:, seen].astype(np.float16),
                 idf=self.idf[seen].astype(np.float16),
             )
-        os.replace(partial, path)
 
     @classmethod
     def from_file(cls, path: Path) -> SentimentModel:

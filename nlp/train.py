@@ -83,6 +83,7 @@ DOMAIN_OF = {
     "waimai": "delivery",
     "shopping": "reviews",
     "chnsenticorp": "reviews",
+    "chnsenticorp_validation": "reviews",
 }
 
 # --- data ----------------------------------------------------------------------------
@@ -406,8 +407,7 @@ def prior_weights(labels, prior: float) -> np.ndarray:
 
 def deployment_prior_of(slice_name: str, params: TrainParams = TrainParams()) -> float | None:
     """The deployment prior of a held-out slice's domain, if it has one."""
-    source = "chnsenticorp" if slice_name.startswith("chnsenticorp") else slice_name
-    return params.deployment_prior.get(DOMAIN_OF.get(source, ""))
+    return params.deployment_prior.get(DOMAIN_OF.get(slice_name, ""))
 
 
 def calibration_by_length(

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -237,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     from spread.features import FEATURES
     from spread.kernel import fit_kernel
     from spread.model import FORMAT, MODEL_PATH
+    from yujing.atomic import replacing
 
     started = time.time()
     cascade_path, hist_path = _paths(args.data)
@@ -288,10 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         **models,
     }
     out = args.out or MODEL_PATH
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")  # renamed into place: never half a file
-    joblib.dump(artifact, partial, compress=3)
-    os.replace(partial, out)
+    with replacing(out) as partial:  # a running predictor never loads half a file
+        joblib.dump(artifact, partial, compress=3)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.time() - started:.0f} s")
     return 0
 

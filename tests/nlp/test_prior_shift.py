@@ -56,7 +56,7 @@ def test_the_committed_model_adds_the_gate_weighted_shift_to_its_calibrated_logi
     clean, tokens = [i.text for i in items], [i.tokens for i in items]
 
     shifted = model.predict_proba(clean, tokens)
-    unshifted = model.calibrate(model.margins(clean, tokens), clean)
+    unshifted = model.calibrate(model.margins(clean, tokens)[0], clean)
     gate = model.gate(model._x(clean, tokens))
 
     assert _logit(shifted) - _logit(unshifted) == pytest.approx(gate @ model.prior_shift)
