@@ -1,18 +1,24 @@
 """Alert levels: which level the evidence about one post warrants, and why.
 
 The base level is the highest of watch → warning → critical whose rule in the config
-(`levels.<level>`) the evidence meets: P(viral) at or above the rule's `p_viral`, OR the
-current repost velocity at or above its `velocity_per_10min`, OR (where the rule sets
-`predicted_reposts`) the predicted 24 h reach at or above it, while the post is at most
-`predicted_max_age_hours` old when that is set — the spread benchmark's documented
-operating point is "predicted reach ≥ 95% of the viral line within 16 h of posting" (later,
-a post predicted near the line is mostly one that stalls just short of it; a post's age
-unknown counts as young, so a missing timestamp never silences an alert). The base level is then
-raised by one (never past critical, never from nothing) when the post is a safety
-complaint, carries an escalation signal (regulator/legal threat, media exposure,
-collective action), or comes from an influential author (verified, a media account, or a
-KOL with many followers): those spread further and cost more when missed. (On WeChat
-nearly every official account is verified, so there only the follower count counts.)
+(`levels.<level>`) the evidence meets: any trigger the rule sets, of P(viral) at or above
+its `p_viral`, the current repost velocity at or above its `velocity_per_10min`, or the
+predicted 24 h reach at or above its `predicted_reposts` while the post is at most
+`predicted_max_age_hours` old (when set; a post's age unknown counts as young, so a missing
+timestamp never silences an alert). The shipped `warning` level, the one that pages the PR
+team, is exactly the spread benchmark's operating point: predicted reach ≥ 95% of the viral
+line within 16 h of posting (later, a post predicted near the line is mostly one that stalls
+just short of it).
+
+The base level is then raised by one (never past critical, never from nothing) when the
+post is a safety complaint or carries an escalation signal (regulator/legal threat, media
+exposure, collective action): the spread model does not read the text, and those cost
+more when missed. An influential author (verified, a media account, or a KOL with many
+followers) raises a warning to critical but does not page a post that is only at watch:
+the spread model already weighs the author's reach, and counting it twice made most pages
+false (on the real cascades of bench/spread_eval.py, paging every watch-level post by a
+verified or 100k-follower author took the paged precision from about 0.6 to 0.15). (On
+WeChat nearly every official account is verified, so there only the follower count counts.)
 """
 
 from __future__ import annotations
@@ -79,27 +85,37 @@ def base_level(
                 or age_hours <= rule.predicted_max_age_hours
             )
         )
-        if p_viral >= rule.p_viral or velocity_per_10min >= rule.velocity_per_10min or reach:
+        fast = rule.velocity_per_10min is not None and velocity_per_10min >= rule.velocity_per_10min
+        likely = rule.p_viral is not None and p_viral >= rule.p_viral
+        if likely or fast or reach:
             found = name
     return found
 
 
-def bump_reasons(ev: LevelFacts) -> list[str]:
-    """Why this post deserves one level more than its spread alone says."""
+def bump_reasons(ev: LevelFacts, base: str | None) -> list[str]:
+    """Why this post deserves one level more than its spread alone says at `base`."""
     reasons = []
     if set(ev.categories) & ESCALATING_CATEGORIES:
         reasons.append("safety hazard 安全隐患")
     signals = [s for s in ev.signals if s in ESCALATION_SIGNALS]
     if signals:
         reasons.append("escalation signals 升级信号: " + ", ".join(signals))
+    author = author_reason(ev)
+    if author and rank(base) >= rank("warning"):  # the spread model already weighs it
+        reasons.append(author)
+    return reasons
+
+
+def author_reason(ev: LevelFacts) -> str | None:
+    """Why the author is influential, or None."""
     weibo = getattr(ev, "platform", "weibo") == "weibo"  # most WeChat accounts are 认证
     if weibo and (
         ev.author_verified or getattr(ev, "author_verified_type", None) in MEDIA_VERIFIED_TYPES
     ):
-        reasons.append("verified or media author 认证/媒体作者")
-    elif (ev.author_followers or 0) >= KOL_FOLLOWERS:
-        reasons.append(f"KOL author ({ev.author_followers:,} followers)")
-    return reasons
+        return "verified or media author 认证/媒体作者"
+    if (ev.author_followers or 0) >= KOL_FOLLOWERS:
+        return f"KOL author ({ev.author_followers:,} followers)"
+    return None
 
 
 def age_hours(ev: object) -> float | None:
@@ -120,7 +136,7 @@ def decide(config: Config, ev: LevelFacts) -> Decision:
     reasons = [
         f"P(viral) {ev.p_viral:.0%}{reach}, {ev.velocity_per_10min:.0f} reposts/10 min → {base}"
     ]
-    bumps = bump_reasons(ev)
+    bumps = bump_reasons(ev, base)
     level = base
     if bumps:
         level = LEVELS[min(rank(base) + 1, len(LEVELS) - 1)]

@@ -1,6 +1,6 @@
 """Spread prediction on real Weibo cascades the model never trained on.
 
-    python bench/spread_eval.py CASCADES [--model PATH] [--tune]
+    python bench/spread_eval.py CASCADES [--model PATH] [--tune] [--config FILE]
 
 Evaluates on every event of CASCADES that the model did not train on (the model file lists
 its training events), every baseline computed in the same run. The committed model is
@@ -19,7 +19,12 @@ measured as it is.
   1,000, median lead time, precision, and the median 24 h outcome of the false alerts
   (how near they came). The predicted-reach lines are swept together with the post age
   after which a line stops applying; the operating point the pipeline uses (the config's
-  `levels.warning`) is marked.
+  `levels.warning`) is marked;
+- the pipeline's own levels on the same estimates (`alerts.levels.decide` with the config's
+  `levels`, the author's reach included; the corpus has no complaint text, so no category
+  or signal raises a level): what reaches the outbox (watch), what pages the PR team
+  (warning and up) and what is critical. `--config FILE` replays another config's levels,
+  to see what an edit would page before shipping it.
 
 `--tune` replays the choice of the operating point: with a model fitted without the
 hold-out and the tuning quarters (`yujing train-spread DATA --without-tuning --out
@@ -38,12 +43,15 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from alerts.levels import decide, rank  # noqa: E402
 from spread.cascades import read_cascades  # noqa: E402
 from spread.model import MODEL_PATH, Predictor  # noqa: E402
 from spread.train import HORIZON_S, is_tuning  # noqa: E402
@@ -56,7 +64,8 @@ STEP = 300.0
 # post is at most predicted_max_age_hours old (16 h). Picked by `--tune`'s rule with the
 # margin; later in a post's life, a prediction near the line is mostly a cascade that
 # stalls just short of it.
-_WARNING = load_config().levels.warning
+_CONFIG = load_config()
+_WARNING = _CONFIG.levels.warning
 # (None when the config's warning level has no predicted-reach trigger: nothing is marked)
 OPERATING_SHARE = (
     round(_WARNING.predicted_reposts / VIRAL, 3) if _WARNING.predicted_reposts else None
@@ -68,6 +77,39 @@ TUNE_PRECISION, TUNE_CAUGHT, TUNE_LEAD_H = 0.6, 0.85, 2.5
 TUNE_MARGIN = 0.05
 TUNE_SHARES = tuple(np.round(np.arange(0.85, 1.101, 0.025), 3))
 TUNE_MAX_AGES_H = (4.0, 6.0, 8.0, 10.0, 12.0, 16.0, None)  # None: at any age
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What alerts.levels reads about a post, from a cascade and one estimate."""
+
+    p_viral: float
+    velocity_per_10min: float
+    predicted: float
+    created_at: datetime
+    estimated_at: datetime
+    author_followers: int | None
+    author_verified: bool
+    author_verified_type: int | None = None
+    categories: tuple = ()
+    signals: tuple = ()
+    platform: str = "weibo"
+
+
+def pipeline_rank(cascade, at: float, estimate, config=_CONFIG) -> int:
+    """The rank (-1 none, 0 watch, 1 warning, 2 critical) of the level the pipeline with
+    `config` would give this estimate, `at` seconds after posting."""
+    created = datetime.fromtimestamp(cascade.created_at, UTC)
+    facts = _Facts(
+        p_viral=estimate.p_viral,
+        velocity_per_10min=estimate.velocity_per_10min,
+        predicted=estimate.predicted,
+        created_at=created,
+        estimated_at=created + timedelta(seconds=at),
+        author_followers=cascade.root_followers,
+        author_verified=cascade.root_verified,
+    )
+    return rank(decide(config, facts).level)
 
 
 def msle(pred, truth):
@@ -99,7 +141,15 @@ def main(argv=None) -> int:
         action="store_true",
         help="choose the alerting line on the tuning quarter (model fitted --without-tuning)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="replay the levels of this config file (default: the committed one), e.g. to "
+        "see what an edit to levels would page before shipping it",
+    )
     args = parser.parse_args(argv)
+    config = load_config(args.config) if args.config else _CONFIG
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     started = time.time()
@@ -173,12 +223,15 @@ def main(argv=None) -> int:
     for c in cascades:
         cross.append(float(c.delays[VIRAL - 1]) if len(c.delays) >= VIRAL else math.inf)
     steps = np.arange(STEP, HORIZON_S + 1, STEP)
-    p_paths, reach_paths = [], []
+    p_paths, reach_paths, level_paths = [], [], []
     for c, crossed in zip(cascades, cross, strict=True):
         ts = [t for t in steps if t <= crossed]
         estimates = predictor.predict_many([c.observe(t) for t in ts]) if ts else []
         p_paths.append((np.array(ts), np.array([e.p_viral for e in estimates])))
         reach_paths.append(np.array([e.predicted for e in estimates]))
+        level_paths.append(
+            np.array([pipeline_rank(c, t, e, config) for t, e in zip(ts, estimates, strict=True)])
+        )
     print("\nEarly warning, a decision every 5 minutes (alert = first decision over the cut)")
     print(
         f"{'rule':<38} {'alerts':>7} {'precision':>10} {'viral caught':>13} "
@@ -259,6 +312,16 @@ def main(argv=None) -> int:
             f"{OPERATING_SHARE:.0%} of the viral line{young} "
             "(levels.warning in the config; chosen on the tuning quarter, never on the hold-out)"
         )
+    # what the pipeline does with the same estimates: the config's levels, decided by
+    # alerts.levels (the author's reach counts; the corpus has no complaint text, so no
+    # category or signal raises a level); routing pages the PR team from warning up
+    for level, note in (("watch", "outbox only"), ("warning", "pages PR"), ("critical", "")):
+        first = []
+        for (ts, _), ranks in zip(p_paths, level_paths, strict=True):
+            hit = np.nonzero(ranks >= rank(level))[0]
+            first.append(float(ts[hit[0]]) if len(hit) else None)
+        name = f"pipeline: level >= {level}" + (f" ({note})" if note else "")
+        report(name if level != "critical" else "pipeline: critical", first)
     if args.tune:
         for margin in (0.0, TUNE_MARGIN):
             picked = pick_operating_point(measured, TUNE_PRECISION + margin)

@@ -33,12 +33,28 @@ HOSTILE = (
 )
 
 
-def config_with(**receiver_overrides):
-    """The default config with every receiver's settings overridden."""
+# Level rules driven by P(viral) and velocity alone, so a test of the engine's or the
+# delivery's mechanics says "warning" with one number (p 0.4) whatever the shipped
+# config's warning rule is (the predicted-reach operating point, tested on its own).
+MECHANICS_LEVELS = {
+    "watch": {"p_viral": 0.15, "velocity_per_10min": 20},
+    "warning": {"p_viral": 0.35, "velocity_per_10min": 60},
+    "critical": {"p_viral": 0.6, "velocity_per_10min": 150},
+}
+
+
+def mechanics_config(**receiver_overrides):
+    """The default config with MECHANICS_LEVELS and, if given, receiver overrides."""
     raw = load_config().model_dump(by_alias=True, exclude_none=True)
+    raw["levels"].update(MECHANICS_LEVELS)
     for receiver in raw["receivers"]:
         receiver.update(receiver_overrides)
     return parse_config(raw)
+
+
+def config_with(**receiver_overrides):
+    """mechanics_config with every receiver's settings overridden."""
+    return mechanics_config(**receiver_overrides)
 
 
 class Warehouse:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
-from alert_fixtures import HOSTILE, T0, Recorder
+from alert_fixtures import HOSTILE, T0, Recorder, mechanics_config
 
 from alerts.channels import (
     EmailChannel,
@@ -29,9 +29,8 @@ from alerts.channels import (
 )
 from alerts.stage import LEASE, deliver_pending, run_escalation
 from warehouse.schema import notifications
-from yujing.config import load_config
 
-CONFIG = load_config()
+CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 WARNING = {"p": 0.4, "velocity": 5.0, "categories": (), "signals": ()}  # → pr-slack only
 
 

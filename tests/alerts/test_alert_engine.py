@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from alert_fixtures import T0
+from alert_fixtures import T0, mechanics_config
 
 from alerts.engine import Evidence, evaluate, group_evidence, incident_id
 from alerts.levels import decide_level
 from yujing.clock import ManualClock
 from yujing.config import load_config
 
-CONFIG = load_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
+CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 
 
 def ev(p=0.0, velocity=0.0, observed=10, post_id="1", **kw):
@@ -125,30 +125,45 @@ def test_resolve_on_a_tick_without_evidence_and_reopen_as_a_new_occurrence():
     assert again.incident_id == resolved.incident_id + "-2" and again.occurrence == 2
 
 
+SHIPPED = load_config()  # the committed levels: warning = the spread operating point
+
+
 @pytest.mark.parametrize(
     ("kw", "level"),
     [
         ({"p": 0.2}, "watch"),
         ({"velocity": 25}, "watch"),  # velocity alone is enough (OR)
-        ({"p": 0.1, "velocity": 70}, "warning"),
+        ({"p": 0.1, "velocity": 70}, "watch"),  # fast, but only critical velocity pages
+        ({"p": 0.4}, "watch"),  # P(viral) pages only at critical
         ({"p": 0.05, "velocity": 10}, None),
+        ({"p": 0.6}, "critical"),
+        ({"velocity": 150}, "critical"),
         ({"p": 0.2, "categories": ("safety",)}, "warning"),
         ({"p": 0.2, "signals": ("regulator_legal",)}, "warning"),
         ({"p": 0.2, "signals": ("media",)}, "warning"),
         ({"p": 0.2, "signals": ("collective",)}, "warning"),
         ({"p": 0.2, "signals": ("unknown_signal",)}, "watch"),
-        ({"p": 0.2, "author_verified": True}, "warning"),
-        ({"p": 0.2, "author_verified_type": 3}, "warning"),  # a media account
-        ({"p": 0.4, "author_followers": 2_000_000}, "critical"),  # a KOL
+        ({"p": 0.2, "author_verified": True}, "watch"),  # the author alone pages nobody
+        ({"p": 0.2, "author_verified_type": 3}, "watch"),
+        ({"p": 0.2, "author_followers": 2_000_000}, "watch"),
+        ({"predicted": 960.0, "author_verified": True}, "critical"),  # ... but raises a warning
+        ({"predicted": 960.0, "author_verified_type": 3}, "critical"),  # a media account
+        ({"predicted": 960.0, "author_followers": 2_000_000}, "critical"),  # a KOL
         ({"p": 0.2, "categories": ("safety",), "signals": ("media",)}, "warning"),  # one bump
         ({"p": 0.9, "categories": ("safety",)}, "critical"),  # never past critical
         ({"p": 0.05, "categories": ("safety",)}, None),  # never from nothing
-        ({"p": 0.05, "observed": 300, "predicted": 960.0}, "warning"),  # predicted reach (OR)
+        ({"p": 0.05, "observed": 300, "predicted": 960.0}, "warning"),  # predicted reach
         ({"p": 0.05, "observed": 300, "predicted": 900.0}, None),
     ],
 )
-def test_levels_from_the_config_rules_and_bumps(kw, level):
-    assert decide_level(CONFIG, ev(**kw))[0] == level
+def test_levels_from_the_shipped_rules_and_bumps(kw, level):
+    assert decide_level(SHIPPED, ev(**kw))[0] == level
+
+
+def test_a_level_rule_with_p_viral_and_velocity_pages_on_either():
+    assert decide_level(CONFIG, ev(p=0.4))[0] == "warning"
+    assert decide_level(CONFIG, ev(p=0.1, velocity=70))[0] == "warning"
+    assert decide_level(CONFIG, ev(p=0.4, author_verified=True))[0] == "critical"
 
 
 @pytest.mark.parametrize(
@@ -161,13 +176,13 @@ def test_levels_from_the_config_rules_and_bumps(kw, level):
     ],
 )
 def test_predicted_reach_rule_applies_to_young_posts_only(age, level):
-    assert CONFIG.levels.warning.predicted_max_age_hours == 16
+    assert SHIPPED.levels.warning.predicted_max_age_hours == 16
     created = None if age is None else T0 - dt.timedelta(hours=age)
     late = ev(p=0.05, observed=300, predicted=960.0, created_at=created, estimated_at=T0)
-    assert decide_level(CONFIG, late)[0] == level
-    # P(viral) and velocity still apply at any age
-    fast = replace(late, velocity_per_10min=70.0)
-    assert decide_level(CONFIG, fast)[0] == "warning"
+    assert decide_level(SHIPPED, late)[0] == level
+    # the critical level's P(viral) and velocity apply at any age
+    assert decide_level(SHIPPED, replace(late, velocity_per_10min=150.0))[0] == "critical"
+    assert decide_level(SHIPPED, replace(late, p_viral=0.7))[0] == "critical"
 
 
 def test_incident_ids_are_stable_labels_and_reposts_join_their_root():
@@ -224,12 +239,14 @@ def test_only_complaints_alert_and_wechat_verification_does_not_escalate(world, 
     config = load_config()
     world.post("1", categories=(), signals=(), complaint=False)  # negative, not a complaint
     assert run_escalation(world.engine, config, clock)["opened"] == 0
-    # a WeChat article by a 认证 official account: the spread alone decides its level
+    # a WeChat article by a 认证 official account at warning (predicted reach 3 x 350, an
+    # hour after posting): on Weibo a verified author would raise it to critical
     world.post(
         "2",
         platform="wechat",
         verified=True,
-        p=0.4,
+        observed=350,
+        p=0.05,
         velocity=5.0,
         categories=("quality",),
         signals=(),

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from alert_fixtures import T0, Recorder, config_with
+from alert_fixtures import T0, Recorder, config_with, mechanics_config
 from sqlalchemy import func, select
 
 from alerts.channels import OutboxChannel
@@ -20,7 +20,7 @@ from alerts.stage import LEASE, deliver_pending, run_escalation
 from warehouse.schema import incidents, notifications
 from yujing.config import load_config, parse_config
 
-CONFIG = load_config()
+CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 WATCH = {"p": 0.2, "velocity": 5.0, "categories": (), "signals": ()}  # → outbox only
 
 
@@ -65,7 +65,7 @@ def test_the_predicted_reach_rule_reads_the_post_age_from_the_warehouse(world, c
         }
     assert ages == {"young": 1.0, "old": 17.0}
     clock.set(T0 + dt.timedelta(hours=16))
-    assert run_escalation(world.engine, CONFIG, clock)["opened"] == 1
+    assert run_escalation(world.engine, load_config(), clock)["opened"] == 1
     assert [i["root_post_id"] for i in world.incidents()] == ["young"]
 
 

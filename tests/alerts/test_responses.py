@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from alert_fixtures import T0
+from alert_fixtures import T0, mechanics_config
 from sqlalchemy import select
 
 from alerts.responses import check_responses, first_official_reply, response_events
@@ -18,9 +18,8 @@ from simulator.server import Simulator
 from warehouse.schema import brand_responses, mentions, scores, tracked_posts
 from warehouse.writes import upsert
 from yujing.clock import ManualClock
-from yujing.config import load_config
 
-CONFIG = load_config()
+CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 OFFICIAL = "5503128761"  # 沐沐奶粉's official Weibo uid in config/yujing.yaml
 TARGETS = {"warning": 240, "critical": 30}
 

@@ -71,6 +71,15 @@ CASES = [
     ),
     (_set(["levels", "warning", "p_viral"], 0.9), "levels: p_viral thresholds must rise"),
     (
+        _set(["levels", "critical", "velocity_per_10min"], 10),
+        "levels: velocity_per_10min thresholds must rise",
+    ),
+    (_set(["levels", "watch"], {}), "levels.watch: a level needs at least one trigger"),
+    (
+        _set(["levels", "warning", "predicted_reposts"], None),
+        "levels.warning: predicted_max_age_hours needs predicted_reposts",
+    ),
+    (
         _set(["levels", "critical", "predicted_reposts"], 500),
         "levels: predicted_reposts thresholds must rise",
     ),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 _PATH = Path(__file__).resolve().parents[2] / "bench" / "spread_eval.py"
 _spec = importlib.util.spec_from_file_location("spread_eval", _PATH)
 spread_eval = importlib.util.module_from_spec(_spec)
+sys.modules["spread_eval"] = spread_eval  # dataclasses look their module up
 _spec.loader.exec_module(spread_eval)
 pick = spread_eval.pick_operating_point
 
@@ -48,3 +51,30 @@ def test_the_committed_config_is_the_documented_operating_point():
     viral = load_config().thresholds.viral_reposts
     assert warning.predicted_reposts == spread_eval.OPERATING_SHARE * viral
     assert warning.predicted_max_age_hours == spread_eval.OPERATING_MAX_AGE_H
+
+
+def _cascade(followers=500, verified=False):
+    return SimpleNamespace(created_at=1.3e9, root_followers=followers, root_verified=verified)
+
+
+def _estimate(p=0.1, velocity=5.0, predicted=100.0):
+    return SimpleNamespace(p_viral=p, velocity_per_10min=velocity, predicted=predicted)
+
+
+@pytest.mark.parametrize(
+    ("cascade", "hours", "estimate", "level"),
+    [
+        (_cascade(), 1, _estimate(), None),
+        (_cascade(), 1, _estimate(p=0.2), "watch"),  # outbox only
+        (_cascade(), 1, _estimate(velocity=70), "watch"),  # velocity does not page
+        (_cascade(verified=True), 1, _estimate(p=0.2), "watch"),  # nor does the author alone
+        (_cascade(), 1, _estimate(predicted=960), "warning"),  # the operating point pages
+        (_cascade(), 17, _estimate(predicted=960), None),  # ... for posts up to 16 h old
+        (_cascade(followers=2_000_000), 1, _estimate(predicted=960), "critical"),  # a KOL
+        (_cascade(), 20, _estimate(p=0.7), "critical"),
+    ],
+)
+def test_the_bench_replays_the_pipelines_levels(cascade, hours, estimate, level):
+    from alerts.levels import rank
+
+    assert spread_eval.pipeline_rank(cascade, hours * 3600, estimate) == rank(level)
