@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/nlp_variants.py $(DATA)/sentiment
 	$(VENV)/bin/yujing train-spread $(DATA)/cascades --out .yujing/spread-holdout.joblib
 	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz --model .yujing/spread-holdout.joblib
+	$(PY) bench/spread_crossfit.py $(DATA)/cascades
 	$(PY) bench/ingest.py
 	$(PY) bench/load.py --sizes 10000,100000   # add 1000000 for the full 1M / 10M-snapshot run
 	$(PY) bench/spread_threads.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz

@@ -217,6 +217,37 @@ def _report_oof(oof, observed, final, ages, log=print) -> None:
     )
 
 
+def fit_artifact(train, delays, cdf, trained_on: str, started: float, log=print) -> dict:
+    """The model file's contents for these training cascades (the whole recipe)."""
+    from spread.features import FEATURES
+    from spread.kernel import Kernel
+    from spread.model import FORMAT
+
+    kernel = Kernel(delays, cdf)
+    followers = np.concatenate([c.followers for c in train])
+    n_star = float(np.mean(np.minimum(followers, 50_000)))
+    X, observed, final, ages, groups = examples(train, kernel, n_star)
+    log(
+        f"{len(X)} examples, {X.shape[1]} features, n*={n_star:.0f} ({time.time() - started:.0f} s)"
+    )
+    models = fit_models(X, observed, final, ages, groups, log=log)
+    _report_oof(models.pop("oof"), observed, final, ages, log=log)
+    return {
+        "format": FORMAT,
+        "features": FEATURES,
+        "kernel_delays": delays,
+        "kernel_cdf": cdf,
+        "n_star": n_star,
+        "loglinear": fit_loglinear(train),
+        "horizon_s": HORIZON_S,
+        "viral": VIRAL,
+        "train_events": sorted(c.event_id for c in train),
+        "trained_on": trained_on,
+        "without_tuning": False,
+        **models,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="yujing train-spread", description=__doc__)
     parser.add_argument("data", type=Path, help="cascades folder or JSONL(.gz) file")
@@ -233,9 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     import joblib
 
     from spread.cascades import CascadeFormatError, read_cascades
-    from spread.features import FEATURES
     from spread.kernel import fit_kernel
-    from spread.model import FORMAT, MODEL_PATH
+    from spread.model import MODEL_PATH
     from yujing.atomic import replacing
 
     started = time.time()
@@ -262,31 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(train)} training cascades of {len(cascades)}{left_out}; kernel from {hist_path.name}"
     )
-    from spread.kernel import Kernel
-
-    kernel = Kernel(delays, cdf)
-    followers = np.concatenate([c.followers for c in train])
-    n_star = float(np.mean(np.minimum(followers, 50_000)))
-    X, observed, final, ages, groups = examples(train, kernel, n_star)
-    print(
-        f"{len(X)} examples, {X.shape[1]} features, n*={n_star:.0f} ({time.time() - started:.0f} s)"
-    )
-    models = fit_models(X, observed, final, ages, groups)
-    _report_oof(models.pop("oof"), observed, final, ages)
-    artifact = {
-        "format": FORMAT,
-        "features": FEATURES,
-        "kernel_delays": delays,
-        "kernel_cdf": cdf,
-        "n_star": n_star,
-        "loglinear": fit_loglinear(train),
-        "horizon_s": HORIZON_S,
-        "viral": VIRAL,
-        "train_events": sorted(c.event_id for c in train),
-        "trained_on": f"{cascade_path.name}: {len(train)} events" + left_out,
-        "without_tuning": args.without_tuning,
-        **models,
-    }
+    trained_on = f"{cascade_path.name}: {len(train)} events" + left_out
+    artifact = fit_artifact(train, delays, cdf, trained_on, started)
+    artifact["without_tuning"] = args.without_tuning
     out = args.out or MODEL_PATH
     with replacing(out) as partial:  # a running predictor never loads half a file
         joblib.dump(artifact, partial, compress=3)
