@@ -1,17 +1,24 @@
 """Sentiment recipe variants: does a change to the training recipe beat it on the hold-outs?
 
-    python bench/nlp_variants.py ../shared/data/sentiment [--variants words,ngram4]
+    python bench/nlp_variants.py ../shared/data/sentiment [--variants words,ngram4] [--seeds 20261122,7]
 
 Each variant refits the recipe of nlp/train.py with one change, on the same training
 split, and is scored on the same held-out slices as bench/nlp_accuracy.py, beside the
 unchanged recipe fitted in the same run (the Weibo slice reweighted to its deployment
 prior, as bench/nlp_accuracy.py also prints it). A hold-out of about 2,000 texts has a standard
-error of about 0.008 in accuracy, so read a difference under 0.01 as no difference.
+error of about 0.008 in accuracy, so read a difference under 0.01 as no difference;
+and the split itself moves every number by about as much (Weibo 0.875 on one split, 0.888
+on another), so `--seeds` repeats the whole comparison on other seeded splits and ends with
+each variant's change averaged over them (a change is paired: same split, same run).
 Each fit takes one to two minutes.
 
 Variants:
   noprior   no deployment prior: Weibo-like posts keep the training file's 55% prior
   nophrases without the negation phrases (nlp/negation_examples.py)
+  nodelivery without the food-delivery expert: delivery-like texts read by the general
+            expert alone, as before 2026-12-01
+  emoticon  the emoticon-labelled weibo_senti_100k_dev added (emoticons removed from
+            the text, or it learns only them), weight 0.3, in the general expert
   words     jieba words (two or more characters, no HMM) added as tokens
   bigrams   jieba words and word bigrams added as tokens
   ngram4    character 1–4-grams instead of 1–3
@@ -29,7 +36,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VARIANTS = ("noprior", "nophrases", "words", "bigrams", "ngram4", "weibo5", "C6", "C24")
+VARIANTS = (
+    "noprior",
+    "nophrases",
+    "nodelivery",
+    "emoticon",
+    "words",
+    "bigrams",
+    "ngram4",
+    "weibo5",
+    "C6",
+    "C24",
+)
 
 
 def with_words(frame, bigrams: bool):
@@ -48,7 +66,27 @@ def with_words(frame, bigrams: bool):
     return frame
 
 
-def variant(name: str, train, held_out):
+EMOTICON = r"\[[^\[\]]{1,8}\]"  # [哈哈], [泪] …: the labels of weibo_senti_100k
+
+
+def with_emoticon_labelled(data_dir: Path, train, held_out):
+    """The training split plus weibo_senti_100k_dev's texts without their emoticons (as a
+    source of its own, outside every domain: it trains the general expert only)."""
+    import pandas as pd
+
+    from nlp.train import _prepared
+
+    frame = pd.read_csv(data_dir / "weibo_senti_100k_dev.csv", usecols=["label", "text"])
+    frame = frame.dropna(subset=["text", "label"])
+    frame["text"] = frame["text"].astype(str).str.replace(EMOTICON, "", regex=True)
+    extra = _prepared(frame, "emoticon_labelled")
+    extra = extra[extra["clean"].str.len() >= 4]  # a bare emoticon post has nothing left
+    held_keys = set().union(*(set(part["key"]) for part in held_out.values()))
+    extra = extra[~extra["key"].isin(held_keys | set(train["key"]))]
+    return pd.concat([train, extra], ignore_index=True)
+
+
+def variant(name: str, train, held_out, data_dir: Path | None = None):
     """(params, train, held_out) for one variant."""
     from nlp.train import NEGATION, TrainParams
 
@@ -64,6 +102,21 @@ def variant(name: str, train, held_out):
         return dataclasses.replace(base, deployment_prior={}), train, held_out
     if name == "nophrases":
         return base, train[train["source"] != NEGATION].reset_index(drop=True), held_out
+    if name == "emoticon":
+        weights = dict(base.source_weights, emoticon_labelled=0.3)
+        return (
+            dataclasses.replace(base, source_weights=weights),
+            with_emoticon_labelled(data_dir, train, held_out),
+            held_out,
+        )
+    if name == "nodelivery":
+        # the experts and blend before the delivery expert (nlp/sentiment_model.py)
+        blend = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.5, 0.5))
+        return (
+            dataclasses.replace(base, experts=("weibo", "general", "reviews"), blend=blend),
+            train,
+            held_out,
+        )
     if name == "ngram4":
         return dataclasses.replace(base, ngram_max=4), train, held_out
     if name == "weibo5":
@@ -74,27 +127,18 @@ def variant(name: str, train, held_out):
     raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    args = parser.parse_args(argv)
-    names = [v for v in args.variants.split(",") if v]
-    for name in names:
-        if name not in VARIANTS:
-            parser.error(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+def fit_and_score(names, train, held_out, data_dir: Path) -> dict:
+    """{variant: {slice: metrics}} for the recipe and each variant on one split."""
+    from nlp.train import TrainParams, deployment_prior_of, fit, metrics
 
-    from nlp.train import TrainParams, deployment_prior_of, fit, load_splits, metrics
-
-    train, held_out = load_splits(args.data_dir)
     results = {}
     for k, name in enumerate(["recipe", *names]):
         t0 = time.time()
         print(f"[{k + 1}/{len(names) + 1}] fitting {name} …", flush=True)
         params, tr, held = (
-            (TrainParams(), train, held_out) if name == "recipe" else variant(name, train, held_out)
+            (TrainParams(), train, held_out)
+            if name == "recipe"
+            else variant(name, train, held_out, data_dir)
         )
         model = fit(tr, params, log=lambda *a: None)
         results[name] = {
@@ -106,13 +150,21 @@ def main(argv=None) -> int:
             for s, part in held.items()
         }
         print(f"      {time.time() - t0:.0f} s", flush=True)
+    return results
 
-    slices = list(held_out)
+
+def slice_header(slices) -> str:
+    from nlp.train import deployment_prior_of
+
     labels = [
         s[:14] if deployment_prior_of(s) is None else f"{s[:9]} @{deployment_prior_of(s):.0%}"
         for s in slices
     ]
-    header = f"{'variant':10}" + "".join(f" {label:>23}" for label in labels)
+    return f"{'variant':10}" + "".join(f" {label:>23}" for label in labels)
+
+
+def print_split(results: dict, slices) -> None:
+    header = slice_header(slices)
     print("\naccuracy / ROC-AUC on each held-out slice (change vs the recipe in brackets);")
     print("@N%: reweighted as if N% were positive, the domain's deployment prior")
     print(header)
@@ -132,6 +184,70 @@ def main(argv=None) -> int:
     for name, by_slice in results.items():
         cells = [f" {by_slice[s]['brier']:>23.3f}" for s in slices]
         print(f"{name:10}" + "".join(cells))
+
+
+def print_mean_change(per_seed: dict, slices) -> None:
+    """Each variant's accuracy and AUC change vs the recipe, averaged over the splits."""
+    import numpy as np
+
+    header = slice_header(slices)
+    print(f"\nmean change vs the recipe over {len(per_seed)} splits: accuracy / ROC-AUC")
+    print("(recipe row: its mean; [min, max] of the accuracy change across splits)")
+    print(header)
+    print("-" * len(header))
+    names = list(next(iter(per_seed.values())))
+    for name in names:
+        cells = []
+        for s in slices:
+            if name == "recipe":
+                acc = np.mean([r["recipe"][s]["accuracy"] for r in per_seed.values()])
+                auc = np.mean([r["recipe"][s]["auc"] for r in per_seed.values()])
+                cell = f"{acc:.3f}/{auc:.3f}"
+            else:
+                d_acc = [
+                    r[name][s]["accuracy"] - r["recipe"][s]["accuracy"] for r in per_seed.values()
+                ]
+                d_auc = [r[name][s]["auc"] - r["recipe"][s]["auc"] for r in per_seed.values()]
+                cell = f"{np.mean(d_acc):+.3f}/{np.mean(d_auc):+.3f} [{min(d_acc):+.3f},{max(d_acc):+.3f}]"
+            cells.append(f" {cell:>23}")
+        print(f"{name:10}" + "".join(cells))
+
+
+def main(argv=None) -> int:
+    from nlp.train import SEED
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--seeds",
+        default=str(SEED),
+        help=f"comma-separated split seeds (default {SEED}, the split `yujing train` reports)",
+    )
+    args = parser.parse_args(argv)
+    names = [v for v in args.variants.split(",") if v]
+    for name in names:
+        if name not in VARIANTS:
+            parser.error(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+    try:
+        seeds = [int(v) for v in args.seeds.split(",") if v]
+    except ValueError:
+        parser.error(f"--seeds takes comma-separated integers, got {args.seeds!r}")
+    if not seeds:
+        parser.error("--seeds names no seed")
+
+    from nlp.train import load_splits
+
+    per_seed = {}
+    for seed in seeds:
+        print(f"\n=== split seed {seed} ===", flush=True)
+        train, held_out = load_splits(args.data_dir, seed=seed)
+        per_seed[seed] = fit_and_score(names, train, held_out, args.data_dir)
+        print_split(per_seed[seed], list(held_out))
+    if len(seeds) > 1:
+        print_mean_change(per_seed, list(held_out))
     return 0
 
 

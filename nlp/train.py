@@ -4,10 +4,11 @@ DATA_DIR is the labelled sentiment folder (`../shared/data/sentiment`, see its R
 The model reads both social posts and consumer complaints, so it is trained on
 hand-labelled Weibo (weibo2018_train) plus complaint-style reviews: food delivery
 (waimai_10k_train), e-commerce (online_shopping_10_cats) and ChnSentiCorp's training
-split, as three experts (Weibo only, everything, reviews) blended by a domain gate (see
+split, as four experts (Weibo, everything, reviews, food delivery) blended by a domain gate (see
 nlp/sentiment_model.py), plus a few thousand short phrases that teach how negation
 composes (一点也不差 is praise; nlp/negation_examples.py), at a small weight. The
-emoticon-labelled weibo_senti_100k is not used (its labels are the emoticons).
+emoticon-labelled weibo_senti_100k is not used: its labels are the emoticons, and with the
+emoticons removed it adds nothing measurable (`bench/nlp_variants.py`, variant `emoticon`).
 
 Every text is normalised exactly as the scorer will see it, and duplicates are removed
 (ChnSentiCorp is largely contained in online_shopping). Evaluation first: seeded,
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from nlp.sentiment_model import BLEND, EXPERTS
 
 SEED = 20261122
 HOLDOUT = 0.2
@@ -67,6 +70,9 @@ class TrainParams:
     # weibo2018's author over-sampled negative posts for training (5,497:4,503) and
     # reports a random sample of the same source as 7:3 positive (its test.txt)
     deployment_prior: dict = field(default_factory=lambda: {"weibo": 0.70})
+    # the experts and, per domain, how their margins blend (see nlp/sentiment_model.py)
+    experts: tuple = EXPERTS
+    blend: tuple = BLEND
 
 
 NEGATION = "negation"  # the source name of the phrases from nlp/negation_examples.py
@@ -77,6 +83,7 @@ NEGATION_PROBE_EVERY = 5  # hold-out evaluation: every 5th evaluative word's phr
 EXPERT_SOURCES = {
     "weibo": ("weibo2018", NEGATION),
     "reviews": ("shopping", "chnsenticorp", NEGATION),
+    "delivery": ("waimai", NEGATION),
 }
 DOMAIN_OF = {
     "weibo2018": "weibo",
@@ -218,7 +225,7 @@ def _nb_ratio(x, y, w, alpha: float) -> np.ndarray:
 
 def _fit_experts(x, frame, params: TrainParams, seed: int):
     """(expert coef, expert intercepts, gate coef, gate intercepts) on rows of x."""
-    from nlp.sentiment_model import DOMAINS, EXPERTS
+    from nlp.sentiment_model import DOMAINS
 
     y = frame["label"].to_numpy()
     source = frame["source"].to_numpy()
@@ -227,13 +234,13 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
         name: np.isin(source, list(EXPERT_SOURCES[name]))
         if name in EXPERT_SOURCES
         else np.ones(len(y), dtype=bool)
-        for name in EXPERTS
+        for name in params.experts
     }
     # a specialised expert weighs its real sources equally and the negation phrases by
     # their weight relative to its first source
     negation = source == NEGATION
     coef, intercept = [], []
-    for k, name in enumerate(EXPERTS):
+    for k, name in enumerate(params.experts):
         m = rows[name]
         if name == "general":
             weights = w[m]
@@ -266,14 +273,14 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     )
 
 
-def _margins(x, experts) -> np.ndarray:
-    from nlp.sentiment_model import BLEND, _sigmoid, blend_margins
+def _margins(x, experts, blend) -> np.ndarray:
+    from nlp.sentiment_model import _sigmoid, blend_margins
 
     coef, intercept, gate_coef, gate_intercept = experts
     z = np.asarray(x @ coef.T.astype(np.float64)) + intercept
     g = _sigmoid(np.asarray(x @ gate_coef.T.astype(np.float64)) + gate_intercept)
     g /= np.maximum(g.sum(axis=1, keepdims=True), 1e-12)
-    return blend_margins(z, g, np.array(BLEND))
+    return blend_margins(z, g, np.array(blend, dtype=np.float64))
 
 
 def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print):
@@ -308,7 +315,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
     strata = train["source"].astype(str) + train["label"].astype(str)
     folds = StratifiedKFold(params.calibration_folds, shuffle=True, random_state=seed)
     for k, (a, b) in enumerate(folds.split(np.zeros(n), strata)):
-        z[b] = _margins(x[b], _fit_experts(x[a], train.iloc[a], params, seed + 100 * k))
+        experts = _fit_experts(x[a], train.iloc[a], params, seed + 100 * k)
+        z[b] = _margins(x[b], experts, params.blend)
         log(
             f"  calibration fold {k + 1}/{params.calibration_folds}, {time.perf_counter() - t0:.0f} s"
         )
@@ -345,6 +353,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
         gate_intercept=gate_intercept,
         calibration=calibration,
         prior_shift=prior_shift,
+        experts=tuple(params.experts),
+        blend=np.array(params.blend, dtype=np.float64),
         meta=meta,
     )
 

@@ -24,6 +24,10 @@ def replacing(path: Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        # mkstemp makes the file owner-only; the result gets the mode the file had, or the
+        # one a plain open() would give, so a scorer or reader running as another user can
+        # still read a retrained model or an alert record
+        os.chmod(tmp, _mode_for(path))
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
@@ -31,6 +35,27 @@ def replacing(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask can only
+    be read by setting it, which would briefly change it for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -5,43 +5,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pandas as pd
+from tiny_sentiment_data import tiny_data
 
-from nlp.train import FILES, load_splits
-
-POSITIVE = [
-    "很好吃，下次还来",
-    "服务周到，点赞",
-    "味道不错，送得也快",
-    "性价比很高",
-    "包装精美，喜欢",
-]
-NEGATIVE = ["太难吃了", "送餐慢了两个小时", "客服态度恶劣", "菜是凉的，差评", "分量太少，不推荐"]
-
-
-def _write(folder: Path, name: str, rows: list[tuple[int, str]]) -> None:
-    pd.DataFrame(rows, columns=["label", "text"]).to_csv(folder / FILES[name], index=False)
-
-
-def _data(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def labelled(prefix: str) -> list[tuple[int, str]]:
-        return [(1, f"{prefix}{t}") for t in POSITIVE] + [(0, f"{prefix}{t}") for t in NEGATIVE]
-
-    _write(folder, "weibo2018", labelled("微博"))
-    _write(folder, "waimai", labelled("外卖"))
-    _write(folder, "chnsenticorp", labelled("酒店"))
-    # one validation text is also in the e-commerce file, as in the real data
-    _write(
-        folder, "chnsenticorp_validation", [(1, "房间干净，早餐丰富"), (0, "隔音太差，一夜没睡")]
-    )
-    _write(folder, "shopping", [*labelled("网购"), (1, "房间干净，早餐丰富")])
-    return folder
+from nlp.train import load_splits
 
 
 def test_no_held_out_text_is_trained_on_and_shared_texts_are_marked(tmp_path):
-    train, held_out = load_splits(_data(tmp_path))
+    train, held_out = load_splits(tiny_data(tmp_path))
 
     assert set(held_out) == {"weibo2018", "waimai", "chnsenticorp_validation", "negation_probe"}
     # the negation phrases train, except those of the probe's evaluative words
@@ -62,7 +32,7 @@ def test_the_words_variant_adds_jieba_words_without_touching_the_split(tmp_path)
     spec = importlib.util.spec_from_file_location("nlp_variants", path)
     variants = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(variants)
-    _, held_out = load_splits(_data(tmp_path))
+    _, held_out = load_splits(tiny_data(tmp_path))
     part = held_out["weibo2018"]
     before = [list(t) for t in part["tokens"]]
 
@@ -80,7 +50,7 @@ def test_the_words_variant_adds_jieba_words_without_touching_the_split(tmp_path)
 def test_training_twice_writes_the_same_bytes(tmp_path):
     from nlp.train import fit
 
-    train, _ = load_splits(_data(tmp_path / "data"))
+    train, _ = load_splits(tiny_data(tmp_path / "data"))
     for name in ("a", "b"):
         fit(train, log=lambda *a: None).save(tmp_path / f"{name}.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
