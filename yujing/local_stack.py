@@ -122,32 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(make_engine(prod.warehouse_url if prod else None))
     seen = {p.name for p in outbox_dir().glob("*.json")}
 
-    children: list[subprocess.Popen] = []
+    from yujing.children import ChildProcesses
+
+    children = ChildProcesses(home, env, say=lambda line: print(line, flush=True))
+    start, stop = children.start, children.stop
 
     def interrupted(*_args) -> None:
         raise KeyboardInterrupt  # SIGTERM (e.g. from a supervisor) stops everything too
 
     signal.signal(signal.SIGTERM, interrupted)
-
-    def start(cmd: list[str], log_name: str) -> subprocess.Popen:
-        log = open(home / log_name, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        child = subprocess.Popen(
-            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        children.append(child)
-        return child
-
-    def stop(*_args) -> None:
-        print("\n[yujing] stopping…", flush=True)
-        for child in reversed(children):
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-        print("[yujing] stopped.", flush=True)
 
     try:
         start(
@@ -208,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
-        while all(child.poll() is None for child in children):
+        while children.all_running():
             _echo_new_alerts(seen)
             time.sleep(2)
         print("[yujing] a component exited; see the logs in .yujing/", file=sys.stderr)

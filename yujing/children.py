@@ -1,0 +1,70 @@
+"""The processes `make run` starts, and stopping all of them however it is interrupted.
+
+Each child runs in a session of its own (so a terminal's Ctrl-C reaches only the
+supervisor, which then stops the children in order) and is stopped by signalling its whole
+process group: `airflow standalone` has children of its own. While stopping, further
+SIGINT/SIGTERM are ignored: a second Ctrl-C, or a supervisor that signals twice (`timeout`
+and `make` both pass SIGTERM on), would otherwise abandon the remaining children, still
+holding their ports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+
+class ChildProcesses:
+    def __init__(self, log_dir: Path, env: Mapping[str, str], say: Callable[[str], None] = print):
+        self.log_dir = Path(log_dir)
+        self.env = env  # read at each start: the caller may add to it between starts
+        self.say = say
+        self.children: list[subprocess.Popen] = []
+
+    def start(self, cmd: Sequence[str], log_name: str) -> subprocess.Popen:
+        """Start `cmd` in its own session, its output appended to log_dir/log_name."""
+        with open(self.log_dir / log_name, "ab") as log:  # the child keeps its own copy
+            child = subprocess.Popen(
+                list(cmd),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.children.append(child)
+        return child
+
+    def all_running(self) -> bool:
+        return all(child.poll() is None for child in self.children)
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """SIGTERM each child's process group (newest first), SIGKILL what is still there
+        after `grace_s`; interrupts meanwhile are ignored, then the handlers restored."""
+        previous = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            self.say("\n[yujing] stopping…")
+            for child in reversed(self.children):
+                if child.poll() is None:
+                    _signal_group(child, signal.SIGTERM)
+            for child in self.children:
+                try:
+                    child.wait(timeout=grace_s)
+                except subprocess.TimeoutExpired:
+                    _signal_group(child, signal.SIGKILL)
+                    child.wait()
+            self.say("[yujing] stopped.")
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _signal_group(child: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(child.pid, sig)
+    except ProcessLookupError:  # it exited between the check and the signal
+        pass
