@@ -13,9 +13,9 @@ is. The margin is
         + g_reviews·(z_general + z_reviews)/2
 
 (the `blend` matrix), so a post the gate is unsure about leans on the general expert.
-The delivery expert is the newest (2026-12-01): on two different hold-out splits it
-raised food-delivery accuracy by 0.009 and 0.004 and left the other slices within 0.002
-(`bench/nlp_variants.py --variants nodelivery --seeds …`).
+The delivery expert is the newest (2026-12-01): on three hold-out splits it raised
+food-delivery accuracy by 0.009, 0.004 and 0.008 and left the other slices within 0.002
+(`bench/nlp_variants.py --variants nodelivery --seeds 20261122,7,11`).
 P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ + Σ g_domain·s_domain), where ℓ is the centred
 log length of the text. The calibration is fitted on out-of-fold margins; the two length
 terms correct the tendency of TF-IDF margins to grow with text length, so 0.3 means the
