@@ -273,6 +273,24 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     )
 
 
+def check_experts(params: TrainParams) -> None:
+    """Refuse an expert the recipe has no sources for, or a blend that does not fit."""
+    from nlp.sentiment_model import DOMAINS
+
+    unknown = [e for e in params.experts if e != "general" and e not in EXPERT_SOURCES]
+    if unknown:
+        raise ValueError(
+            f"experts {unknown} have no training sources; known: general, "
+            + ", ".join(EXPERT_SOURCES)
+        )
+    shape = np.shape(params.blend)
+    if shape != (len(DOMAINS), len(params.experts)):
+        raise ValueError(
+            f"blend is {shape}, expected one row per domain {DOMAINS} and one column per "
+            f"expert {tuple(params.experts)}"
+        )
+
+
 def _margins(x, experts, blend) -> np.ndarray:
     from nlp.sentiment_model import _sigmoid, blend_margins
 
@@ -290,6 +308,7 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
     from nlp.features import HashedFeatures
     from nlp.sentiment_model import SentimentModel, tfidf
 
+    check_experts(params)
     t0 = time.perf_counter()
     features = HashedFeatures(bits=params.bits, ngram_max=params.ngram_max)
     texts = list(train["clean"])
@@ -340,6 +359,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
             "nb_alpha": params.nb_alpha,
             "calibration_folds": params.calibration_folds,
             "deployment_prior": params.deployment_prior,
+            "experts": list(params.experts),
+            "blend": [list(row) for row in params.blend],
         },
         "training_prior": training_prior,
         "seed": seed,

@@ -66,3 +66,15 @@ def test_a_file_whose_blend_does_not_match_its_experts_is_refused(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match="expected domains × experts"):
         SentimentModel.from_file(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"experts": ("weibo", "general", "shopping")}, r"experts \['shopping'\] have no"),
+        ({"blend": THREE_BLEND}, "expected one row per domain"),
+    ],
+)
+def test_a_recipe_with_an_unknown_expert_or_a_misfit_blend_is_refused(train, change, message):
+    with pytest.raises(ValueError, match=message):
+        fit(train, dataclasses.replace(TrainParams(), **change), log=lambda *a: None)
