@@ -69,7 +69,11 @@ def chart_png(note: dict) -> bytes | None:
 
             title = f"{p.get('brand_name', '')} · {p.get('platform', '')} {p.get('post_id', '')}"
             return spread_chart(
-                p["series"], p.get("viral_line", 1000), title, observed=p.get("observed_curve")
+                p["series"],
+                p.get("viral_line", 1000),
+                title,
+                observed=p.get("observed_curve"),
+                posted_at=p.get("posted_at"),
             )
         if p.get("bars"):
             from alerts.chart import bar_chart

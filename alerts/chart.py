@@ -74,10 +74,11 @@ def _label(zh_en: str, en: str, font: str | None) -> str:
 
 
 def _safe(text: str, font: str | None) -> str:
-    """Without a CJK font, drop CJK characters from free text (no empty boxes)."""
+    """Without a CJK font, drop CJK characters from free text (no empty boxes), and the
+    separators they leave dangling ("沐沐奶粉 · weibo 1" becomes "weibo 1")."""
     if font or not _has_cjk(text):
         return text
-    return "".join(ch for ch in text if not _has_cjk(ch)).strip()
+    return "".join(ch for ch in text if not _has_cjk(ch)).strip(" ·:-|,")
 
 
 def _figure(width: float, height: float):
@@ -100,15 +101,38 @@ def _png(fig) -> bytes:
     return out.getvalue()
 
 
+def repost_curve(
+    series: list[list], observed: list[list] | None, posted_at: str | None
+) -> tuple[list[dt.datetime], list[int], bool]:
+    """(times, reposts, starts at publication): the snapshots (or, without them, the
+    estimates' observed counts), from 0 at the post's publication when that is earlier, so
+    a post first seen at 355 reposts shows how fast it got there."""
+    points = observed if observed else [[s[0], s[1]] for s in series]
+    times = [dt.datetime.fromisoformat(p[0]) for p in points]
+    counts = [int(p[1]) for p in points]
+    if posted_at:
+        start = dt.datetime.fromisoformat(posted_at)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+        if times and start < times[0]:
+            return [start, *times], [0, *counts], True
+    return times, counts, False
+
+
 def spread_chart(
-    series: list[list], viral: int, title: str = "", observed: list[list] | None = None
+    series: list[list],
+    viral: int,
+    title: str = "",
+    observed: list[list] | None = None,
+    posted_at: str | None = None,
 ) -> bytes:
     """The spread of a post: reposts so far, the predicted 24 h reach with its interval,
     and the viral line. Times on the x axis are Asia/Shanghai.
 
     series: [[iso time, observed, predicted, low, high], ...] (the estimates made, in order);
     observed: [[iso time, cumulative reposts], ...] (the measured curve), optional: when
-    absent the estimates' observed counts are drawn instead.
+    absent the estimates' observed counts are drawn instead; posted_at: when the post was
+    published (the curve starts there at 0).
     """
     import matplotlib.dates as mdates
 
@@ -116,16 +140,15 @@ def spread_chart(
     ax = fig.add_subplot(1, 1, 1)
     times = [dt.datetime.fromisoformat(s[0]) for s in series]
     reposts = _label("转发 reposts", "reposts", font)
-    if observed:
-        ax.step(
-            [dt.datetime.fromisoformat(o[0]) for o in observed],
-            [o[1] for o in observed],
-            where="post",
-            color="#c0392b",
+    curve_t, curve_n, from_publication = repost_curve(series, observed, posted_at)
+    measured = int(from_publication)
+    if from_publication:  # publication to first sight: the path between is unknown, dotted
+        ax.plot(curve_t[:2], curve_n[:2], ":", color="#c0392b", lw=1.2)
+    if curve_t:
+        ax.plot(
+            curve_t[measured:], curve_n[measured:], "o-", color="#c0392b", markersize=3,
             label=reposts,
-        )
-    elif times:
-        ax.plot(times, [s[1] for s in series], "o-", color="#c0392b", markersize=3, label=reposts)
+        )  # fmt: skip
     if len(times) >= 2:
         ax.fill_between(
             times,
@@ -161,7 +184,11 @@ def spread_chart(
     )
     ax.set_ylabel(reposts, fontproperties=props)
     ax.set_xlabel("Asia/Shanghai", fontproperties=props)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=SHANGHAI))
+    # labels fit the span (seconds for a post seen twice a minute apart, hours for a day):
+    # a fixed %H:%M printed the same minute under every tick
+    locator = mdates.AutoDateLocator(tz=SHANGHAI)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=SHANGHAI))
     ax.set_title(_safe(title, font) or "spread of the post", fontproperties=props, fontsize=10)
     legend_props = props.copy()
     legend_props.set_size(7)

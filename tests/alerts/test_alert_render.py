@@ -169,3 +169,29 @@ def test_the_spread_chart_is_a_png_with_or_without_a_cjk_font():
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     assert spread_chart(series[:1], 1000, "").startswith(b"\x89PNG")
     assert spread_chart([], 1000, "").startswith(b"\x89PNG")
+
+
+def test_the_repost_curve_starts_at_publication_when_the_post_was_first_seen_later():
+    from alerts.chart import repost_curve
+
+    curve = [["2026-05-01T02:00:00+00:00", 353], ["2026-05-01T02:00:03+00:00", 355]]
+    times, counts, from_publication = repost_curve([], curve, "2026-05-01T01:15:00+00:00")
+    assert from_publication and counts == [0, 353, 355]
+    assert times[0].isoformat() == "2026-05-01T01:15:00+00:00"
+    # a naive publication time is UTC, as the warehouse stores it
+    assert repost_curve([], curve, "2026-05-01T01:15:00")[1] == [0, 353, 355]
+    # unknown or not earlier: the measured curve alone
+    assert repost_curve([], curve, None) == repost_curve([], curve, "2026-05-01T02:00:00+00:00")
+    assert repost_curve([], curve, None)[1:] == ([353, 355], False)
+    # without snapshots, the estimates' observed counts
+    series = [["2026-05-01T02:00:00+00:00", 10, 300, 150, 900]]
+    assert repost_curve(series, None, "2026-05-01T01:00:00+00:00")[1] == [0, 10]
+    png = spread_chart(series, 1000, "沐沐奶粉 · weibo 1", posted_at="2026-05-01T01:00:00+00:00")
+    assert png.startswith(b"\x89PNG")
+
+
+def test_a_title_without_a_cjk_font_loses_its_chinese_and_the_separator_it_leaves():
+    from alerts.chart import _safe
+
+    assert _safe("沐沐奶粉 · weibo 5012345", None) == "weibo 5012345"
+    assert _safe("沐沐奶粉 · weibo 5012345", "Noto Sans CJK SC") == "沐沐奶粉 · weibo 5012345"
