@@ -141,14 +141,11 @@ def spread_chart(
     times = [dt.datetime.fromisoformat(s[0]) for s in series]
     reposts = _label("转发 reposts", "reposts", font)
     curve_t, curve_n, from_publication = repost_curve(series, observed, posted_at)
-    measured = int(from_publication)
     if from_publication:  # publication to first sight: the path between is unknown, dotted
         ax.plot(curve_t[:2], curve_n[:2], ":", color="#c0392b", lw=1.2)
+        curve_t, curve_n = curve_t[1:], curve_n[1:]
     if curve_t:
-        ax.plot(
-            curve_t[measured:], curve_n[measured:], "o-", color="#c0392b", markersize=3,
-            label=reposts,
-        )  # fmt: skip
+        ax.plot(curve_t, curve_n, "o-", color="#c0392b", markersize=3, label=reposts)
     if len(times) >= 2:
         ax.fill_between(
             times,

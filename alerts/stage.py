@@ -406,7 +406,7 @@ def build_payload(
         "posts": len(state.posts),
         "related": related,
         # when the lead post was published: the chart draws its curve from 0 there
-        "posted_at": ev.created_at.isoformat() if getattr(ev, "created_at", None) else None,
+        "posted_at": ev.created_at.isoformat() if ev.created_at else None,
         "opened_at": state.opened_at.isoformat(),
         "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         "at": now.isoformat(),

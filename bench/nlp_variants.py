@@ -66,20 +66,18 @@ def with_words(frame, bigrams: bool):
     return frame
 
 
-EMOTICON = r"\[[^\[\]]{1,8}\]"  # [哈哈], [泪] …: the labels of weibo_senti_100k
-
-
 def with_emoticon_labelled(data_dir: Path, train, held_out):
     """The training split plus weibo_senti_100k_dev's texts without their emoticons (as a
     source of its own, outside every domain: it trains the general expert only)."""
     import pandas as pd
 
-    from nlp.train import _prepared
+    from nlp.normalize import EMOTICON
+    from nlp.train import prepared_frame
 
     frame = pd.read_csv(data_dir / "weibo_senti_100k_dev.csv", usecols=["label", "text"])
     frame = frame.dropna(subset=["text", "label"])
     frame["text"] = frame["text"].astype(str).str.replace(EMOTICON, "", regex=True)
-    extra = _prepared(frame, "emoticon_labelled")
+    extra = prepared_frame(frame, "emoticon_labelled")
     extra = extra[extra["clean"].str.len() >= 4]  # a bare emoticon post has nothing left
     held_keys = set().union(*(set(part["key"]) for part in held_out.values()))
     extra = extra[~extra["key"].isin(held_keys | set(train["key"]))]

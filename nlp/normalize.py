@@ -35,7 +35,7 @@ _REPLY = re.compile(rf"^\s*回复\s*@{_NAME}\s*[:：]")
 _MENTION = re.compile(rf"@({_NAME})")
 _MARKUP = re.compile(r"\{%(.*?)%\}", re.S)
 _TOPIC = re.compile(r"#([^#\n]{1,60})#")
-_EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9]{0,7})\]")
+EMOTICON = re.compile(r"\[([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9]{0,7})\]")
 # zero-width, bidi, BOM, variation selectors and C0/C1 controls except tab/newline
 _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff"
@@ -132,9 +132,9 @@ def _markup(match: re.Match) -> str:
 
 def _clean(text: str) -> tuple[str, tuple[str, ...]]:
     """(text without emoticons, emoticons) for one side of a repost."""
-    emoticons = tuple(_EMOTICON.findall(text))
+    emoticons = tuple(EMOTICON.findall(text))
     if emoticons:
-        text = _EMOTICON.sub(" ", text)
+        text = EMOTICON.sub(" ", text)
     text = _TOPIC.sub(r" \1 ", text)
     text = _REPEAT_PUNCT.sub(r"\1", text)
     text = _REPEAT_CHAR.sub(r"\1\1\1", text)

@@ -110,17 +110,19 @@ def read_source(data_dir: Path, name: str):
     import pandas as pd
 
     frame = pd.read_csv(data_dir / FILES[name], usecols=["label", "text"])
-    return _prepared(frame.dropna(subset=["text", "label"]), name)
+    return prepared_frame(frame.dropna(subset=["text", "label"]), name)
 
 
 def negation_frame(rows: list[tuple[int, str]]):
     """Negation phrases (label, text) as a prepared frame of source NEGATION."""
     import pandas as pd
 
-    return _prepared(pd.DataFrame(rows, columns=["label", "text"]), NEGATION)
+    return prepared_frame(pd.DataFrame(rows, columns=["label", "text"]), NEGATION)
 
 
-def _prepared(frame, name: str):
+def prepared_frame(frame, name: str):
+    """A labelled (label, text) frame as training rows of source `name`: normalised and
+    tokenised as the scorer does, unusable rows dropped, duplicates removed."""
     from nlp.scorer import prepare
 
     frame = frame.copy()
