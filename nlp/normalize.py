@@ -45,8 +45,28 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _REPEAT_PUNCT = re.compile(r"([!?。,，、.~…;；:：\-—*=_+])\1+")
 _REPEAT_CHAR = re.compile(r"(\D)\1{3,}")  # 哈哈哈哈哈 → 哈哈哈, but not 10000
 _SPACES = re.compile(r"\s+")
+_HAN = "[\u4e00-\u9fff\u3400-\u4dbf]"
+# Single characters spelled apart to dodge keyword filters (沐 沐 奶 粉, 维-权-群, 曝.光.了):
+# three or more Han characters each separated by the same one separator are joined again.
+# Commas and 、 are left alone: 甜，脆，好吃 and 油、盐、酱 are ordinary writing.
+_SPACED_HAN = re.compile(rf"{_HAN}([ \-/|\\·._*~+])(?:{_HAN}\1)+{_HAN}")
 _REPOST_CHAIN = re.compile(rf"//\s*@{_NAME}\s*[:：]?")
 _REPOST_ONLY = frozenset({"", "转发微博", "转发", "轉發微博", "repost", "Repost", "转"})
+
+
+@cache
+def _marks_after_han() -> re.Pattern:
+    """Combining marks (strike-through U+0336, Tibetan ༵, enclosing circles …) stacked on
+    Han characters: decoration or filter evasion (客̶服̶, 垃༵圾༵), never meaning in Chinese."""
+    ranges, start = [], None
+    for cp in range(0x300, 0x20001):
+        is_mark = cp < 0x20000 and unicodedata.category(chr(cp)) in ("Mn", "Me")
+        if is_mark and start is None:
+            start = cp
+        elif not is_mark and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+            start = None
+    return re.compile(f"(?<={_HAN})[{''.join(ranges)}]+")
 
 
 @cache
@@ -138,7 +158,9 @@ def _clean(text: str) -> tuple[str, tuple[str, ...]]:
     text = _TOPIC.sub(r" \1 ", text)
     text = _REPEAT_PUNCT.sub(r"\1", text)
     text = _REPEAT_CHAR.sub(r"\1\1\1", text)
-    return _SPACES.sub(" ", text).strip(), emoticons
+    text = _SPACES.sub(" ", text)
+    text = _SPACED_HAN.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
+    return text.strip(), emoticons
 
 
 def normalize(raw: object) -> NormalizedText:
@@ -159,6 +181,7 @@ def normalize(raw: object) -> NormalizedText:
         text = html.unescape(html.unescape(text))
     text = _INVISIBLE.sub("", text)
     text = unicodedata.normalize("NFKC", text)  # full-width letters, digits, punctuation
+    text = _marks_after_han().sub("", text)
     text = to_simplified(text)
     text = _REPLY.sub(" ", text)
     cards = 0

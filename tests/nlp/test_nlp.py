@@ -34,6 +34,16 @@ FIXTURES = Path(__file__).with_name("fixtures")
         ("ＡＢＣ１２３４５", "ABC12345"),
         ("真\u200b的\u200d好\x07", "真的好"),
         ("太差了！！！！？？？", "太差了!?"),
+        # characters spelled apart or overdrawn to dodge keyword filters are read whole
+        ("沐 沐 奶 粉 有 异 物", "沐沐奶粉有异物"),
+        ("垃-圾-客-服，维.权.群", "垃圾客服,维权群"),
+        ("客\u0336服\u0336不\u0336理\u0336人", "客服不理人"),
+        ("送\u0f35来\u0f35是\u0f35凉\u0f35的", "送来是凉的"),
+        # ... but not ordinary spacing, lists or a two-character pair
+        ("客服 态度 差", "客服 态度 差"),
+        ("甜，脆，好吃；油、盐、酱都有", "甜,脆,好吃;油、盐、酱都有"),
+        ("维/权", "维/权"),
+        ("café naïve", "café naïve"),
     ],
 )
 def test_normalisation_cases(raw, expected):
@@ -83,6 +93,11 @@ def test_segmentation_keeps_brands_and_complaint_terms_whole():
 def test_categories_and_signals(text, categories, signals):
     assert categories <= set(categories_in(text))
     assert set(signals_in(text)) == signals
+
+
+def test_spelled_apart_complaints_are_still_found():
+    text = normalize("奶 粉 里 有 异 物，打 了 1 2 3 1 5").full
+    assert "safety" in categories_in(text)
 
 
 def test_negated_terms_do_not_count():
