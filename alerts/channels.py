@@ -1,5 +1,7 @@
 """Delivery channels. `send(notification) -> external id` raises on any failure, so the
-notification stays queued and is retried by the next run.
+notification stays queued and is retried by the next run. A send that reached some
+recipients but not all raises `PartialDelivery` (carrying the external id): the stage
+marks it sent and records the refusal, since a retry would repeat it to the others.
 
 A notification (built by `alerts.stage.deliver_pending`) is a dict: `dedupe_key`,
 `receiver`, `event`, `level`, `incident_id`, `created_at`, `attempt`, `thread` (the external
@@ -57,6 +59,16 @@ class Channel(Protocol):
 
 class DeliveryError(RuntimeError):
     """A channel refused or failed a notification (retried next run)."""
+
+
+class PartialDelivery(DeliveryError):
+    """Delivered to some recipients, refused for others. Not retried: the accepted
+    recipients have it already; the message (addresses, no secrets) goes to `last_error`
+    and the log so ops can reach the refused ones."""
+
+    def __init__(self, message: str, external_id: str):
+        super().__init__(message)
+        self.external_id = external_id
 
 
 def chart_png(note: dict) -> bytes | None:
@@ -316,6 +328,12 @@ class SlackChannel:
 # --- email ------------------------------------------------------------------------------
 
 
+def _smtp_text(reply) -> str:
+    """An SMTP reply text (bytes from smtplib) as one short printable line."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:200]
+
+
 class EmailChannel:
     """SMTP (smtplib): multipart/alternative text + HTML, the chart inline in a
     multipart/related HTML part (`cid:`). The Message-ID is derived from the dedupe key, so
@@ -379,9 +397,13 @@ class EmailChannel:
                 smtp.starttls()
             if self.login:
                 smtp.login(self.login, self._password or "")
-            refused = smtp.send_message(message)
-        if refused and len(refused) == len(self.to):
-            raise DeliveryError(f"every recipient was refused: {sorted(refused)}")
+            refused = smtp.send_message(message)  # raises only if every recipient is refused
+        if refused:
+            detail = ", ".join(
+                f"{address} ({code} {_smtp_text(reply)})"
+                for address, (code, reply) in sorted(refused.items())
+            )
+            raise PartialDelivery(f"recipients refused: {detail}", message["Message-ID"])
         return message["Message-ID"]
 
 

@@ -17,7 +17,9 @@ the hour is over; critical alerts are never folded but do count).
 a compare-and-set UPDATE to `sending` that stores a fresh claim token (in `external_id`
 until the row is sent) and a lease; only the holder of the token can mark the row `sent`
 or `failed`, so two overlapping runs never send the same row. A failed send goes back to
-`failed` with `last_error` and is retried by the next run, forever (never lost).
+`failed` with `last_error` and is retried by the next run, forever (never lost). A
+send that reached only some of its recipients (`PartialDelivery`) is `sent` with the
+refusal in `last_error`: resending would repeat it to those who got it.
 
 The honest residual: a crash after the channel accepted a message but before the row
 was marked leaves it `sending`; after the lease (`LEASE`) another run takes it over.
@@ -40,6 +42,7 @@ from dataclasses import asdict, fields
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 
+from alerts.channels import PartialDelivery
 from alerts.engine import (
     Evidence,
     IncidentState,
@@ -757,8 +760,11 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     to channels (`alerts.channels`). Returns counts: sent, recovered (found already
     delivered after a crash), failed (queued for the next run), deferred (quiet hours,
     a summary's hour not over, or waiting for an earlier message of the same incident),
-    skipped (claimed by another run, or the receiver left the config)."""
-    now = clock.now()
+    skipped (claimed by another run, or the receiver left the config).
+
+    The clock is read again for each row: a slow run (channel timeouts) must stamp a
+    late claim with the time it was made, or a concurrent run would see an already
+    expired lease and send the row a second time."""
     stats = {"sent": 0, "recovered": 0, "failed": 0, "deferred": 0, "skipped": 0}
     n = notifications.c
     with engine.connect() as conn:
@@ -785,6 +791,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     )
     blocked: set[tuple[str, str]] = set()  # (incident, receiver) with an earlier unsent row
     for row in rows:
+        now = clock.now()
         key, receiver_name = row["dedupe_key"], row["receiver"]
         pair = (row["incident_id"], receiver_name) if row["incident_id"] else None
         in_flight = (
@@ -831,6 +838,10 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
                 )
             ).rowcount
             thread = _thread(conn, row["incident_id"], receiver_name)
+            if claimed == 1:  # re-read under the claim: a summary may have grown since
+                payload = json.loads(
+                    conn.execute(select(n.payload).where(n.dedupe_key == key)).scalar_one()
+                )
         if claimed != 1:
             stats["skipped"] += 1  # another run claimed it between our read and now
             if pair:
@@ -848,7 +859,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             "payload": payload,
         }
         channel = channels.get(receiver_name)
-        external = None
+        external, partial = None, None
         try:
             if channel is None:
                 raise LookupError(f"no channel for receiver {receiver_name!r}")
@@ -861,7 +872,16 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
                     stats["recovered"] += 1
                     log.info("notification %s was already delivered (%s)", key, external)
             if not external:
-                external = channel.send(note)
+                try:
+                    external = channel.send(note)
+                except PartialDelivery as exc:  # resending would repeat it to the others
+                    external, partial = exc.external_id, str(exc)[:1000]
+                    log.warning(
+                        "notification %s to %s only partly delivered: %s",
+                        key,
+                        receiver_name,
+                        partial,
+                    )
                 stats["sent"] += 1
         except Exception as exc:  # noqa: BLE001 - any failure keeps the row queued
             error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -884,7 +904,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             status="sent",
             sent_at=clock.now(),
             external_id=str(external)[:200],
-            last_error=None,
+            last_error=partial,
         ):
             log.error("notification %s: lost its claim while sending (lease %s)", key, LEASE)
         _supersede(engine, row, key)

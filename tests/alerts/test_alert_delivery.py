@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
-from alert_fixtures import HOSTILE, T0, Recorder, mechanics_config
+from alert_fixtures import HOSTILE, T0, Recorder, SMTPServer, mechanics_config
 
 from alerts.channels import (
     EmailChannel,
@@ -27,7 +27,7 @@ from alerts.channels import (
     channels_for_config,
     lookup_from_uris,
 )
-from alerts.stage import LEASE, deliver_pending, run_escalation
+from alerts.stage import LEASE, deliver_pending, queue_notice, run_escalation
 from warehouse.schema import notifications
 
 CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
@@ -201,6 +201,52 @@ def test_an_smtp_outage_delays_but_never_drops(world, clock, smtp_server):
     assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 1
     assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 0
     assert len(smtp_server.messages) == 1
+
+
+class RefusingSMTPServer(SMTPServer):
+    """A real SMTP server that refuses the recipients it is told to (a full mailbox)."""
+
+    def __init__(self, refuse):
+        super().__init__()
+        self.refuse = set(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.2.2 mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_is_recorded_and_the_others_get_it_once(world, clock, caplog):
+    """smtplib raises only when every recipient is refused; one refusal among several
+    must still show up (log, last_error) without resending to those who got it."""
+    server = RefusingSMTPServer({"oncall@example.com"}).start()
+    try:
+        to = ["pr@example.com", "oncall@example.com"]
+        email = EmailChannel("127.0.0.1", server.port, to, "yujing@example.com", timeout=2)
+        with world.engine.begin() as conn:
+            queue_notice(conn, CONFIG, ["pr-email"], "ops:x", "ops",
+                         {"event": "ops", "title": "t", "lines": ["l"]}, T0, level="critical")  # fmt: skip
+        with caplog.at_level(logging.WARNING, logger="alerts.stage"):
+            result = deliver_pending(world.engine, CONFIG, clock, {"pr-email": email})
+        assert result["sent"] == 1 and result["failed"] == 0
+        (row,) = world.rows()
+        assert row["status"] == "sent" and row["external_id"].startswith("<")
+        assert "oncall@example.com" in row["last_error"] and "550" in row["last_error"]
+        assert "pr@example.com" not in row["last_error"]
+        assert "oncall@example.com" in caplog.text and "ops:x:pr-email" in caplog.text
+        clock.advance(LEASE * 2)
+        assert deliver_pending(world.engine, CONFIG, clock, {"pr-email": email})["sent"] == 0
+        assert [m.rcpt_tos for m in server.messages] == [["pr@example.com"]]
+        # every recipient refused: nothing went out, so it fails and is retried
+        server.refuse.add("pr@example.com")
+        with world.engine.begin() as conn:
+            queue_notice(conn, CONFIG, ["pr-email"], "ops:y", "ops",
+                         {"event": "ops", "title": "t", "lines": ["l"]}, T0, level="critical")  # fmt: skip
+        assert deliver_pending(world.engine, CONFIG, clock, {"pr-email": email})["failed"] == 1
+        assert "Refused" in world.rows(notifications.c.status == "failed")[0]["last_error"]
+    finally:
+        server.stop()
 
 
 class HookServer:

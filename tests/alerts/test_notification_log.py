@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from alerts.channels import OutboxChannel
 from alerts.cli import ack_main, silence_main
 from alerts.digest import queue_digest
-from alerts.stage import LEASE, deliver_pending, run_escalation
+from alerts.stage import LEASE, deliver_pending, queue_notice, run_escalation
 from warehouse.schema import incidents, notifications
 from yujing.config import load_config, parse_config
 
@@ -162,6 +162,57 @@ def test_overlapping_delivery_runs_never_double_send(world, clock):
         t.join()
     assert sorted(delivered) == sorted(set(delivered)) == world.sent()
     assert len(delivered) == 12 == sum(r["sent"] for r in results)
+
+
+def test_a_claim_late_in_a_slow_run_holds_its_lease_from_when_it_was_made(world, clock):
+    """Each claim is stamped with the clock at the claim, not the run's start: a row
+    claimed 12 minutes into a slow run is still leased when a second run starts."""
+    with world.engine.begin() as conn:
+        for i in range(5):
+            queue_notice(conn, CONFIG, ["outbox"], f"ops:n{i}", "ops",
+                         {"event": "ops", "title": f"n{i}", "lines": []}, T0, level="critical")  # fmt: skip
+    sends, nested = [], []
+
+    class Slow:  # each send takes 3 minutes (SMTP/Slack timeouts and retries)
+        def send(self, note):
+            sends.append(note["dedupe_key"])
+            clock.advance(dt.timedelta(minutes=3))
+            if note["dedupe_key"] == "ops:n4:outbox" and not nested:
+                nested.append(deliver_pending(world.engine, CONFIG, clock, {"outbox": Slow()}))
+            return "ok"
+
+    assert deliver_pending(world.engine, CONFIG, clock, {"outbox": Slow()})["sent"] == 5
+    assert nested[0]["sent"] == 0 and nested[0]["skipped"] == 1
+    assert sorted(sends) == sorted(set(sends)) == world.sent()
+
+
+def test_a_summary_grown_before_its_claim_goes_out_with_every_folded_alert(world):
+    """The delivery run reads its rows at the start; an escalation run that folds another
+    alert into the summary before the summary is claimed must not be lost from it."""
+    from yujing.clock import ManualClock
+
+    config = config_with(max_per_hour=1)
+    at = T0 + dt.timedelta(minutes=5)
+    world.post("1", at=at, **WATCH)
+    world.post("2", at=at, **WATCH)
+    assert run_escalation(world.engine, config, ManualClock(at))["folded"] == 1
+    world.post("3", at=at, **WATCH)
+    late = ManualClock(T0 + dt.timedelta(minutes=59, seconds=50))
+    sent = []
+
+    class Outbox:
+        def send(self, note):
+            if not sent:  # the 10:59:50 escalation run commits while we deliver
+                assert run_escalation(world.engine, config, late)["folded"] == 1
+            sent.append(note)
+            return "x"
+
+    after_the_hour = ManualClock(T0 + dt.timedelta(hours=1, seconds=1))
+    assert deliver_pending(world.engine, config, after_the_hour, {"outbox": Outbox()})["sent"] == 2
+    (summary,) = [n["payload"] for n in sent if n["event"] == "summary"]
+    (row,) = world.rows(notifications.c.event == "summary")
+    assert row["status"] == "sent" and json.loads(row["payload"]) == summary
+    assert summary["count"] == 2 and len(summary["lines"]) == len(summary["incidents"]) == 2
 
 
 @pytest.mark.postgres
