@@ -44,7 +44,7 @@ def _user() -> str:
         return "unknown"
 
 
-def silence_main(argv: list[str], clock=None, engine=None) -> int:
+def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     parser = argparse.ArgumentParser(prog="yujing silence", description="mute alerts")
     sub = parser.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add a silence (every given matcher must match)")
@@ -61,9 +61,13 @@ def silence_main(argv: list[str], clock=None, engine=None) -> int:
     expire.add_argument("silence_id")
     args = parser.parse_args(argv)
 
+    from alerts.render import local_time
     from alerts.silences import add_silence, all_silences, expire_silence
     from yujing.clock import SystemClock
+    from yujing.config import load_config
 
+    # times on the team's clock (config `timezone`), not the warehouse's UTC
+    tz = (config or load_config()).timezone
     now = (clock or SystemClock()).now()
     engine = engine or _engine()
     if args.action == "add":
@@ -80,7 +84,7 @@ def silence_main(argv: list[str], clock=None, engine=None) -> int:
         except ValueError as exc:
             print(f"yujing silence: {exc}", file=sys.stderr)
             return 2
-        print(f"{sid} active until {until.isoformat(timespec='minutes')}")
+        print(f"{sid} active until {local_time(until, tz)}")
         return 0
     if args.action == "list":
         with engine.connect() as conn:
@@ -94,7 +98,7 @@ def silence_main(argv: list[str], clock=None, engine=None) -> int:
             matchers = " ".join(f"{k}={v}" for k, v in sorted(s["matchers"].items()))
             print(
                 f"{s['silence_id']}  {'active' if active else 'expired':7}  until "
-                f"{s['expires_at'].isoformat(timespec='minutes')}  {matchers}  "
+                f"{local_time(s['expires_at'], tz)}  {matchers}  "
                 f"by {s['created_by']}: {s['comment']}"
             )
         if not shown:

@@ -12,10 +12,11 @@ import logging
 import statistics
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from alerts.routing import receivers_for
 from alerts.stage import queue_notice
+from warehouse.views import render as render_sql
 from yujing.clock import Clock
 from yujing.config import Config
 
@@ -67,6 +68,27 @@ def _response_text(rows, brand: str) -> str:
     return text_
 
 
+def _top_complaints(conn, config: Config, day: dt.date):
+    """The day's five most reposted complaints about our own brands.
+
+    v_top_complaints holds every tracked post of every day and brand (scored or not), so
+    the digest narrows it to complaints posted that Shanghai day (the same local_day the
+    daily views use) about non-competitor brands."""
+    ours = [b.code for b in config.brands if not b.competitor]
+    if not ours:
+        return []
+    query = text(
+        render_sql(
+            "SELECT brand, excerpt, observed, p_viral FROM v_top_complaints "
+            "WHERE observed IS NOT NULL AND complaint "
+            "AND {{ local_day(created_at) }} = :d AND brand IN :brands "
+            "ORDER BY observed DESC, post_id LIMIT 5",
+            conn.dialect.name,
+        )
+    ).bindparams(bindparam("brands", expanding=True))
+    return conn.execute(query, {"d": day.isoformat(), "brands": ours}).mappings().all()
+
+
 def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
     before = (day - dt.timedelta(days=1)).isoformat()
     with engine.connect() as conn:
@@ -82,16 +104,7 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
             .mappings()
             .all()
         )
-        top = (
-            conn.execute(
-                text(
-                    "SELECT brand, excerpt, observed, p_viral FROM v_top_complaints "
-                    "WHERE observed IS NOT NULL ORDER BY observed DESC LIMIT 5"
-                )
-            )
-            .mappings()
-            .all()
-        )
+        top = _top_complaints(conn, config, day)
         incidents = (
             conn.execute(text("SELECT brand, level, status FROM incidents")).mappings().all()
         )
@@ -156,9 +169,10 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         f"open incidents: {len(open_incidents)} "
         f"({sum(1 for i in open_incidents if i['level'] == 'critical')} critical)"
     )
+    names = {b.code: b.name for b in config.brands}
     for t in top:
         lines.append(
-            f"top: {t['brand']} {t['observed']} reposts, P(viral) "
+            f"top: {names.get(t['brand'], t['brand'])} {t['observed']} reposts, P(viral) "
             f"{float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
         )
     return {

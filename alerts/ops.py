@@ -16,6 +16,7 @@ import datetime as dt
 
 from sqlalchemy import Engine, delete
 
+from alerts.render import local_time
 from alerts.routing import receivers_for
 from alerts.stage import queue_notice
 from warehouse.cursors import get_cursor, set_cursor
@@ -41,7 +42,8 @@ def token_outage(
             "event": "ops",
             "title": f"Yujing 运维 ops: {platform} 授权失效 token expired or invalid",
             "lines": [
-                f"{platform} 采集已停止 ingest has stopped since {began.isoformat()}",
+                f"{platform} 采集已停止 ingest has stopped since "
+                f"{local_time(began, config.timezone)}",
                 f"原因 Reason: {error}",
                 f"处理 Fix: renew the access token of Airflow Connection {conn_id!r}; "
                 "the next run resumes from the stored cursors, nothing is lost",

@@ -20,10 +20,12 @@ The payload is the dict `alerts.stage.build_payload` stores in the notification 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from nlp.lexicon import category_label, signal_label
 
@@ -68,6 +70,12 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS if limit > 0 else ""
+
+
+def local_time(when: dt.datetime, tz: str) -> str:
+    """Like "2026-05-01 10:00 Asia/Shanghai": people read times on the config's clock, not
+    UTC, and the zone is named so nobody has to guess."""
+    return f"{when.astimezone(ZoneInfo(tz)).strftime('%Y-%m-%d %H:%M')} {tz}"
 
 
 def clip_bytes(text: str, limit: int) -> str:
@@ -487,10 +495,25 @@ def robot_message(kind: str, p: dict) -> dict:
     elif kind == "wecom":
         body["markdown"]["content"] = clip_bytes(body["markdown"]["content"], limit)
     else:
-        body["content"]["post"]["zh_cn"]["content"] = body["content"]["post"]["zh_cn"]["content"][
-            :5
-        ]
+        _clip_feishu_rows(body, limit)
     return body
+
+
+def _clip_feishu_rows(body: dict, limit: int) -> None:
+    """Keep five rows and cut the text of each by bytes until the body fits: five rows of
+    one huge line each are still far over the limit."""
+    post = body["content"]["post"]["zh_cn"]
+    rows = post["content"][:5]
+    post["content"] = []
+    room = (limit - _body_bytes(body)) // max(len(rows), 1)
+    while True:
+        post["content"] = [
+            [{**e, "text": clip_bytes(e["text"], max(room, 0))} if "text" in e else e for e in row]
+            for row in rows
+        ]
+        if _body_bytes(body) <= limit or room <= 0:
+            return
+        room -= max(room // 8, 16)  # JSON escapes and element overhead: shrink until it fits
 
 
 def dingtalk_markdown(p: dict) -> dict:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, bindparam, select, text
+from sqlalchemy import Engine, and_, bindparam, case, select, text
 
 from ingest.errors import PostGone, RateLimited, SourceError
 from ingest.weibo_parse import ParseError, clean_html, parse_weibo_time
@@ -32,6 +32,11 @@ from yujing.config import Config
 log = logging.getLogger(__name__)
 
 COMMENTS_PER_PAGE = 200  # the most comments/show returns per call
+# A slow Weibo must not hold up the escalate run: one run reads comments for at most this
+# long, and stops after this many posts in a row failed (each failure already cost the
+# client's retries, ~1 min at 10 s timeouts). The rest are checked next run, first.
+CHECK_BUDGET = dt.timedelta(minutes=3)
+MAX_CONSECUTIVE_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,9 @@ def response_events(
 
 def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
     """(post_id, brand) of live tracked Weibo complaints not yet answered (tracked posts
-    that are merely negative have nothing to answer)."""
+    that are merely negative have nothing to answer), least recently checked first: never
+    checked (newest first), then by last check, so posts a run skipped or failed on come
+    first next run and none starve behind the ones read every run."""
     brands = [b.code for b in config.brands if official_uids(config, b.code)]
     if not brands:
         return []
@@ -117,7 +124,7 @@ def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
             t.brand.in_(brands),
             r.responded_at.is_(None),
         )
-        .order_by(t.created_at.desc())
+        .order_by(case((r.checked_at.is_(None), 0), else_=1), r.checked_at, t.created_at.desc())
     )
     with engine.connect() as conn:
         tracked = [(row.post_id, row.brand) for row in conn.execute(query)]
@@ -144,33 +151,78 @@ def check_responses(
     clock: Clock,
     weibo,
     progress: Callable[[int], None] | None = None,
+    *,
+    budget: dt.timedelta = CHECK_BUDGET,
+    max_failures: int = MAX_CONSECUTIVE_FAILURES,
 ) -> dict:
     """Read the comments of every unanswered tracked complaint; record first official
-    replies. Returns counts: checked, answered (new), gone, failed, rate_limited."""
-    stats = {"checked": 0, "answered": 0, "gone": 0, "failed": 0, "rate_limited": False}
+    replies. Returns counts: checked, answered (new), gone, failed, skipped, rate_limited.
+
+    Stops early, leaving the rest (`skipped`) for the next run, at `budget` (by `clock`)
+    or after `max_failures` posts in a row failed: the escalate DAG runs every few minutes,
+    one run at a time, and a slow Weibo must not hold it up."""
+    stats = {
+        "checked": 0,
+        "answered": 0,
+        "gone": 0,
+        "failed": 0,
+        "skipped": 0,
+        "rate_limited": False,
+    }
     if weibo is None:
         return stats
     now = clock.now()
-    for post_id, brand in _candidates(engine, config):
+    deadline = now + budget
+    candidates = _candidates(engine, config)
+    failures_in_a_row = 0
+
+    def stop(done: int, why: str) -> None:
+        stats["skipped"] = len(candidates) - done
+        log.warning(
+            "responses: %s; %d of %d complaints skipped, checked first next run",
+            why,
+            stats["skipped"],
+            len(candidates),
+        )
+
+    for done, (post_id, brand) in enumerate(candidates):
+        if clock.now() >= deadline:
+            stop(done, f"time budget of {budget.total_seconds():.0f} s used")
+            break
+        if failures_in_a_row >= max_failures:
+            stop(done, f"{failures_in_a_row} posts in a row failed")
+            break
         uids = official_uids(config, brand)
-        seen: list[dict] = []
+        seen: list[dict] | None = []
         try:
             for page in range(1, config.responses.max_comment_pages + 1):
                 items = weibo.comments(post_id, page=page, count=COMMENTS_PER_PAGE)
                 seen += [i for i in items if isinstance(i, dict)]
                 if len(items) < COMMENTS_PER_PAGE:
                     break
+                if clock.now() >= deadline:
+                    # newest first: the first reply may be on a page not read yet, so
+                    # record nothing; the post is read whole next run
+                    seen = None
+                    break
         except RateLimited as exc:
             stats["rate_limited"] = True
+            stats["skipped"] = len(candidates) - done
             log.warning("responses: %s; the rest are checked next run", exc)
             break
         except PostGone:
             stats["gone"] += 1
+            failures_in_a_row = 0
             continue
         except SourceError as exc:
             stats["failed"] += 1
+            failures_in_a_row += 1
             log.warning("responses: comments of %s: %s", post_id, exc)
             continue
+        failures_in_a_row = 0
+        if seen is None:
+            stop(done, f"time budget of {budget.total_seconds():.0f} s used mid-post")
+            break
         reply = first_official_reply(seen, uids, now)
         row = {
             "platform": "weibo",

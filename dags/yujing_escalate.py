@@ -1,16 +1,23 @@
 """
 ### Escalate: `yujing_escalate`
 
-Reads the comments of unanswered complaints for a reply from the brand's official
-accounts (`brand_responses`), turns fresh spread estimates and complaint scores into
-incidents (watch → warning → critical by the config's `levels`; "no response" past the
-config's `responses` targets), then routes, silences, rate-limits and delivers
-notifications to Slack, email, webhooks or the local outbox. Every notification has a
-unique key in `notifications`: reruns and retries never send twice, and a failed send is
-retried next run until it goes out.
+Turns fresh spread estimates and complaint scores into incidents (watch → warning →
+critical by the config's `levels`; "no response" past the config's `responses` targets),
+then routes, silences, rate-limits and delivers notifications to Slack, email, webhooks
+or the local outbox. Every notification has a unique key in `notifications`: reruns and
+retries never send twice, and a failed send is retried next run until it goes out.
+
+First it reads the comments of unanswered complaints for a reply from the brand's
+official accounts (`brand_responses`), within a time budget of a few minutes and
+stopping early when Weibo keeps failing, so a "no response" notice never goes out for a
+reply that is already there. The alerts run whether it succeeds or not (no retries: the
+next run, five minutes later, reads again): a slow or failing Weibo delays them by at
+most the budget and never stops them.
 
 Runs after each spread run (the `spread_estimates` asset) and on `schedules.escalate`.
 """
+
+import datetime as dt
 
 from airflow.sdk import dag, task
 
@@ -37,13 +44,14 @@ CONFIG = pipeline_config()
     doc_md=__doc__,
 )
 def yujing_escalate():
-    @task
+    # its own budget is a few minutes (alerts/responses.py); this only caps a hung call
+    @task(retries=0, execution_timeout=dt.timedelta(minutes=10))
     def check_responses() -> dict:
         from yujing.tasks import check_responses
 
         return check_responses()
 
-    @task
+    @task(trigger_rule="all_done")  # alerts go out even when the response check failed
     def update_incidents() -> dict:
         from yujing.tasks import update_incidents
 

@@ -138,6 +138,14 @@ def test_robot_messages_are_inert_and_within_their_limits(kind):
         else len(json.dumps(digest, ensure_ascii=False, separators=(",", ":")).encode())
     )
     assert limit_bytes <= render.ROBOT_LIMITS[kind]
+    # even five rows are too much when each line is huge: rows are cut by bytes too
+    huge_lines = render.robot_message(kind, {"event": "digest", "lines": ["沐" * 20_000] * 80})
+    size = (
+        len(huge_lines["markdown"]["content"].encode())
+        if kind == "wecom"
+        else len(json.dumps(huge_lines, ensure_ascii=False, separators=(",", ":")).encode())
+    )
+    assert size <= render.ROBOT_LIMITS[kind] and "…" in json.dumps(huge_lines, ensure_ascii=False)
 
 
 def test_dingtalk_markdown_shape():

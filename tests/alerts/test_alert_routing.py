@@ -108,6 +108,7 @@ def test_silence_command_line(warehouse, clock, capsys):
     assert silence_main(["list"], clock=clock, engine=warehouse) == 0
     out = capsys.readouterr().out
     assert sid in out and "author=水军" in out and "keyword=异物" in out and "active" in out
+    assert "until 2026-05-01 12:00 Asia/Shanghai" in out  # T0 + 2h on the config's clock
 
     clock.advance(60)
     assert silence_main(["expire", sid], clock=clock, engine=warehouse) == 0

@@ -423,3 +423,15 @@ def test_the_daily_digest_is_queued_once_per_day(world):
         )
         assert conn.execute(select(func.count()).select_from(incidents)).scalar_one() == 0
     assert payload["day"] == "2026-05-01" and any("沐沐奶粉" in x for x in payload["lines"])
+
+
+def test_the_ops_notice_gives_the_outage_start_on_the_configs_clock(world):
+    from alerts.ops import token_outage
+    from yujing.clock import ManualClock
+
+    assert token_outage(world.engine, CONFIG, ManualClock(T0), "weibo", "weibo_default", "21327")
+    payload = json.loads(world.rows()[0]["payload"])
+    assert (
+        payload["lines"][0]
+        == "weibo 采集已停止 ingest has stopped since 2026-05-01 10:00 Asia/Shanghai"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import requests
 from alert_fixtures import T0, mechanics_config
 from sqlalchemy import select
 
@@ -126,6 +127,51 @@ def test_check_responses_against_the_simulator(warehouse):
         assert third["checked"] == 1 and third["answered"] == 0
 
 
+class _SlowWeibo:
+    """A requests session for WeiboClient: each call moves the clock by `seconds` and, while
+    `down`, times out like a slow Weibo; else answers with no comments. Records post ids."""
+
+    def __init__(self, clock, seconds, down=False):
+        self.clock, self.seconds, self.down, self.ids = clock, seconds, down, []
+
+    def request(self, method, url, timeout=None, params=None, **kw):
+        self.clock.advance(self.seconds)
+        self.ids.append(params["id"])
+        if self.down:
+            raise requests.Timeout("read timed out")
+        response = requests.Response()
+        response.status_code, response._content = 200, b'{"comments": [], "total_number": 0}'
+        return response
+
+
+def test_check_responses_stops_at_its_budget_and_reads_the_skipped_first_next_run(world):
+    for i in range(6):  # "0" is the newest
+        world.post(str(i), at=T0 - dt.timedelta(minutes=i))
+    clock = ManualClock(T0)
+    session = _SlowWeibo(clock, seconds=60)
+    weibo = WeiboClient("https://api.weibo.com/2", "tok", session=session, sleep=lambda s: None)
+    budget = dt.timedelta(minutes=3)
+    first = check_responses(world.engine, CONFIG, clock, weibo, budget=budget)
+    assert (first["checked"], first["skipped"]) == (3, 3) and session.ids == ["0", "1", "2"]
+    session.ids.clear()
+    second = check_responses(world.engine, CONFIG, clock, weibo, budget=budget)
+    assert (second["checked"], second["skipped"]) == (3, 3) and session.ids == ["3", "4", "5"]
+    session.ids.clear()
+    check_responses(world.engine, CONFIG, clock, weibo, budget=budget)
+    assert session.ids == ["0", "1", "2"]  # then round again, least recently checked first
+
+
+def test_check_responses_gives_up_when_weibo_keeps_failing(world):
+    for i in range(40):  # an incident: many live unanswered complaints
+        world.post(str(i), at=T0 - dt.timedelta(minutes=i))
+    clock = ManualClock(T0)
+    session = _SlowWeibo(clock, seconds=0, down=True)  # the clock stays: only the breaker
+    weibo = WeiboClient("https://api.weibo.com/2", "tok", session=session, sleep=lambda s: None)
+    stats = check_responses(world.engine, CONFIG, clock, weibo, max_failures=3)
+    assert (stats["failed"], stats["skipped"], stats["checked"]) == (3, 37, 0)
+    assert len(session.ids) == 3 * 5  # three posts, each with the client's 4 retries
+
+
 def _seed_response(engine, post_id: str, responded_at=None, brand="mumu") -> None:
     with engine.begin() as conn:
         upsert(
@@ -212,6 +258,24 @@ def test_the_digest_reports_answered_share_and_median_response_time(world):
     lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
     mumu = next(line for line in lines if line.startswith("沐沐奶粉"))
     assert mumu.endswith("answered 1/2 (median 45 min)")
+
+
+def test_the_digest_top_lists_only_that_days_complaints_about_our_brands(world):
+    from alerts.digest import digest_payload
+
+    march = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    world.post("old", text="三月的旧投诉", observed=50000, at=march)
+    # posted (world.post: an hour before `at`) 00:30 Shanghai on 05-01, still 04-30 in UTC;
+    # "late" was posted at 23:30 Shanghai the day before: the day is the local one
+    early = dt.datetime(2026, 4, 30, 17, 30, tzinfo=dt.UTC)
+    world.post("rival", brand="kuaixian", text="竞品的帖子", observed=40000, at=early)
+    world.post("sad", text="看电影哭了", observed=30000, complaint=False, at=early)
+    world.post("late", text="前一天深夜的投诉", observed=20000, at=early - dt.timedelta(hours=1))
+    world.post("today", text="当天的投诉", observed=100, at=early)
+    lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
+    assert [line for line in lines if line.startswith("top")] == [
+        "top: 沐沐奶粉 100 reposts, P(viral) 70%: 当天的投诉"
+    ]
 
 
 def test_the_digest_flags_categories_where_we_are_clearly_worse():
