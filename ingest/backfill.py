@@ -26,6 +26,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,33 +55,98 @@ class Cascade:
     reposts: list[tuple[str, str, float, str | None, int | None]] = field(default_factory=list)
 
 
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(float(seconds), dt.UTC)
+# Every time in a cascade falls in this window: a value outside it (NaN, inf, 1e20, a
+# millisecond stamp read as seconds) is a corrupt field, and would otherwise crash the
+# load in datetime arithmetic instead of quarantining the line.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+SKEW = 86400.0  # a repost at most this many seconds "before" its post is crawl clock skew
+
+
+def _number(value: object, what: str) -> float:
+    """A finite number (or numeric text, as DeepHawkes fields are), else CascadeError."""
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value  # the usual case, checked first: the load reads millions of these
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CascadeError(f"{what} is not a number: {value!r}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise CascadeError(f"{what} is not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise CascadeError(f"{what} is not a finite number: {value!r}")
+    return number
+
+
+def _utc(seconds: object, what: str = "created_at") -> dt.datetime:
+    """Unix seconds as UTC, within EARLIEST..LATEST, else CascadeError."""
+    number = _number(seconds, what)
+    try:
+        when = dt.datetime.fromtimestamp(number, dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        when = None
+    if when is None or not EARLIEST <= when < LATEST:
+        raise CascadeError(f"{what} {seconds!r} is not a time between 1970 and 2100")
+    return when
+
+
+def _delay(value: object, room: float) -> float:
+    """Seconds after the post (small clock skew clamped to 0), at most `room` (the seconds
+    from the post to LATEST), else CascadeError."""
+    delay = float(_number(value, "delay"))
+    if delay < -SKEW:
+        raise CascadeError(f"a day before its post ({delay} s)")
+    if delay >= room:
+        raise CascadeError(f"delay {delay} s is past 2100")
+    return max(delay, 0.0)  # crawl clock skew: a few seconds "before" the post
+
+
+def _id(value: object, what: str) -> str:
+    """A post or user id as stored (non-blank, fits the 64-character columns), else
+    CascadeError: a null mid would otherwise be stored as the post "None"."""
+    if type(value) is str and 0 < len(value) <= 64 and value == value.strip():
+        return value  # the usual case
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise CascadeError(f"{what} is missing or not an id: {value!r}")
+    text = str(value).strip()
+    if len(text) > 64:
+        raise CascadeError(f"{what} is longer than 64 characters: {text[:70]!r}…")
+    return text
+
+
+def _followers(value: object, what: str = "followers") -> int | None:
+    """A follower count (null allowed) that fits the BIGINT column, else CascadeError."""
+    if value is None:
+        return None
+    number = _number(value, what)
+    if not 0 <= number < 2**63:
+        raise CascadeError(f"{what} is not a count: {value!r}")
+    return int(number)
 
 
 def parse_jsonl(line: str) -> Cascade:
     try:
         event = json.loads(line)
         root = event["root"]
-        mid = str(root["mid"])
+        mid = _id(root["mid"], "root mid")
         created = _utc(root["created_at"])
+        room = (LATEST - created).total_seconds()
         reposts = []
         for post in event["posts"]:
-            delay, followers, parent, own = float(post[0]), post[1], str(post[2]), str(post[3])
-            if delay < -86400:
-                raise CascadeError(f"repost {own} a day before its post ({delay} s)")
-            delay = max(delay, 0.0)  # crawl clock skew: a few seconds "before" the post
-            reposts.append(
-                (own, parent, delay, None, int(followers) if followers is not None else None)
-            )
+            try:
+                own, parent = _id(post[3], "mid"), _id(post[2], "parent mid")
+                delay, followers = _delay(post[0], room), _followers(post[1])
+            except CascadeError as exc:
+                raise CascadeError(f"repost {post[3]!r}: {exc}") from None
+            reposts.append((own, parent, delay, None, followers))
         summary = {k: v for k, v in event.items() if k != "posts"}
         summary["posts_count"] = len(reposts)
         vtype = root.get("verified_type")
         return Cascade(
             post_id=mid,
             created_at=created,
-            author_id=str(root["uid"]) if root.get("uid") is not None else None,
-            author_followers=root.get("followers"),
+            author_id=_id(root["uid"], "root uid") if root.get("uid") is not None else None,
+            author_followers=_followers(root.get("followers"), "root followers"),
             author_verified=bool(root.get("verified")),
             verified_type=vtype if isinstance(vtype, int) else None,
             text=str(root.get("text") or ""),
@@ -89,7 +155,7 @@ def parse_jsonl(line: str) -> Cascade:
         )
     except CascadeError:
         raise
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:
         raise CascadeError(f"not a JSONL cascade: {type(exc).__name__}: {exc}") from None
 
 
@@ -99,27 +165,32 @@ def parse_deephawkes(line: str) -> Cascade:
         raise CascadeError(f"not a DeepHawkes line: {len(parts)} tab-separated fields, expected 5")
     message_id, root_user, publish, _count, paths = parts
     try:
-        created = _utc(int(publish))
-        post_id = f"dh{int(message_id)}"
+        created = _utc(int(publish), "publish time")
+        post_id = _id(f"dh{int(message_id)}", "message id")
+    except CascadeError:
+        raise
     except (ValueError, OverflowError, OSError):
         raise CascadeError(
             f"unreadable message id or publish time ({message_id!r}, {publish!r})"
         ) from None
+    room = (LATEST - created).total_seconds()
     reposts = []
     first_repost_by: dict[str, str] = {}
     for k, entry in enumerate(paths.split()):
         path, _, seconds = entry.rpartition(":")
         users = path.split("/")
+        repost_id = f"{post_id}-{k}"
         try:
-            delay = float(seconds)
-        except ValueError:
-            raise CascadeError(f"unreadable repost {entry!r}") from None
+            delay = _delay(seconds, room)
+            user = _id(users[-1], "user id")
+            _id(repost_id, "repost id")
+        except CascadeError as exc:
+            raise CascadeError(f"unreadable repost {entry!r}: {exc}") from None
         if len(users) < 2:  # the original post itself (`uid:0`)
             continue
-        repost_id = f"{post_id}-{k}"
         parent = first_repost_by.get(users[-2], post_id)
-        first_repost_by.setdefault(users[-1], repost_id)
-        reposts.append((repost_id, parent, delay, users[-1], None))
+        first_repost_by.setdefault(user, repost_id)
+        reposts.append((repost_id, parent, delay, user, None))
     return Cascade(
         post_id=post_id,
         created_at=created,

@@ -7,19 +7,33 @@ instead of scheduling with half a config.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nlp.lexicon import CATEGORY_CODES  # stdlib only: cheap enough for DAG parsing
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "yujing.yaml"
 LEVELS = ("watch", "warning", "critical")
 DAG_NAMES = ("weibo_ingest", "wechat_ingest", "score", "spread", "escalate", "digest")
+# What an incident's `category` label can be (routes match on it): a lexicon category, or
+# alerts.engine.UNCATEGORISED for a negative post in none. A misspelt code would never match.
+ROUTE_CATEGORIES = (*CATEGORY_CODES, "negative")
 
 
 class ConfigError(ValueError):
@@ -46,13 +60,30 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _check_term(value: str) -> str:
+    # Terms are matched as substrings: a blank one (" ") is in nearly every post.
+    term = value.strip()
+    if not term:
+        raise ValueError(f"{value!r} is blank: a blank term would match every post")
+    return term
+
+
+Term = Annotated[str, AfterValidator(_check_term)]
+
+
+def _check_category(value: str) -> str:
+    if value not in ROUTE_CATEGORIES:
+        raise ValueError(f"unknown category {value!r} (one of {', '.join(ROUTE_CATEGORIES)})")
+    return value
+
+
 class Brand(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$", description="stable id used in tables")
-    name: str = Field(min_length=1)
-    aliases: list[str] = []
-    keywords: list[str] = []
-    products: list[str] = []
-    exclude: list[str] = []
+    name: Term
+    aliases: list[Term] = []
+    keywords: list[Term] = []
+    products: list[Term] = []
+    exclude: list[Term] = []
     competitor: bool = False
     official_accounts: dict[Literal["weibo", "wechat"], list[str]] = {}
 
@@ -78,9 +109,6 @@ class Sources(_Strict):
     wechat: Source = Source(conn_id="wechat_default")
 
 
-_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
-
-
 class Schedule(_Strict):
     cron: str
     timezone: str | None = None
@@ -88,15 +116,21 @@ class Schedule(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from croniter import croniter  # a dependency of Airflow itself
+        # Airflow's CronTriggerTimetable reads the expression with croniter, so croniter
+        # decides what is valid (5#3, L, W, ?, names); a date that never comes (31 2) is
+        # refused here rather than leaving a DAG that silently never runs.
+        from croniter import CroniterBadDateError, croniter  # a dependency of Airflow itself
 
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        if len(value.split()) != 5:
             raise ValueError(
                 f"{value!r} is not a 5-field cron expression (minute hour day month weekday)"
             )
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
+        try:
+            croniter(value, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
+        except CroniterBadDateError:
+            raise ValueError(f"{value!r} never fires (no date matches it)") from None
         return value
 
     @field_validator("timezone")
@@ -205,7 +239,7 @@ class Levels(_Strict):
 class RouteMatch(_Strict):
     brand: list[str] | None = None
     level: list[Literal["watch", "warning", "critical"]] | None = None
-    category: list[str] | None = None
+    category: list[Annotated[str, AfterValidator(_check_category)]] | None = None
     platform: list[Literal["weibo", "wechat"]] | None = None
 
 
@@ -359,6 +393,55 @@ def config_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("YUJING_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
+def _duplicate_keys(root: yaml.Node) -> list[str]:
+    """Every key given twice in one mapping of a composed YAML document, with its path."""
+    problems: list[str] = []
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if id(node) in seen:  # an alias: already checked where it was anchored
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if (key.tag, key.value) in first:
+                        problems.append(
+                            f"{path or '(top level)'}: duplicate key {key.value!r} (lines "
+                            f"{first[key.tag, key.value]} and {line}): YAML would silently "
+                            "keep only the last one"
+                        )
+                    else:
+                        first[key.tag, key.value] = line
+                    walk(value, f"{path}.{key.value}" if path else str(key.value))
+                else:
+                    walk(value, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+
+    walk(root, "")
+    return problems
+
+
+def _safe_load_unique(text: str, source: str) -> object:
+    """`yaml.safe_load`, refusing a key given twice in one mapping: YAML keeps the last one
+    silently, so a second `thresholds:` block further down would quietly undo the first."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problems = _duplicate_keys(node)
+        if problems:
+            raise ConfigError(source, problems)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | os.PathLike | None = None) -> Config:
     """Read and validate the config file; raise ConfigError with every problem found."""
     file = config_path(path)
@@ -367,7 +450,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load_unique(text, str(file))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"

@@ -108,6 +108,32 @@ CASES = [
         "routing.routes[0].match.brand: unknown brand 'nosuch'",
     ),
     (
+        _set(["routing", "routes", 1, "match", "category"], ["saftey"]),
+        "routing.routes[1].match.category[0]: unknown category 'saftey' (one of refund,",
+    ),
+    (
+        _set(["routing", "routes", 1, "match", "platform"], ["douyin"]),
+        "routing.routes[1].match.platform[0]: Input should be 'weibo' or 'wechat'",
+    ),
+    (
+        _set(["brands", 0, "keywords"], [" "]),
+        "brands[0].keywords[0]: ' ' is blank: a blank term would match every post",
+    ),
+    (
+        _set(["brands", 1, "aliases"], ["星辰EV", "\u3000"]),
+        "brands[1].aliases[1]: '\\u3000' is blank",
+    ),
+    (_set(["brands", 0, "name"], "  "), "brands[0].name: '  ' is blank"),
+    (_set(["brands", 0, "exclude"], [""]), "brands[0].exclude[0]: '' is blank"),
+    (
+        _set(["schedules", "digest", "cron"], "0 9 31 2 *"),
+        "schedules.digest.cron: '0 9 31 2 *' never fires (no date matches it)",
+    ),
+    (
+        _set(["schedules", "maintenance", "cron"], "30 3 31 4,6,9,11 *"),
+        "schedules.maintenance.cron: '30 3 31 4,6,9,11 *' never fires",
+    ),
+    (
         _set(["receivers", 2, "email", "to"], ["not-an-address"]),
         "receivers[2].email.to: 'not-an-address' is not an email address",
     ),
@@ -154,6 +180,84 @@ def test_missing_file_and_non_mapping(tmp_path):
     path = tmp_path / "list.yaml"
     path.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        load_config(path)
+
+
+def test_route_categories_are_the_labels_incidents_carry():
+    """A route can match every category an incident is filed under, and nothing else."""
+    from alerts.engine import UNCATEGORISED
+    from nlp.lexicon import CATEGORY_CODES
+    from yujing.config import ROUTE_CATEGORIES
+
+    assert set(ROUTE_CATEGORIES) == {*CATEGORY_CODES, UNCATEGORISED}
+    edit = _set(["routing", "routes", 1, "match", "category"], ["safety", UNCATEGORISED])
+    assert parse_config(broken(edit)).routing.routes[1].match.category == ["safety", "negative"]
+
+
+def test_search_terms_are_stripped():
+    edit = _set(["brands", 0, "aliases"], [" 沐沐 ", "MuMu奶粉\n"])
+    brand = parse_config(broken(edit)).brand("mumu")
+    assert brand.aliases == ["沐沐", "MuMu奶粉"]
+    assert not brand.matches("快鲜外卖 送餐太慢 了")
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 9 * * 5#3", "0 9 L * *", "0 9 1W * *", "0 9 ? * MON-FRI", "0 9 29 2 *"]
+)
+def test_cron_forms_airflow_accepts_are_accepted(cron):
+    """The DAGs hand the cron to Airflow's CronTriggerTimetable (croniter underneath): what
+    it can schedule passes the check."""
+    import pendulum
+    from airflow.timetables.base import TimeRestriction
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    timetable = CronTriggerTimetable(cron, timezone="Asia/Shanghai")
+    timetable.validate()
+    restriction = TimeRestriction(pendulum.datetime(2026, 1, 1), None, catchup=True)
+    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    config = parse_config(broken(_set(["schedules", "digest", "cron"], cron)))
+    assert config.schedules.digest.cron == cron
+
+
+def test_duplicate_yaml_keys_are_refused_with_path_and_lines(tmp_path):
+    """YAML keeps the last of two equal keys silently: a second `thresholds:` block would
+    quietly undo the first, so the file is refused instead."""
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "brands:\n"
+        "  - code: mumu\n"
+        "    name: 沐沐奶粉\n"
+        "    name: 沐沐\n"
+        "thresholds:\n"
+        "  viral_reposts: 500\n"
+        "thresholds:\n"
+        "  negative_below: 0.3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        "brands[0]: duplicate key 'name' (lines 3 and 4): YAML would silently keep only the "
+        "last one",
+        "(top level): duplicate key 'thresholds' (lines 5 and 7): YAML would silently keep "
+        "only the last one",
+    ]
+
+
+def test_yaml_anchors_and_merge_keys_are_not_duplicates(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        "x-brand: &brand {code: mumu, name: 沐沐奶粉, aliases: [沐沐]}\n"
+        "brands:\n"
+        "  - <<: *brand\n"
+        "    aliases: [MuMu]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:  # x-brand is not a setting; nothing else is wrong
+        load_config(path)
+    assert info.value.problems == ["x-brand: Extra inputs are not permitted"]
+    path.write_text(path.read_text(encoding="utf-8").replace("x-brand:", "brands:"))
+    with pytest.raises(ConfigError, match="duplicate key 'brands' \\(lines 1 and 2\\)"):
         load_config(path)
 
 

@@ -10,9 +10,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from ingest.backfill import backfill_main
+from ingest.backfill import CascadeError, backfill_main, parse_deephawkes
 from warehouse.schema import mentions, metric_snapshots, quarantine, reposts
 from yujing.clock import ManualClock
 
@@ -60,3 +61,55 @@ def test_unknown_brand_and_missing_file_are_refused(warehouse, capsys):
     assert "unknown brand 'nope'" in capsys.readouterr().err
     assert backfill_main(["/no/such.jsonl", "--brand", "mumu"], engine=warehouse) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_lines_with_unusable_values_are_quarantined_not_loaded(warehouse, tmp_path, capsys):
+    """Values that parse but cannot be stored (NaN or huge numbers, a null mid) are bad
+    lines like any other: quarantined with the reason, the rest of the file still loads."""
+    root = {"mid": "4950000000000001", "uid": 1, "created_at": 1746057600, "text": "沐沐奶粉"}
+    repost = [30, 10, "4950000000000001", "4950000000000002", "转发"]
+
+    def event(n, root_edit=None, post=None):
+        mid = f"49500000000001{n:02d}"
+        return {
+            "event_id": str(n),
+            "root": {**root, "mid": mid, **(root_edit or {})},
+            "posts": [post or [30, 10, mid, f"{mid}9", "转发"]],
+        }
+
+    bad = {
+        "NaN delay": event(2, post=[float("nan"), 10, root["mid"], "4950000000000003", "x"]),
+        "inf delay": event(3, post=[float("inf"), 10, root["mid"], "4950000000000004", "x"]),
+        "null mid": event(4, {"mid": None}),
+        "blank mid": event(5, {"mid": "  "}),
+        "null repost mid": event(6, post=[30, 10, root["mid"], None, "x"]),
+        "huge created_at": event(7, {"created_at": 1e20}),
+        "inf created_at": event(8, {"created_at": float("inf")}),
+        "millisecond created_at": event(9, {"created_at": 1746057600000}),
+        "inf followers": event(10, post=[30, float("inf"), root["mid"], "4950000000000005", "x"]),
+        "huge followers": event(11, {"followers": 10**30}),
+        "delay past 2100": event(12, post=[1e12, 10, root["mid"], "4950000000000006", "x"]),
+    }
+    lines = [{"event_id": "1", "root": root, "posts": [repost]}, *bad.values()]
+    jsonl = tmp_path / "cascades.jsonl"
+    jsonl.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    args = [str(jsonl), "--brand", "mumu", "--no-progress"]
+    assert backfill_main(args, engine=warehouse, clock=ManualClock(NOW)) == 0
+    assert f"1 cascades ({len(bad)} unreadable lines quarantined)" in capsys.readouterr().out
+    with warehouse.connect() as conn:
+        assert conn.execute(select(mentions.c.post_id)).scalars().all() == [root["mid"]]
+        reasons = conn.execute(select(quarantine.c.reason)).scalars().all()
+    assert len(reasons) == len(bad)
+    assert any("delay is not a finite number: nan" in r for r in reasons)
+    assert any("root mid is missing or not an id: None" in r for r in reasons)
+    assert any("created_at 1e+20 is not a time between 1970 and 2100" in r for r in reasons)
+
+
+def test_deephawkes_repost_delays_must_be_finite_and_not_before_the_post():
+    line = "1\t2\t1746057600\t1\t2:0 2/3:{}"
+    assert parse_deephawkes(line.format("-5")).reposts[0][2] == 0.0  # crawl clock skew
+    for delay in ("nan", "inf", "-99999999", "1e12"):
+        with pytest.raises(CascadeError, match="unreadable repost '2/3:"):
+            parse_deephawkes(line.format(delay))
+    with pytest.raises(CascadeError, match="publish time"):
+        parse_deephawkes("1\t2\t99999999999999999\t1\t2:0 2/3:5")

@@ -352,6 +352,29 @@ def test_every_view_is_documented(seeded):
         assert f"`{view_name(path)}`" in doc, f"{view_name(path)} missing from docs/warehouse.md"
 
 
+def test_docs_example_queries_run_on_both_backends(warehouse):
+    """Every ```sql example in docs/warehouse.md runs, also on a day with mentions but
+    nothing scored yet (a share over zero scored posts is NULL, not a division error)."""
+    import re
+
+    from yujing.config import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```sql\n(.*?)```", doc, re.S)
+    assert examples
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention("1", T0), _mention("2", T1)])
+        conn.execute(scores.insert(), [_score("1", negative=True, complaint=False)])
+    for sql in examples:
+        with warehouse.connect() as conn:
+            rows = conn.execute(text(sql)).all()
+        if "negative_share" in sql:
+            assert [(str(d), b, s if s is None else float(s)) for d, b, s in rows] == [
+                ("2026-05-01", "mumu", 1.0),
+                ("2026-05-02", "mumu", None),
+            ]
+
+
 def test_unknown_macros_and_dialects_are_refused():
     with pytest.raises(ValueError, match="unknown SQL macro"):
         render("SELECT {{ nope(x) }}", "sqlite")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.db import VERSION_TABLE, current_revision, upgrade
@@ -40,6 +40,39 @@ def test_migrations_are_idempotent_and_match_the_schema(warehouse):
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         diff = [d for d in compare_metadata(context, metadata) if VERSION_TABLE not in str(d)]
     assert diff == []
+
+
+def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
+    """Each revision's downgrade leaves the views the older revision had (0002 created those
+    numbered before 080), and upgrading again restores them all."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from warehouse.db import _alembic_config
+    from warehouse.views import view_files, view_name
+
+    def views() -> set[str]:
+        return set(inspect(warehouse).get_view_names())
+
+    every = {view_name(p) for p in view_files()}
+    assert views() == every
+    for revision, expected in (
+        ("0003", every),
+        ("0002", {view_name(p) for p in view_files(below="080")}),
+        ("0001", set()),
+    ):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), revision)
+        assert current_revision(warehouse) == revision
+        assert views() == expected, revision
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention()])
+    assert upgrade(warehouse, "0002") == "0002"
+    assert views() == {view_name(p) for p in view_files(below="080")}
+    assert upgrade(warehouse) == "0004"
+    assert views() == every
+    with warehouse.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM v_mentions_daily")).scalar_one() == 1
 
 
 def test_timestamps_are_stored_utc_and_read_back_aware(warehouse):

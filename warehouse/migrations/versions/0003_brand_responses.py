@@ -40,6 +40,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to revision 0002: every view goes (some read brand_responses), then the ones
+    0002 created come back, or a downgraded warehouse would have no views at all."""
     drop_views(op.get_bind())
     op.drop_index("ix_brand_responses_brand_responded_at", "brand_responses")
     op.drop_table("brand_responses")
+    create_views(op.get_bind(), below="080")
