@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -25,7 +26,25 @@ _TRANSIENT = (
 
 
 def redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+    """`text` without `secret` in any form a message can quote it in: as is, trimmed, as
+    repr() and ascii() escape it (requests' InvalidHeader quotes the header value with
+    repr, so a token ending in a newline appears as `…token\\n`), and URL-encoded (a
+    key sent as a query parameter appears in the URL of connection errors)."""
+    if not secret:
+        return text
+    forms = {secret, secret.strip()}
+    forms |= {f(s) for s in tuple(forms) for f in (_repr_body, _ascii_body, quote, quote_plus)}
+    for form in sorted(filter(None, forms), key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
+
+
+def _repr_body(text: str) -> str:
+    return repr(text)[1:-1]
+
+
+def _ascii_body(text: str) -> str:
+    return ascii(text)[1:-1]
 
 
 class JsonHttp:

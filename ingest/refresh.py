@@ -4,7 +4,8 @@ Called by the spread stage (spread/stage.py) with these exact signatures. Each r
 how many rows it stored; a rerun at the same clock time stores nothing again (snapshots
 are keyed by observed_at, reposts by id). A rate limit ends the refresh early, keeping
 what was stored (the spread stage carries on with what it has); an invalid token
-raises TokenExpired.
+raises TokenExpired. An item that cannot be read, for any reason, is quarantined alone
+(`_quarantine`) and the others are stored.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import logging
 from sqlalchemy import Engine, select
 
 from ingest.errors import PostGone, RateLimited
-from ingest.weibo_parse import ParseError, parse_count, parse_repost
-from warehouse.quarantine import quarantine_item
+from ingest.weibo_parse import ParseError, parse_count, parse_repost, quarantine_reason, storable
+from warehouse.quarantine import quarantine_item, raw_text
 from warehouse.schema import metric_snapshots, reposts
 from warehouse.writes import insert_ignore
 from yujing.clock import Clock
@@ -26,6 +27,14 @@ COUNTS_BATCH = 100
 METRICS_BATCH = 50
 REPOST_PAGE = 200
 MAX_REPOST_PAGES = 50  # 10,000 new reposts per post per refresh
+
+
+def _quarantine(conn, source: str, what: str, exc: Exception, item, now) -> None:
+    """Set one unreadable item aside: any exception, not only ParseError (a field of an
+    unexpected type raises whatever it raises), and its payload made storable (a NUL or
+    a lone surrogate would fail the quarantine insert itself)."""
+    reason = f"{what}: {quarantine_reason(exc)}"
+    quarantine_item(conn, source, reason, storable(raw_text(item)), now)
 
 
 def _store_snapshots(engine: Engine, rows: list[dict]) -> int:
@@ -65,10 +74,9 @@ def refresh_weibo_counts(engine: Engine, client, post_ids: list[str], clock: Clo
                         "looks": None,
                     }
                 )
-            except (KeyError, AttributeError, ParseError) as exc:
-                reason = f"statuses/count item: {exc}"
+            except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                 with engine.begin() as conn:
-                    quarantine_item(conn, "weibo", reason, item, now)
+                    _quarantine(conn, "weibo", "statuses/count item", exc, item, now)
         stored += _store_snapshots(engine, rows)
     return stored
 
@@ -117,8 +125,8 @@ def fetch_repost_timeline(engine: Engine, client, post_id: str, clock: Clock) ->
         for item in items:
             try:
                 rows.append(parse_repost(item, post_id, now))
-            except ParseError as exc:
-                quarantine_item(conn, "weibo", f"repost of {post_id}: {exc}", item, now)
+            except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
+                _quarantine(conn, "weibo", f"repost of {post_id}", exc, item, now)
         return insert_ignore(conn, reposts, rows, keys=["platform", "root_post_id", "repost_id"])
 
 
@@ -137,7 +145,8 @@ def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: 
             break
         rows = []
         for item in items:
-            post_id = by_url.get(item.get("url"))
+            url = item.get("url")
+            post_id = by_url.get(url) if isinstance(url, str) else None  # a list: unhashable
             if post_id is None:
                 continue
             try:
@@ -153,8 +162,8 @@ def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: 
                         "looks": parse_count(item.get("like_num"), "like_num"),
                     }
                 )
-            except ParseError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                 with engine.begin() as conn:
-                    quarantine_item(conn, "wechat", f"metrics of {post_id}: {exc}", item, now)
+                    _quarantine(conn, "wechat", f"metrics of {post_id}", exc, item, now)
         stored += _store_snapshots(engine, rows)
     return stored

@@ -7,7 +7,9 @@ transaction (mentions and snapshots with insert-or-ignore on their keys, bad ite
 `quarantine` with the reason); only when the whole window is stored does the term's
 cursor advance to `now`. So a retry, a rerun, a crash between pages or an overlap
 between runs stores nothing twice and loses nothing: whatever was not covered by a
-completed window is fetched again and duplicates are ignored by key.
+completed window is fetched again and duplicates are ignored by key. An item that cannot
+be read, whatever the reason, is quarantined alone: the rest of its page is stored and
+the cursor moves on (else that one item would fail every retry and stall the term).
 
 Search caps: Weibo search returns at most ~1,000 results per query and window. When a
 window hits the cap (every page full up to the cap, or `total_number` says there is
@@ -20,8 +22,12 @@ that is logged.
 Faults: a rate limit stops the run cleanly (terms already done keep their cursor, the
 rest are fetched next run; a Retry-After is remembered and later runs skip the platform
 until then); an invalid token raises TokenExpired (the task fails with a message naming
-the Connection); a response that stays malformed after retries is quarantined and its
-term retried next run; 5xx/timeouts are retried inside the client.
+the Connection); 5xx/timeouts are retried inside the client. A term whose calls still
+fail (a response that stays malformed, which is quarantined; a 4xx the platform keeps
+answering for that query; 5xx past the retries) is counted in `failed_queries`, logged,
+and retried next run, while the other terms go on: a term that always fails stays the
+stalest and would otherwise starve every term after it. When every term fails, nothing
+got through, so the run raises SourceError and the task fails for ops to see.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
-from ingest.errors import MalformedResponse, RateLimited
-from ingest.weibo_parse import Mention, ParseError
+from ingest.errors import MalformedResponse, RateLimited, SourceError, TokenExpired
+from ingest.weibo_parse import Mention, quarantine_reason, storable
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.quarantine import quarantine_item
 from warehouse.schema import mentions, metric_snapshots
@@ -65,31 +71,32 @@ queries = search_terms  # the first version's name
 
 
 def mention_rows(config: Config, post: Mention, raw: str, now: dt.datetime) -> list[dict]:
-    """One row per brand the post is about (none when it hits an excluded word)."""
+    """One row per brand the post is about (none when it hits an excluded word). Every
+    text is made storable, whichever field a platform slipped a NUL or a lone surrogate
+    into: one such character would fail the whole page's insert."""
     haystack = f"{post.title or ''} {post.text}"
-    return [
-        {
-            "platform": post.platform,
-            "post_id": post.post_id,
-            "brand": brand.code,
-            "author_id": post.author_id,
-            "author_name": (post.author_name or "")[:200] or None,
-            "author_followers": post.author_followers,
-            "author_verified": post.author_verified,
-            "verified_type": post.verified_type,
-            "title": post.title,
-            "text": post.text,
-            "created_at": post.created_at,
-            "url": post.url,
-            "root_id": post.root_id,
-            "parent_id": post.parent_id,
-            "is_competitor": brand.competitor,
-            "raw": raw,
-            "ingested_at": now,
-        }
-        for brand in config.brands
-        if brand.matches(haystack)
-    ]
+    brands = [brand for brand in config.brands if brand.matches(haystack)]
+    if not brands:
+        return []
+    row = {
+        "platform": post.platform,
+        "post_id": post.post_id,
+        "author_id": post.author_id,
+        "author_name": (post.author_name or "")[:200] or None,
+        "author_followers": post.author_followers,
+        "author_verified": post.author_verified,
+        "verified_type": post.verified_type,
+        "title": post.title,
+        "text": post.text,
+        "created_at": post.created_at,
+        "url": post.url,
+        "root_id": post.root_id,
+        "parent_id": post.parent_id,
+        "raw": raw,
+        "ingested_at": now,
+    }
+    row = {k: storable(v) if isinstance(v, str) else v for k, v in row.items()}
+    return [{**row, "brand": b.code, "is_competitor": b.competitor} for b in brands]
 
 
 def snapshot_row(post: Mention, now: dt.datetime) -> dict:
@@ -134,28 +141,34 @@ class _Run:
         )
 
     def store_page(self, items: list) -> list[dt.datetime]:
-        """Store one page in one transaction; returns the created times, in page order."""
+        """Store one page in one transaction; returns the created times, in page order.
+
+        Any exception while reading an item or building its rows (not only ParseError: a
+        field of an unexpected type raises whatever it raises) quarantines that item with
+        the reason; it must not abort the page, or the term's cursor never moves.
+        """
         rows, snaps, times = [], [], []
         with self.engine.begin() as conn:
             for item in items:
-                raw = json.dumps(item, ensure_ascii=False, default=str)
+                raw = storable(json.dumps(item, ensure_ascii=False, default=str))
                 try:
                     post = self.client.parse(item, self.now)
-                except ParseError as exc:
+                    found = [] if post.deleted else mention_rows(self.config, post, raw, self.now)
+                    snap = snapshot_row(post, self.now)
+                except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                     self.stats["quarantined"] += quarantine_item(
-                        conn, self.platform, str(exc), raw, self.now
+                        conn, self.platform, quarantine_reason(exc), raw, self.now
                     )
                     continue
                 times.append(post.created_at)
                 if post.deleted:
                     self.stats["deleted"] += 1
                     continue
-                found = mention_rows(self.config, post, raw, self.now)
                 if not found:  # an excluded word, or the term matched only loosely
                     self.stats["no_brand"] += 1
                     continue
                 rows += found
-                snaps.append(snapshot_row(post, self.now))
+                snaps.append(snap)
             stored = insert_ignore(conn, mentions, rows, keys=["platform", "post_id", "brand"])
             self.stats["snapshots"] += insert_ignore(
                 conn, metric_snapshots, snaps, keys=["platform", "post_id", "observed_at"]
@@ -245,6 +258,7 @@ def ingest_source(
         log.warning("%s: rate limited until %s; skipping this run", platform, until.isoformat())
         return {**result, **run.stats, "rate_limited": True, "backoff_until": until.isoformat()}
     end = math.floor(now.timestamp())
+    failure: SourceError | None = None
     # the stalest terms first, so a run cut short by a rate limit never starves a term
     for term in sorted(terms, key=lambda t: (cursors[t] is not None, cursors[t] or now)):
         start = (cursors[term] - overlap) if cursors[term] else now - lookback
@@ -265,12 +279,24 @@ def ingest_source(
                 len(terms),
             )
             break
+        except TokenExpired:
+            raise  # nothing works until ops renew the token: fail, naming the Connection
         except MalformedResponse as exc:
             run.stats["failed_queries"] += 1
+            failure = exc
             with engine.begin() as conn:
                 run.stats["quarantined"] += quarantine_item(
-                    conn, platform, f"malformed response for {term!r}: {exc}", exc.raw, now
+                    conn,
+                    platform,
+                    f"malformed response for {term!r}: {exc}",
+                    storable(exc.raw),
+                    now,
                 )
+            log.error("%s %r: %s; retried next run", platform, term, exc)
+            continue
+        except SourceError as exc:  # the clients' messages carry no secret (ingest.http)
+            run.stats["failed_queries"] += 1
+            failure = exc
             log.error("%s %r: %s; retried next run", platform, term, exc)
             continue
         with engine.begin() as conn:
@@ -278,4 +304,9 @@ def ingest_source(
         result["queries"] += 1
     result.update(run.stats)
     log.info("ingest %s: %s", platform, result)
+    if terms and run.stats["failed_queries"] == len(terms):
+        raise SourceError(
+            f"{platform}: every search term failed ({len(terms)} of {len(terms)}); "
+            f"the last: {failure}"
+        ) from failure
     return result

@@ -113,6 +113,7 @@ class WeChatClient:
         fields: FieldMap | None = None,
         rng: random.Random | None = None,
     ):
+        api_key = (api_key or "").strip()  # a key from a secret file may end in a newline
         if not api_key:
             raise TokenExpired(
                 f"no WeChat vendor API key: set it as the password of the Airflow Connection "

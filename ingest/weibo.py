@@ -69,6 +69,9 @@ class WeiboClient:
         conn_id: str = "weibo_default",
         rng: random.Random | None = None,
     ):
+        # A token read from a secret file often ends in a newline: sent as is, it makes an
+        # invalid header (and an exception quoting it).
+        access_token = (access_token or "").strip()
         if not access_token:
             raise TokenExpired(
                 f"no Weibo access token: set it as the password of the Airflow Connection "

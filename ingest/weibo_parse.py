@@ -6,6 +6,7 @@ endpoints send (`"1.2万"`, `"100万+"`), users (`followers_count`, `verified`,
 `verified_type`), reposts (`retweeted_status`, `pid`), long posts (`isLongText`, with
 `longText.longTextContent` when the API includes it) and deleted posts (`deleted: "1"`).
 Anything unusable or absurd raises ParseError whose message is the quarantine reason.
+Text is made storable on the way (`storable`): no NUL, no lone UTF-16 surrogate.
 """
 
 from __future__ import annotations
@@ -27,6 +28,28 @@ _BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 class ParseError(ValueError):
     """An item that cannot be stored; the message is the quarantine reason."""
+
+
+def quarantine_reason(exc: Exception) -> str:
+    """Why an item was set aside: a ParseError's own message; for anything else (a field
+    of a type nobody expected, caught so one item cannot sink its page) the exception's
+    type and message, so the quarantine says what broke."""
+    if isinstance(exc, ParseError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def storable(text: str) -> str:
+    """`text` as every warehouse can store it. PostgreSQL refuses NUL in text (dropped);
+    no database takes a lone UTF-16 surrogate, which Weibo's 140-character cut leaves
+    when it splits an emoji's pair (a split pair is joined again, a lone half becomes
+    U+FFFD)."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 @dataclass
@@ -98,8 +121,9 @@ def parse_weibo_time(value, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def clean_html(text: str) -> str:
-    """Text as a reader sees it: tags dropped (link text kept), entities decoded."""
-    text = (text or "").replace("<br />", "\n").replace("<br/>", "\n").replace("<br>", "\n")
+    """Text as a reader sees it: tags dropped (link text kept), entities decoded, and
+    storable."""
+    text = storable(text or "").replace("<br />", "\n").replace("<br/>", "\n").replace("<br>", "\n")
     return _SPACE.sub(" ", html.unescape(_TAG.sub("", text))).strip()
 
 

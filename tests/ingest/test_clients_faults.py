@@ -13,6 +13,8 @@ from conftest import START, make_clients
 
 from ingest.clients import client_from_url
 from ingest.errors import MalformedResponse, PostGone, RateLimited, SourceError, TokenExpired
+from ingest.http import redact
+from ingest.wechat import WeChatClient
 from ingest.weibo import WeiboClient
 
 
@@ -149,6 +151,27 @@ def test_expired_or_invalid_tokens_fail_clearly_and_the_token_never_leaks(sim, c
     assert "ConnectionError" in str(down.value)
     assert all(sim.token not in t and "not-the-token" not in t for t in texts)
     assert "GET /2/search/statuses/limited.json" in caplog.text  # urllib3 did log the calls
+
+
+def test_a_token_from_a_secret_file_works_and_never_leaks_in_any_quoting(sim, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    weibo = WeiboClient(sim.weibo_url, sim.token + "\n", sleep=lambda s: None)
+    wechat = WeChatClient(sim.wechat_url, f" {sim.token}\r\n", sleep=lambda s: None)
+    assert isinstance(weibo.search("沐沐", START, later(clock)), list)  # trailing newline trimmed
+    assert isinstance(wechat.search("沐沐", START, clock.now()), list)
+    leaks = []
+    for client in (
+        WeiboClient(sim.weibo_url, "2.00Secret\nToken"),  # an invalid header value, which
+        WeChatClient(sim.wechat_url, "vendor'Key\rX"),  # requests quotes with repr()
+    ):
+        with pytest.raises(SourceError, match="InvalidHeader") as caught:
+            client.search("沐沐", START, clock.now())
+        leaks.append(str(caught.value))
+    assert all("Secret" not in t and "Token" not in t for t in (*leaks, caplog.text))
+    assert all("vendor" not in t and "Key" not in t for t in (*leaks, caplog.text))
+    assert redact("header: 'OAuth2 tok\\n' url: ?key=a%2Bb%2Fc", "a+b/c") == (
+        "header: 'OAuth2 tok\\n' url: ?key=***"
+    )
 
 
 def test_faults_over_http_and_auth_forms(sim, clock):

@@ -1,6 +1,7 @@
 """Incremental ingest, exactly once, on SQLite and PostgreSQL, against the simulator over
 real sockets: reruns, a crash between pages, overlaps and late-indexed posts, windows past
-the search cap, rate limits mid-run, malformed answers and items, token expiry."""
+the search cap, rate limits mid-run, malformed answers and items, items of the wrong shape
+or with text a database cannot store, terms the platform keeps refusing, token expiry."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 from conftest import make_clients, row_count, stored
 from sqlalchemy import select
 
-from ingest.errors import TokenExpired
+from ingest.errors import SourceError, TokenExpired
 from ingest.run import BACKOFF_QUERY, ingest_source, search_terms
-from simulator.server import Simulator
+from simulator.server import Simulator, weibo_time
+from spread.stage import refresh_metrics
+from spread.tracking import HOT, TrackedPost
 from warehouse.cursors import get_cursor
-from warehouse.schema import mentions, metric_snapshots, quarantine
+from warehouse.schema import mentions, metric_snapshots, quarantine, reposts
 
 
 def run_every(engine, config, client, platform, clock, minutes, times, **kwargs):
@@ -73,6 +76,137 @@ class CrashOnCall:
         if self.calls == self.n:
             raise SystemExit("worker killed")
         return self.client.search(*args, **kwargs)
+
+
+class WithItems:
+    """The simulator's client with `items` put on top of the first page it gets: what a
+    platform can send and the simulator never does (fields of the wrong type, text no
+    database can store)."""
+
+    def __init__(self, client, items):
+        self.client, self.items = client, list(items)
+        self.search_cap, self.page_size = client.search_cap, client.page_size
+        self.parse, self.counts = client.parse, client.counts
+
+    def _first(self, page):
+        page[:0], self.items = self.items, []
+        return page
+
+    def search(self, *args, **kwargs):
+        return self._first(self.client.search(*args, **kwargs))
+
+    def repost_timeline(self, *args, **kwargs):
+        return self._first(self.client.repost_timeline(*args, **kwargs))
+
+
+def weibo_status(post_id: str, text, when: dt.datetime, **user) -> dict:
+    return {
+        "created_at": weibo_time(when),
+        "idstr": post_id,
+        "mid": post_id,
+        "text": text,
+        "reposts_count": 0,
+        "comments_count": 0,
+        "attitudes_count": 0,
+        "user": {"idstr": "1002", "screen_name": "宝妈", "followers_count": 10, **user},
+    }
+
+
+def _quarantined(engine) -> list[str]:
+    with engine.connect() as conn:
+        return conn.execute(select(quarantine.c.reason)).scalars().all()
+
+
+def test_an_item_of_the_wrong_shape_is_quarantined_alone_and_the_cursor_moves(
+    warehouse, config, sim, clock
+):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=2))
+    when = clock.now() - dt.timedelta(minutes=1)
+    good = weibo_status("4960000000000001", "沐沐奶粉 客服不理人", when)
+    odd = [
+        weibo_status("4960000000000002", 123, when),  # text a number
+        weibo_status("4960000000000003", "沐沐奶粉 差", when, screen_name=123),
+    ]
+    result = ingest_source(
+        warehouse, config, WithItems(weibo, [odd[0], good, odd[1]]), "weibo", clock
+    )
+    assert result["queries"] == result["queries_total"] and result["failed_queries"] == 0
+    reasons = _quarantined(warehouse)
+    assert "AttributeError: 'int' object has no attribute 'replace'" in reasons
+    assert "TypeError: 'int' object is not subscriptable" in reasons
+    extra = {("weibo", "4960000000000001", "mumu")}  # on the same page: stored
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo") | extra
+    with warehouse.connect() as conn:
+        assert {get_cursor(conn, "weibo", t) for t in search_terms(config)} == {clock.now()}
+
+
+def test_text_no_database_can_store_is_made_storable(warehouse, config, sim, clock):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=1))
+    when = clock.now() - dt.timedelta(minutes=1)
+    items = [  # Weibo's 140-character cut can split an emoji's UTF-16 pair
+        weibo_status("4960000000000011", "沐沐奶粉 奶粉结块\ud83d", when),
+        weibo_status(
+            "4960000000000012", "沐沐奶粉 a\x00b \ud83d\ude00", when, screen_name="宝\x00妈"
+        ),
+    ]
+    result = ingest_source(warehouse, config, WithItems(weibo, items), "weibo", clock)
+    assert result["queries"] == result["queries_total"]
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            select(mentions.c.post_id, mentions.c.text, mentions.c.author_name, mentions.c.raw)
+            .where(mentions.c.post_id.in_(["4960000000000011", "4960000000000012"]))
+            .order_by(mentions.c.post_id)
+        ).all()
+    assert [(r.text, r.author_name) for r in rows] == [
+        ("沐沐奶粉 奶粉结块\ufffd", "宝妈"),
+        ("沐沐奶粉 ab \U0001f600", "宝妈"),  # a split pair is joined again
+    ]
+    assert json.loads(rows[0].raw)["text"] == "沐沐奶粉 奶粉结块\ufffd"
+    assert stored(warehouse, "weibo") >= sim.expected_mentions("weibo")
+
+
+def test_a_repost_of_the_wrong_shape_is_quarantined_alone(warehouse, sim, clock):
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=3))
+    incident = next(p for p in sim.posts if p.kind == "incident")
+    real = weibo.repost_timeline(incident.post_id, count=1)[0]
+    odd = {**real, "idstr": "4960000000000021", "mid": "4960000000000021", "text": 123}
+    odd.pop("id", None)
+    tracked = TrackedPost("weibo", incident.post_id, "mumu", HOT, sim.at(incident.story_at), None)
+    done = refresh_metrics(warehouse, [tracked], clock, weibo=WithItems(weibo, [odd]))
+    assert done["weibo_reposts"] == sim.reposts_of(incident) > 0  # the others are stored
+    assert row_count(warehouse, reposts) == sim.reposts_of(incident)
+    assert _quarantined(warehouse) == [
+        f"repost of {incident.post_id}: AttributeError: 'int' object has no attribute 'replace'"
+    ]
+
+
+def test_a_term_the_platform_keeps_refusing_does_not_starve_the_others(
+    warehouse, config, sim, clock
+):
+    weibo, _ = make_clients(sim, max_retries=1)
+    terms = search_terms(config)
+    behind = []
+    for _ in range(2):  # the failing term stays the stalest, so it goes first every run
+        clock.advance(dt.timedelta(minutes=30))
+        sim.set_faults(server_error=2, only="search")  # 5xx past the client's retry
+        result = ingest_source(warehouse, config, weibo, "weibo", clock)
+        assert result["failed_queries"] == 1 and result["queries"] == len(terms) - 1
+        with warehouse.connect() as conn:
+            cursors = {t: get_cursor(conn, "weibo", t) for t in terms}
+        behind.append([t for t in terms if cursors[t] != clock.now()])
+    assert len(behind[0]) == 1 and behind[1] == behind[0]  # the others moved on, twice
+    assert cursors[behind[0][0]] is None
+    sim.set_faults(server_error=2 * len(terms), only="search")  # every term: fail loudly
+    clock.advance(dt.timedelta(minutes=5))
+    with pytest.raises(SourceError, match=f"every search term failed .{len(terms)} of"):
+        ingest_source(warehouse, config, weibo, "weibo", clock)
+    sim.clear_faults()
+    clock.advance(dt.timedelta(minutes=5))
+    ingest_source(warehouse, config, weibo, "weibo", clock)
+    assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
 
 
 def test_a_crash_between_pages_loses_and_duplicates_nothing(warehouse, config, sim, clock, clients):

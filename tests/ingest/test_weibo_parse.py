@@ -17,6 +17,7 @@ from ingest.weibo_parse import (
     parse_repost,
     parse_status,
     parse_weibo_time,
+    storable,
 )
 from simulator.server import count_text, weibo_html, weibo_time
 
@@ -175,9 +176,19 @@ def test_created_at_round_trips(when):
 
 @settings(database=None)
 @given(st.text(max_size=60))
-def test_html_text_round_trips(text):
+def test_html_text_round_trips_storable(text):
     assume("http://t.cn/" not in text)  # links come back as their anchor text, 网页链接
-    assert clean_html(weibo_html(text)) == re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    cleaned = clean_html(weibo_html(text))
+    assert cleaned == re.sub(r"[ \t\r\f\v]+", " ", storable(text)).strip()
+    assert "\x00" not in cleaned  # PostgreSQL refuses NUL in text
+
+
+def test_storable_drops_nul_and_mends_what_a_cut_split():
+    assert storable("差\x00评") == "差评"
+    assert storable("结块\ud83d") == "结块\ufffd"  # half an emoji left by the 140-char cut
+    assert storable("\ud83d\ude00 \ude00") == "\U0001f600 \ufffd"
+    assert storable("沐沐奶粉 😀") == "沐沐奶粉 😀"
+    assert clean_html("<a>@宝妈</a> 奶粉结\x00块 \ud83d") == "@宝妈 奶粉结块 \ufffd"
 
 
 _json = st.recursive(
