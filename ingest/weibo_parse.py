@@ -151,6 +151,15 @@ def _id(obj: dict, what: str) -> str:
     return value
 
 
+def _string(value, field: str) -> str | None:
+    """A text field as the contract types it: a string or absent. Anything else (a number,
+    a list) is a malformed item, refused here with a reason rather than failing the
+    page's insert."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ParseError(f"{field} is {type(value).__name__}, not text")
+
+
 def _user_id(user: dict) -> str | None:
     value = str(user.get("idstr") or user.get("id") or "")
     return value if value.isdigit() else None
@@ -166,7 +175,7 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
         return Mention(
             "weibo",
             post_id,
-            clean_html(status.get("text") or ""),
+            clean_html(_string(status.get("text"), "text") or ""),
             created,
             None,
             None,
@@ -190,8 +199,10 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
     if "text" not in status and not status.get("longText"):
         raise ParseError("status without text")
     long_text = bool(status.get("isLongText"))
-    full = (status.get("longText") or {}).get("longTextContent") if long_text else None
-    text = clean_html(full or status.get("text") or "")
+    full = None
+    if long_text and isinstance(status.get("longText"), dict):
+        full = _string(status["longText"].get("longTextContent"), "longText.longTextContent")
+    text = clean_html(full or _string(status.get("text"), "text") or "")
     root = parent = None
     retweeted = status.get("retweeted_status")
     if isinstance(retweeted, dict):
@@ -207,7 +218,8 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
         text=text,
         created_at=created,
         author_id=uid,
-        author_name=user.get("screen_name") or user.get("name"),
+        author_name=_string(user.get("screen_name"), "user.screen_name")
+        or _string(user.get("name"), "user.name"),
         author_followers=parse_count(user.get("followers_count"), "followers_count"),
         author_verified=bool(user.get("verified")),
         verified_type=verified_type

@@ -122,6 +122,13 @@ def test_long_texts_and_deleted_posts():
         (status(attitudes_count=10**13), "absurd attitudes_count"),
         (status(comments_count=True), "boolean"),
         ({k: v for k, v in status().items() if k != "text"}, "without text"),
+        # a field of the wrong type is refused here, not left to fail the page's insert
+        (status(text=12345), "text is int, not text"),
+        (status(user={"idstr": "7", "screen_name": ["小明"]}), "user.screen_name is list"),
+        (
+            status(isLongText=True, longText={"longTextContent": {"a": 1}}),
+            "longText.longTextContent is dict",
+        ),
     ],
 )
 def test_bad_statuses_say_why(item, reason):
