@@ -26,6 +26,11 @@ BIG_FOLLOWERS = 10_000
 DEFAULT_FOLLOWERS = 300.0  # a typical reposter (the corpus median is about 200)
 LOCAL_UTC_OFFSET = 8 * 3600  # China Standard Time: the circadian rhythm of Weibo
 MIN_AGE = 60.0  # an observation younger than a minute (or before posting) is treated as 1 min
+# Snapshot-only posts are rebuilt as at most this many arrivals, each standing for
+# `View.weight` reposts: one float per repost ran out of memory at 2e7 (ingest takes counts
+# up to 1e10). Far above the largest training cascade (4,263 reposts), so every count the
+# model was fitted on is rebuilt exactly as before (weight 1).
+MAX_REBUILT = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,20 @@ class View:
     verified: bool
     created_at: float
     last10: float  # reposts in the last 10 minutes (the velocity the stage stores)
+    weight: float = 1.0  # reposts each arrival stands for (> 1 only for huge rebuilt counts)
 
 
 def _snapshots(obs, observe_at: float) -> tuple[np.ndarray, np.ndarray]:
+    """Snapshot times and counts, non-decreasing, the latest trusted count last.
+
+    A count below the peak so far is one of two things. A platform recount (reposts
+    removed) stays below the old peak: once a later reading confirms it, it is a new
+    baseline, earlier counts are lowered to it and growth after it shows as growth
+    (holding the old peak hid every repost below it). A glitch (a 0 from a hiccup) is
+    followed by a reading back at or above the peak: it is dropped, or it would read as a
+    burst of reposts. A drop in the latest reading is not confirmed yet and is left out
+    until the next one. Non-decreasing counts are returned unchanged.
+    """
     snaps = [
         (float(t), float(c))
         for t, c in (obs.count_snapshots or [])
@@ -53,12 +69,33 @@ def _snapshots(obs, observe_at: float) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0), np.zeros(0)
     snaps.sort()
     ts = np.array([s[0] for s in snaps])
-    cs = np.maximum.accumulate(np.maximum(np.array([s[1] for s in snaps]), 0.0))
-    return ts, cs
+    cs = np.maximum(np.array([s[1] for s in snaps]), 0.0)
+    if np.all(np.diff(cs) >= 0):
+        return ts, cs
+    later_max = np.r_[np.maximum.accumulate(cs[::-1])[::-1][1:], -np.inf]
+    kept_t: list[float] = []
+    kept_c: list[float] = []
+    for t, c, later in zip(ts, cs, later_max, strict=True):
+        peak = kept_c[-1] if kept_c else 0.0
+        if c < peak:
+            if later >= peak or later == -np.inf:  # a glitch, or a drop not yet confirmed
+                continue
+            kept_c = [min(k, c) for k in kept_c]  # a recount: the new baseline
+        kept_t.append(t)
+        kept_c.append(c)
+    return np.array(kept_t), np.array(kept_c)
 
 
-def _rebuild_arrivals(ts: np.ndarray, cs: np.ndarray, origin: float) -> np.ndarray:
-    """Arrival times spread evenly over each snapshot interval (relative to `origin`)."""
+def _rebuild_arrivals(ts: np.ndarray, cs: np.ndarray, origin: float) -> tuple[np.ndarray, float]:
+    """(arrival times spread evenly over each snapshot interval, reposts per arrival).
+
+    Times are relative to `origin`. Above MAX_REBUILT reposts the counts are scaled down
+    (rounded cumulatively, so no increment is lost) and each arrival stands for several.
+    """
+    weight = 1.0
+    if len(cs) and cs[-1] > MAX_REBUILT:
+        weight = float(cs[-1]) / MAX_REBUILT
+        cs = np.floor(cs / weight + 0.5)
     out = []
     prev_t, prev_c = origin, 0.0
     for t, c in zip(ts, cs, strict=True):
@@ -69,8 +106,8 @@ def _rebuild_arrivals(ts: np.ndarray, cs: np.ndarray, origin: float) -> np.ndarr
             out.append(start + (t - start) * (np.arange(new) + 0.5) / new)
         prev_t, prev_c = max(prev_t, t), max(prev_c, c)
     if not out:
-        return np.zeros(0)
-    return np.concatenate(out) - origin
+        return np.zeros(0), weight
+    return np.concatenate(out) - origin, weight
 
 
 def view(obs) -> View:
@@ -93,6 +130,7 @@ def view(obs) -> View:
     snap_t, snap_c = _snapshots(obs, observe_at)
     snap_count = int(snap_c[-1]) if len(snap_c) else 0
     window = observe_at - 600.0
+    weight = 1.0
 
     # the timeline is used when it is there and not clearly behind the counters
     if len(rel) and snap_count <= max(1.1 * len(rel), len(rel) + 5):
@@ -101,9 +139,11 @@ def view(obs) -> View:
         arrivals, timeline = rel, True
     elif len(snap_t):
         observed = snap_count
-        before = float(np.interp(window, np.r_[created, snap_t], np.r_[0.0, snap_c], left=0.0))
+        # a platform clock ahead of ours can put created_at after the first snapshots
+        origin = min(created, float(snap_t[0]))
+        before = float(np.interp(window, np.r_[origin, snap_t], np.r_[0.0, snap_c], left=0.0))
         last10 = max(observed - before, 0.0)
-        arrivals, timeline = _rebuild_arrivals(snap_t, snap_c, created), False
+        (arrivals, weight), timeline = _rebuild_arrivals(snap_t, snap_c, created), False
         arrivals = np.clip(arrivals, 0.0, None)
         if followers is not None and len(followers) != len(arrivals):
             followers = None
@@ -120,6 +160,7 @@ def view(obs) -> View:
         verified=bool(obs.author_verified),
         created_at=created,
         last10=last10,
+        weight=weight,
     )
 
 
@@ -174,11 +215,12 @@ def feature_row(
     a = v.arrivals
     n = v.observed
     age = v.age
+    w = v.weight
 
     def count_after(start: float) -> float:
         if v.timeline:
             return float(len(a) - np.searchsorted(a, start, side="right"))
-        return float(np.sum(a > start))
+        return float(np.sum(a > start)) * w
 
     last5, last30, last60 = count_after(age - 300), count_after(age - 1800), count_after(age - 3600)
     prev30 = max(last60 - last30, 0.0)
@@ -214,7 +256,7 @@ def feature_row(
         quarter / n if n else nan,
         (age - float(a[-1])) / 3600.0 if len(a) else age / 3600.0,
         float(a[0]) / 3600.0 if len(a) else nan,
-        float(a[9]) / 3600.0 if len(a) >= 10 else nan,
+        float(a[max(math.ceil(10 / w) - 1, 0)]) / 3600.0 if len(a) * w >= 10 else nan,
         math.log1p(v.root_followers) if v.root_followers is not None else nan,
         float(v.verified),
         float(v.followers is not None),
@@ -227,13 +269,14 @@ def feature_row(
         recent,
         math.log(sz.p_hat + 1e-9),
         math.log(sz.p_recent + 1e-9),
-        math.log1p(sz.predicted),
-        math.log1p(sz.predicted_recent),
-        math.log1p(sz.exposure),
-        math.log1p(sz.remaining),
+        # SEISMIC ran on the rebuilt arrivals: its counts and exposures scale with the weight
+        math.log1p(sz.predicted * w),
+        math.log1p(sz.predicted_recent * w),
+        math.log1p(sz.exposure * w),
+        math.log1p(sz.remaining * w),
         sz.branching,
         local_created,
         local_observed,
         float(weekday),
     ]
-    return row, max(sz.predicted, float(n))
+    return row, max(sz.predicted * w, float(n))

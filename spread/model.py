@@ -163,8 +163,11 @@ class Predictor:
             high_g = max(float(hi[i]) + hi_adj[b], m)
             base = math.log1p(v.observed)
             predicted, low, high = (math.expm1(base + g) for g in (m, low_g, high_g))
-            scale = self._horizon_scale(v)
-            if scale != 1.0:
+            if v.age >= self.horizon_s:
+                # the horizon has passed: its reach is what was seen, not more modelled growth
+                # (the tree model knows no horizon, and a predicted-reach rule would fire)
+                predicted = low = high = float(v.observed)
+            elif (scale := self._horizon_scale(v)) != 1.0:
                 predicted, low, high = (
                     v.observed + (x - v.observed) * scale for x in (predicted, low, high)
                 )
