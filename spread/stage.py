@@ -161,11 +161,17 @@ def track_spread(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """One spread run: refresh due posts, predict, reschedule (negatives were enrolled
-    when they were scored)."""
-    now = clock.now()
-    due = due_posts(engine, now)
+    when they were scored). Estimates and checks are stamped with the clock after the
+    refresh, so each estimate includes the counts its own run fetched."""
+    due = due_posts(engine, clock.now())
     refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
-    quiet = dt.timedelta(hours=config.thresholds.track_quiet_hours)
+    # Read after the refresh: it stamps what it fetched with the clock then, and the
+    # estimate sees nothing after `now`, so a `now` from before it would drop the fresh
+    # counts (every estimate and state one check late; a growing post could die).
+    now = clock.now()
+    t = config.thresholds
+    quiet = dt.timedelta(hours=t.track_quiet_hours)
+    horizon = dt.timedelta(hours=t.horizon_hours)
     with engine.connect() as conn:
         observations = build_observations(conn, due, now)
         previous = _last_observed_many(conn, due)
@@ -188,7 +194,8 @@ def track_spread(
             }
         )
         grew = estimate.observed > (before if before is not None else 0)
-        outcome = next_state(post, grew, estimate.p_viral, now, quiet)
+        viral = estimate.observed >= t.viral_reposts
+        outcome = next_state(post, grew, estimate.p_viral, now, quiet, horizon=horizon, viral=viral)
         states[outcome[0]] += 1
         outcomes.append(outcome)
     # Estimates and the tracking schedule commit together: a crash leaves both undone.

@@ -6,7 +6,8 @@ nothing per spread run however large the warehouse; `enroll_negative_posts` is t
 nightly safety net for anything scored without it. Each spread run
 refreshes the posts that are due; hot posts (growing, or likely to go viral) are due
 again next run, cooling posts less often, and a post that has not grown for
-`thresholds.track_quiet_hours` is dropped (state `dead`).
+`thresholds.track_quiet_hours`, or is older than the horizon plus `TRACK_MARGIN`, is
+dropped (state `dead`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from warehouse.writes import insert_ignore
 HOT, COOLING, DEAD = "hot", "cooling", "dead"
 COOLING_INTERVAL = dt.timedelta(minutes=30)
 HOT_P_VIRAL = 0.05  # above this a post stays hot whatever its current velocity
+# Followed this long past the prediction horizon, for the record, then dropped: an old
+# post trickling one repost a day would otherwise cost API calls every run forever.
+TRACK_MARGIN = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -86,17 +90,23 @@ def enroll_scored(
 
 
 def enroll_negative_posts(
-    engine: Engine, now: dt.datetime, window: dt.timedelta = ENROLL_WINDOW
+    engine: Engine,
+    now: dt.datetime,
+    model_version: str,
+    window: dt.timedelta = ENROLL_WINDOW,
 ) -> int:
     """Safety net: track every post ingested in the last `window` and scored negative or
-    complaint that is not tracked yet (e.g. scored by a path without `enroll_scored`).
-    It scans the window's mentions, so it runs nightly, not every spread run. (Older posts
-    have stopped spreading.)"""
+    complaint by `model_version` (the current scorer's: a verdict only an older version
+    gave is stale) that is not tracked yet (e.g. scored by a path without
+    `enroll_scored`). It scans the window's mentions, so it runs nightly, not every spread
+    run. (Older posts have stopped spreading.)"""
     flagged = (
         _mention_keys()
         .join(
             scores,
-            (scores.c.platform == mentions.c.platform) & (scores.c.post_id == mentions.c.post_id),
+            (scores.c.platform == mentions.c.platform)
+            & (scores.c.post_id == mentions.c.post_id)
+            & (scores.c.model_version == model_version),
         )
         .outerjoin(
             tracked_posts,
@@ -147,12 +157,22 @@ def next_state(
     p_viral: float,
     now: dt.datetime,
     quiet: dt.timedelta,
+    *,
+    horizon: dt.timedelta,
+    viral: bool = False,
 ) -> tuple[str, dt.datetime, dt.datetime | None]:
-    """(state, next_check_at, last_growth_at) after a check; pure, so it is unit-tested."""
+    """(state, next_check_at, last_growth_at) after a check; pure, so it is unit-tested.
+
+    P(viral) keeps a flat post hot only before the horizon and below the viral line
+    (`viral`): past the horizon it is moot, over the line it is 1 forever, so such a post
+    is hot only while it grows. Past `horizon + TRACK_MARGIN` every post is dropped."""
     last_growth = now if grew else (post.last_growth_at or post.created_at)
+    age = now - post.created_at
+    if age >= horizon + TRACK_MARGIN:
+        return DEAD, now + quiet, last_growth
     if not grew and now - last_growth >= quiet:
         return DEAD, now + quiet, last_growth
-    if grew or p_viral >= HOT_P_VIRAL:
+    if grew or (p_viral >= HOT_P_VIRAL and age < horizon and not viral):
         return HOT, now, last_growth
     return COOLING, now + COOLING_INTERVAL, last_growth
 

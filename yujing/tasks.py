@@ -162,7 +162,8 @@ def enroll_missed_posts(resources: Resources | None = None) -> dict:
     from spread.tracking import enroll_negative_posts
 
     res = resources or Resources.from_airflow()
-    enrolled = enroll_negative_posts(res.engine, res.clock.now())
+    # only the current scorer's verdicts count (scores keep every model version's rows)
+    enrolled = enroll_negative_posts(res.engine, res.clock.now(), res.scorer().model_version)
     if enrolled:
         log.warning("%d negative posts were not tracked yet; enrolled now", enrolled)
     return {"enrolled": enrolled}

@@ -11,6 +11,9 @@ from nlp.stage import score_new_mentions
 from spread.tracking import HOT, enroll_negative_posts, enroll_scored
 from warehouse.schema import mentions, scores, tracked_posts
 from yujing.clock import ManualClock
+from yujing.config import load_config
+from yujing.resources import Resources
+from yujing.tasks import enroll_missed_posts
 
 NOW = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
 
@@ -75,7 +78,7 @@ def test_scoring_enrols_negatives_and_complaints_once(warehouse):
                            on_scored=enroll_scored)  # fmt: skip
     assert _tracked(warehouse) == {"1": ("mumu", HOT), "2": ("mumu", HOT)}
     # the nightly safety net finds nothing more to do
-    assert enroll_negative_posts(warehouse, NOW) == 0
+    assert enroll_negative_posts(warehouse, NOW, KeywordScorer.model_version) == 0
 
 
 def test_the_safety_net_enrols_what_was_scored_without_enrolment(warehouse):
@@ -83,9 +86,37 @@ def test_the_safety_net_enrols_what_was_scored_without_enrolment(warehouse):
         conn.execute(mentions.insert(), [_mention("7", "mumu", "太差", NOW)])
     score_new_mentions(warehouse, KeywordScorer(), ManualClock(NOW))  # no on_scored
     assert _tracked(warehouse) == {}
-    assert enroll_negative_posts(warehouse, NOW) == 1
-    assert enroll_negative_posts(warehouse, NOW) == 0
+    assert enroll_negative_posts(warehouse, NOW, KeywordScorer.model_version) == 1
+    assert enroll_negative_posts(warehouse, NOW, KeywordScorer.model_version) == 0
     assert _tracked(warehouse) == {"7": ("mumu", HOT)}
+
+
+class NewerScorer(KeywordScorer):
+    """A newer model that finds nothing negative."""
+
+    model_version = "keyword-test-2"
+
+    def score_batch(self, texts):
+        return [_Result(0.9, False, False) for _ in texts]
+
+
+class _Resources(Resources):
+    def scorer(self):
+        return NewerScorer()
+
+
+def test_the_safety_net_follows_the_current_model_only(warehouse):
+    """Scores keep every model version's rows: a post only an old version called negative
+    was enrolled every night, after the current model had cleared it."""
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention("7", "mumu", "太差", NOW)])
+    score_new_mentions(warehouse, KeywordScorer(), ManualClock(NOW))  # old: negative
+    score_new_mentions(warehouse, NewerScorer(), ManualClock(NOW))  # current: not
+    res = _Resources(config=load_config(), engine=warehouse, clock=ManualClock(NOW))
+    assert enroll_missed_posts(res) == {"enrolled": 0}
+    assert _tracked(warehouse) == {}
+    # the old version's verdict still enrols when that version is the current one
+    assert enroll_negative_posts(warehouse, NOW, KeywordScorer.model_version) == 1
 
 
 class CountingScorer(KeywordScorer):

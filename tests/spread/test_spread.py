@@ -17,7 +17,7 @@ from spread.cascades import CascadeFormatError, parse_cascade, read_cascades
 from spread.cli import predict_main
 from spread.kernel import Kernel, fit_kernel
 from spread.model import Observation, Predictor
-from spread.tracking import COOLING, DEAD, HOT, TrackedPost, next_state
+from spread.tracking import COOLING, DEAD, HOT, TRACK_MARGIN, TrackedPost, next_state
 
 FIXTURE = Path(__file__).with_name("fixtures") / "cascades_sample.jsonl.gz"
 T0 = 1_700_000_000.0
@@ -141,10 +141,36 @@ def test_tracking_states():
     post = TrackedPost(
         "weibo", "1", "mumu", HOT, now - dt.timedelta(hours=5), now - dt.timedelta(hours=2)
     )
-    quiet = dt.timedelta(hours=3)
-    assert next_state(post, True, 0.0, now, quiet)[0] == HOT
-    assert next_state(post, False, 0.5, now, quiet)[0] == HOT
-    state, next_at, _ = next_state(post, False, 0.0, now, quiet)
+    quiet, horizon = dt.timedelta(hours=3), dt.timedelta(hours=24)
+    assert next_state(post, True, 0.0, now, quiet, horizon=horizon)[0] == HOT
+    assert next_state(post, False, 0.5, now, quiet, horizon=horizon)[0] == HOT
+    state, next_at, _ = next_state(post, False, 0.0, now, quiet, horizon=horizon)
     assert state == COOLING and next_at > now
-    assert next_state(post, False, 0.0, now + dt.timedelta(hours=1), quiet)[0] == DEAD
+    later = now + dt.timedelta(hours=1)
+    assert next_state(post, False, 0.0, later, quiet, horizon=horizon)[0] == DEAD
     assert math.isfinite(0.0)
+
+
+def test_p_viral_keeps_a_post_hot_only_before_the_horizon_and_below_the_line():
+    """A viral post's P(viral) is 1 for good and one repost resets the quiet timer, so an
+    old viral post was polled every run forever."""
+    now = dt.datetime(2026, 5, 11, 12, tzinfo=dt.UTC)
+    quiet, horizon = dt.timedelta(hours=24), dt.timedelta(hours=24)
+
+    def post(age_h):
+        created = now - dt.timedelta(hours=age_h)
+        return TrackedPost("weibo", "1", "mumu", HOT, created, now - dt.timedelta(hours=1))
+
+    def state(age_h, grew, p, viral=False):
+        return next_state(post(age_h), grew, p, now, quiet, horizon=horizon, viral=viral)[0]
+
+    # young and still spreading: P(viral) or growth keeps it hot (alerts depend on it)
+    assert state(5, True, 1.0, viral=True) == HOT
+    assert state(5, False, 0.5) == HOT
+    # over the line and flat, or past the horizon: followed on growth alone
+    assert state(5, False, 1.0, viral=True) == COOLING
+    assert state(30, False, 0.5) == COOLING
+    assert state(30, True, 0.0) == HOT
+    # past the horizon plus the margin: dropped, growing or not
+    assert state(24 + TRACK_MARGIN.total_seconds() / 3600, True, 1.0, viral=True) == DEAD
+    assert state(240, True, 1.0, viral=True) == DEAD
