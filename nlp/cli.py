@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
+import stat
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 BATCH = 512
@@ -35,29 +39,94 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
 
     if args.file:
         try:
-            source = open(args.file, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+            source = open(args.file, "rb")  # noqa: SIM115
         except OSError as exc:
             print(f"yujing score: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return 2
-    else:
-        source = stdin
-    try:
-        batch: list[str] = []
-        for line in source:
-            batch.append(line.rstrip("\r\n"))
-            if len(batch) >= BATCH:
+        with source:
+            for batch in _batches(_chunks(source.read)):
                 _write(scorer, batch, stdout)
-                batch = []
-        if batch:
-            _write(scorer, batch, stdout)
-    finally:
-        if source is not stdin:
-            source.close()
+        return 0
+    for batch in _stdin_batches(stdin):
+        _write(scorer, batch, stdout)
     return 0
 
 
+CHUNK = 1 << 16
+
+
+def _chunks(read: Callable[[int], bytes]) -> Iterator[bytes]:
+    return iter(lambda: read(CHUNK), b"")
+
+
+def _batches(
+    chunks: Iterable[bytes], idle: Callable[[], bool] | None = None
+) -> Iterator[list[str]]:
+    """Lines in batches of BATCH, and a short one whenever idle() says no more input is
+    waiting. Lines end at LF only, FILE and stdin alike (universal newlines would split a
+    post at a bare CR and shift every later result); a CRLF line's CR is dropped. Bytes
+    are UTF-8 whatever the locale, invalid ones kept (as surrogates) so that the line
+    still gets its own result."""
+    pending = b""
+    batch: list[str] = []
+    for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            batch.append(_decode(line))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if batch and idle is not None and idle():
+            yield batch
+            batch = []
+    if pending:
+        batch.append(_decode(pending))
+    if batch:
+        yield batch
+
+
+def _decode(line: bytes) -> str:
+    return line.rstrip(b"\r").decode("utf-8", "surrogateescape")
+
+
+def _stdin_batches(stdin: TextIO) -> Iterator[list[str]]:
+    """stdin read as bytes like a FILE. From a pipe or terminal, the lines received so far
+    are scored as soon as no more input is waiting: a caller that writes one post and
+    waits for its answer must get it, not wait for BATCH - 1 more lines."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        # an in-memory text stream (tests, callers embedding score_main)
+        text = iter(lambda: stdin.read(CHUNK), "")
+        yield from _batches(t.encode("utf-8", "surrogateescape") for t in text)
+        return
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        yield from _batches(_chunks(lambda n: os.read(fd, n)))
+        return
+    # os.read on the fd itself, so no data sits in a Python buffer where select cannot see it
+    yield from _batches(_chunks(lambda n: os.read(fd, n)), idle=lambda: not _readable(fd))
+
+
+def _readable(fd: int) -> bool:
+    """Whether more input is waiting on fd right now (select with timeout 0)."""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False  # select cannot watch this fd (e.g. a Windows pipe): answer now
+
+
 def _write(scorer, lines: list[str], stdout: TextIO) -> None:
+    """Score one batch and flush it, as UTF-8 whatever the locale's encoding."""
     clean = [line.encode("utf-8", errors="replace").decode("utf-8") for line in lines]
-    for result in scorer.score_batch(clean):
-        stdout.write(json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n")
-    stdout.flush()
+    out = "".join(
+        json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n"
+        for result in scorer.score_batch(clean)
+    )
+    buffer = getattr(stdout, "buffer", None)
+    if buffer is not None:
+        stdout.flush()
+        buffer.write(out.encode("utf-8"))
+        buffer.flush()
+    else:
+        stdout.write(out)
+        stdout.flush()

@@ -503,6 +503,31 @@ def report(model, held_out, log=print) -> dict:
     return results
 
 
+def _bad_csvs(data_dir: Path) -> list[str]:
+    """One line per data file that is not a CSV with the label and text columns: checked
+    up front, so a wrong folder is named clearly instead of as a pandas traceback."""
+    import pandas as pd
+
+    problems = []
+    for name in FILES.values():
+        path = data_dir / name
+        try:
+            columns = set(pd.read_csv(path, nrows=0).columns)
+        except (
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+        ) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problems.append(f"{path}: not a readable CSV: {reason}")
+            continue
+        missing = [c for c in ("label", "text") if c not in columns]
+        if missing:
+            problems.append(f"{path} lacks the column(s) {', '.join(missing)}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="yujing train",
@@ -510,8 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("data_dir", type=Path, help="the sentiment data folder")
     parser.add_argument("--out", type=Path, default=None, help="model file to write")
-    parser.add_argument("--no-eval", action="store_true", help="skip the hold-out report")
-    parser.add_argument(
+    # both together would skip the report and write nothing, silently: refuse that
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--no-eval", action="store_true", help="skip the hold-out report")
+    mode.add_argument(
         "--eval-only", action="store_true", help="report on the hold-outs, write nothing"
     )
     args = parser.parse_args(argv)
@@ -521,6 +548,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [f for f in FILES.values() if not (args.data_dir / f).is_file()]
     if missing:
         print(f"yujing train: {args.data_dir} lacks {', '.join(missing)}", file=sys.stderr)
+        return 2
+    problems = _bad_csvs(args.data_dir)
+    if problems:
+        for problem in problems:
+            print(f"yujing train: {problem}", file=sys.stderr)
         return 2
     params = TrainParams()
     if not args.no_eval:

@@ -28,13 +28,30 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    """A URL that cannot be parsed, a missing driver or an unreachable database is a
+    one-line error (the message, not the URL: it may hold a password), not a traceback."""
     from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     from warehouse.db import make_engine, upgrade, warehouse_url
 
     url = warehouse_url(args.url)
-    revision = upgrade(make_engine(url))
-    print(f"warehouse {make_url(url).render_as_string(hide_password=True)} at revision {revision}")
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        print(f"yujing db upgrade: bad warehouse URL: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a SQLite file's folder cannot be made
+        print(f"yujing db upgrade: cannot open the warehouse {shown}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        revision = upgrade(engine)
+    except (OperationalError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"yujing db upgrade: cannot open the warehouse {shown}: {reason}", file=sys.stderr)
+        return 1
+    print(f"warehouse {shown} at revision {revision}")
     return 0
 
 

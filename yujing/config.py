@@ -449,6 +449,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        # a binary or wrongly-encoded file is a bad config like any other, not a traceback
+        problem = f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})"
+        raise ConfigError(str(file), [problem]) from None
     try:
         data = _safe_load_unique(text, str(file))
     except yaml.YAMLError as exc:

@@ -183,6 +183,26 @@ def test_missing_file_and_non_mapping(tmp_path):
         load_config(path)
 
 
+def test_a_non_utf8_file_is_a_one_line_error_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"brands:\n  - code: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path)
+    assert main(["config", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_db_upgrade_with_a_bad_url_is_a_one_line_error(tmp_path, capsys):
+    assert main(["db", "upgrade", "--url", "notaurl"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("yujing db upgrade: bad warehouse URL") and err.count("\n") == 1
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the SQLite folder would have to be
+    assert main(["db", "upgrade", "--url", f"sqlite:///{blocked}/w.db"]) == 1
+    assert "cannot open the warehouse" in capsys.readouterr().err
+
+
 def test_route_categories_are_the_labels_incidents_carry():
     """A route can match every category an incident is filed under, and nothing else."""
     from alerts.engine import UNCATEGORISED

@@ -164,6 +164,22 @@ def test_score_command_reads_a_file_and_fails_clearly_on_a_missing_one(tmp_path)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
+def test_train_refuses_contradictory_flags_and_names_a_malformed_csv(tmp_path, capsys):
+    from tiny_sentiment_data import tiny_data
+
+    from nlp.train import FILES, main
+
+    data = tiny_data(tmp_path / "data")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(data), "--no-eval", "--eval-only"])
+    assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    bad = data / FILES["waimai"]
+    bad.write_text("review,label\n好吃,1\n", encoding="utf-8")
+    assert main([str(data), "--eval-only"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"yujing train: {bad} lacks the column(s) text\n"
+
+
 def test_scoring_stage_scores_each_mention_once(warehouse, scorer):
     from sqlalchemy import func, select
 

@@ -1,0 +1,105 @@
+"""`yujing score` as other tools run it: a real process, reading a FILE or a pipe."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from nlp.cli import BATCH, score_main
+
+YUJING = str(Path(sys.executable).with_name("yujing"))
+
+
+def _score(*args: str, data: bytes | None = None, stdin=None, env=None) -> list[dict]:
+    run = subprocess.run(
+        [YUJING, "score", *args],
+        input=data,
+        stdin=stdin,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode(errors="replace")
+    return [json.loads(line) for line in run.stdout.decode("utf-8").splitlines()]
+
+
+def test_a_bare_cr_does_not_split_a_post_from_a_file_or_a_pipe(tmp_path):
+    """Universal newlines split FILE lines at a bare CR, shifting every later result."""
+    data = "沐沐奶粉很好\r喝\n太难喝了\r\n".encode()
+    path = tmp_path / "posts.txt"
+    path.write_bytes(data)
+    from_file = _score(str(path))
+    assert len(from_file) == 2
+    assert from_file[1]["negative"] is True  # the CRLF line is one post, its CR dropped
+    assert _score(data=data) == from_file
+    with path.open("rb") as redirected:  # `yujing score < FILE`: a regular-file stdin
+        assert _score(stdin=redirected) == from_file
+
+
+def test_invalid_utf8_on_stdin_gives_that_line_a_result_whatever_the_locale(tmp_path):
+    data = "很好用\n".encode() + b"bad \xff\n" + "太差了\n".encode()
+    path = tmp_path / "posts.txt"
+    path.write_bytes(data)
+    from_file = _score(str(path))
+    assert len(from_file) == 3 and from_file[1]["sentiment"] is None and from_file[1]["error"]
+    for encoding in ("utf-8:strict", "ascii:strict"):
+        assert _score(data=data, env={"PYTHONIOENCODING": encoding}) == from_file
+
+
+def test_order_and_count_are_kept_across_batches():
+    lines = ["很好用" if i % 3 else "" for i in range(2 * BATCH + 7)]
+    results = _score(data=("\n".join(lines) + "\n").encode())
+    assert len(results) == len(lines)
+    assert [r.get("error") == "empty text" for r in results] == [not line for line in lines]
+    # in process, from a text stream without a file descriptor
+    out = io.StringIO()
+    assert score_main([], io.StringIO("很好用\r\n\n差评\r坏"), out) == 0
+    results = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert len(results) == 3 and results[1]["error"] == "empty text"
+
+
+def _read_line(stream, timeout: float) -> bytes:
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, f"no answer within {timeout}s while stdin is still open"
+    return stream.readline()
+
+
+def test_a_caller_that_waits_for_each_answer_gets_it():
+    """Batching must not hold back a line when no more input is waiting (a co-process)."""
+    with subprocess.Popen(
+        [YUJING, "score"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        try:
+            proc.stdin.write("沐沐奶粉太难喝了\n".encode())
+            proc.stdin.flush()
+            first = json.loads(_read_line(proc.stdout, 30))
+            assert first["negative"] is True
+            proc.stdin.write("很好用，下次还买\n".encode())
+            proc.stdin.flush()
+            second = json.loads(_read_line(proc.stdout, 30))
+            assert second["negative"] is False
+            proc.stdin.close()
+            assert proc.stdout.read() == b""
+            assert proc.wait(timeout=30) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_a_slow_pipe_still_gets_every_line_in_order():
+    with subprocess.Popen([YUJING, "score"], stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        for i in range(5):
+            proc.stdin.write(("很好\n" if i % 2 else "\n").encode())
+            proc.stdin.flush()
+            time.sleep(0.05)
+        out, _ = proc.communicate(timeout=60)
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("error") for r in results] == ["empty text", None] * 2 + ["empty text"]
+    assert proc.returncode == 0
