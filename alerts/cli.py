@@ -21,11 +21,17 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+_LONGEST = dt.timedelta(days=365)  # longer is a typo, and far enough overflows datetime
+
+
 def parse_duration(value: str) -> dt.timedelta:
-    """`30m`, `2h`, `1.5d`, `1w`."""
+    """`30m`, `2h`, `1.5d`, `1w`, at most a year (a longer mute should be a config change)."""
     match = _DURATION.match(str(value).strip())
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a duration like 30m, 2h or 1d")
+    days = float(match.group(1)) * {"m": 1 / 1440, "h": 1 / 24, "d": 1, "w": 7}[match.group(2)]
+    if days > _LONGEST.days:
+        raise argparse.ArgumentTypeError(f"{value!r} is longer than {_LONGEST.days} days")
     return dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
@@ -66,8 +72,18 @@ def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     from yujing.clock import SystemClock
     from yujing.config import load_config
 
-    # times on the team's clock (config `timezone`), not the warehouse's UTC
-    tz = (config or load_config()).timezone
+    config = config or load_config()
+    tz = config.timezone  # times on the team's clock, not the warehouse's UTC
+    if args.action == "add" and args.brand and args.brand.strip():
+        # a silence for a brand the config does not know could never match anything
+        brands = {b.code for b in config.brands} | {b.name for b in config.brands}
+        if args.brand.strip() not in brands:
+            known = ", ".join(f"{b.code} ({b.name})" for b in config.brands)
+            print(
+                f"yujing silence: unknown brand {args.brand!r}; configured: {known}",
+                file=sys.stderr,
+            )
+            return 2
     now = (clock or SystemClock()).now()
     engine = engine or _engine()
     if args.action == "add":

@@ -28,6 +28,7 @@ import io
 import json
 import math
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,20 +214,21 @@ def parse_deephawkes(line: str) -> Cascade:
     )
 
 
-def open_text(path: Path) -> tuple[io.TextIOBase, io.BufferedReader]:
-    """(text lines, the raw file whose position measures progress)."""
+def open_lines(path: Path) -> tuple[Iterator[bytes], io.BufferedReader]:
+    """(byte lines, the raw file whose position measures progress). Lines are decoded one
+    by one, so an undecodable line is quarantined instead of ending the load."""
     raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8"), raw
-    return io.TextIOWrapper(raw, encoding="utf-8"), raw
+        return gzip.GzipFile(fileobj=raw), raw
+    return raw, raw
 
 
 def detect_format(path: Path) -> str:
-    text, raw = open_text(path)
+    lines, raw = open_lines(path)
     with raw:
-        for line in text:
+        for line in lines:
             if line.strip():
-                return "jsonl" if line.lstrip().startswith("{") else "deephawkes"
+                return "jsonl" if line.lstrip().startswith(b"{") else "deephawkes"
     return "jsonl"
 
 
@@ -234,10 +236,16 @@ def cascades(path: Path, fmt: str = "auto") -> Iterator[tuple[Cascade | CascadeE
     """(cascade or the error, the line, bytes of the file read so far) per line."""
     fmt = detect_format(path) if fmt == "auto" else fmt
     parse = parse_jsonl if fmt == "jsonl" else parse_deephawkes
-    text, raw = open_text(path)
+    lines, raw = open_lines(path)
     with raw:
-        for line in text:
-            if not line.strip():
+        for data in lines:
+            if not data.strip():
+                continue
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                reason = f"not UTF-8 text: {exc}"
+                yield CascadeError(reason), data.decode("utf-8", "replace"), raw.tell()
                 continue
             try:
                 yield parse(line), line, raw.tell()
@@ -367,7 +375,7 @@ def backfill(
             position = read
             if isinstance(item, CascadeError):
                 stats["bad_lines"] += 1
-                bad.append((str(item), line.rstrip("\n")))
+                bad.append((str(item), line.rstrip("\r\n")))
             else:
                 stats["cascades"] += 1
                 pending.append(cascade_rows(item, brand, platform, now, every, horizon))
@@ -378,6 +386,19 @@ def backfill(
                 break
         flush()
     return stats
+
+
+def _bad_interval(every: float, horizon: float, observe: float | None) -> str | None:
+    """Why the snapshot options are unusable, or None: `--every 0` would never advance
+    the snapshot loop (and fill memory); NaN and inf fail these comparisons too."""
+    century = 100 * 365 * 24.0  # hours: more would overflow datetime, and means nothing here
+    if not 0 < every <= century * 60:
+        return f"--every must be a positive number of minutes, not {every:g}"
+    if not 0 <= horizon <= century:
+        return f"--horizon must be a number of hours from 0 to {century:.0f}, not {horizon:g}"
+    if observe is not None and not 0 < observe <= century * 3600:
+        return f"--observe must be a positive number of seconds, not {observe:g}"
+    return None
 
 
 def backfill_main(argv: list[str], engine=None, clock=None) -> int:
@@ -399,6 +420,10 @@ def backfill_main(argv: list[str], engine=None, clock=None) -> int:
     parser.add_argument("--config", help="config file (default: the active one)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    problem = _bad_interval(args.every, args.horizon, args.observe)
+    if problem:
+        print(f"yujing backfill: {problem}", file=sys.stderr)
+        return 2
 
     from warehouse.db import make_engine, upgrade
     from yujing.clock import SystemClock
@@ -428,18 +453,23 @@ def backfill_main(argv: list[str], engine=None, clock=None) -> int:
         dt.timedelta(seconds=args.observe) if args.observe else dt.timedelta(hours=args.horizon)
     )
     for path in args.files:
-        stats = backfill(
-            engine,
-            path,
-            brand,
-            now,
-            platform=args.platform,
-            fmt=args.format,
-            every=dt.timedelta(minutes=args.every),
-            horizon=horizon,
-            limit=args.limit,
-            progress=not args.no_progress,
-        )
+        try:
+            stats = backfill(
+                engine,
+                path,
+                brand,
+                now,
+                platform=args.platform,
+                fmt=args.format,
+                every=dt.timedelta(minutes=args.every),
+                horizon=horizon,
+                limit=args.limit,
+                progress=not args.no_progress,
+            )
+        except (OSError, EOFError, zlib.error) as exc:  # not gzip, truncated, unreadable
+            # what was read before is stored; loading the file again after a fix is safe
+            print(f"yujing backfill: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
         print(
             f"{path}: {stats['cascades']} cascades ({stats['bad_lines']} unreadable lines "
             f"quarantined); new rows: {stats['mentions']} mentions, {stats['reposts']} reposts, "

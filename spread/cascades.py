@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,41 +75,73 @@ class Cascade:
         )
 
 
+def _number(value: object, what: str) -> float:
+    """A finite number (numeric text allowed), else CascadeFormatError: a string or NaN
+    would otherwise fail later, deep in the features, with a traceback."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CascadeFormatError(f"{what} is not a number: {value!r}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise CascadeFormatError(f"{what} is not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise CascadeFormatError(f"{what} is not a finite number: {value!r}")
+    return number
+
+
 def parse_cascade(line: str, observe: float | None = None) -> Cascade:
     """One JSONL line; with `observe`, posts at or after it are dropped while parsing."""
     try:
         data = json.loads(line)
-        root = data["root"]
-        posts = data["posts"]
+        if not isinstance(data, dict):
+            raise CascadeFormatError(f"not a JSON object: {type(data).__name__}")
+        root, posts = data["root"], data["posts"]
+        if not isinstance(root, dict):
+            raise CascadeFormatError(f"root is not an object: {root!r}")
+        if not isinstance(posts, list):
+            raise CascadeFormatError(f"posts is not a list: {type(posts).__name__}")
         delays, followers = [], []
         for post in posts:
-            delay = float(post[0])
+            delay = _number(post[0], "repost delay")
             if observe is not None and delay >= observe:
                 continue
             delays.append(delay)
-            followers.append(max(int(post[1] or 0), 0))
+            followers.append(max(_number(post[1] or 0, "repost followers"), 0.0))
         order = np.argsort(delays, kind="stable")
+        root_followers = root.get("followers")
         return Cascade(
             event_id=str(data["event_id"]),
-            created_at=float(root.get("created_at") or 0.0),
-            root_followers=root.get("followers"),
+            created_at=_number(root.get("created_at") or 0.0, "created_at"),
+            root_followers=None
+            if root_followers is None
+            else int(_number(root_followers, "root followers")),
             root_verified=bool(root.get("verified")),
             delays=np.asarray(delays, dtype=float)[order],
-            followers=np.asarray(followers, dtype=float)[order],
+            followers=np.floor(np.asarray(followers, dtype=float))[order],
         )
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except CascadeFormatError as exc:
+        raise CascadeFormatError(f"not a cascade: {exc}") from None
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise CascadeFormatError(f"not a cascade: {type(exc).__name__}: {exc}") from None
 
 
 def read_cascades(path: str | Path, observe: float | None = None) -> Iterator[Cascade]:
-    """Cascades from a .jsonl or .jsonl.gz file (line numbers in errors)."""
+    """Cascades from a .jsonl or .jsonl.gz file (line numbers in errors). Bytes are
+    decoded per line, so a stray byte is reported with its line, not as a traceback."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield parse_cascade(line, observe)
-            except CascadeFormatError as exc:
-                raise CascadeFormatError(f"{path}:{number}: {exc}") from None
+    with opener(path, "rb") as f:
+        try:
+            for number, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise CascadeFormatError(f"{path}:{number}: not UTF-8 text: {exc}") from None
+                if not line.strip():
+                    continue
+                try:
+                    yield parse_cascade(line, observe)
+                except CascadeFormatError as exc:
+                    raise CascadeFormatError(f"{path}:{number}: {exc}") from None
+        except (EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise CascadeFormatError(f"{path}: truncated or corrupt gzip file ({exc})") from None

@@ -263,22 +263,31 @@ def main(argv: list[str] | None = None) -> int:
 
     import joblib
 
-    from spread.cascades import CascadeFormatError, read_cascades
+    from spread.cascades import read_cascades
     from spread.kernel import fit_kernel
     from spread.model import MODEL_PATH
     from yujing.atomic import replacing
 
     started = time.time()
+    if not args.data.exists():  # else the message names a file in its parent folder
+        print(f"yujing train-spread: no such file or folder: {args.data}", file=sys.stderr)
+        return 2
     cascade_path, hist_path = _paths(args.data)
     for needed in (cascade_path, hist_path):
         if not needed.exists():
             print(f"yujing train-spread: missing {needed}", file=sys.stderr)
             return 2
-    delays, cdf = fit_kernel(hist_path)
     try:
+        delays, cdf = fit_kernel(hist_path)
         cascades = list(read_cascades(cascade_path))
-    except CascadeFormatError as exc:
+    except UnicodeDecodeError:  # read_cascades reports its own, with the line
+        print(f"yujing train-spread: {hist_path} is not UTF-8 text", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # CascadeFormatError, or a histogram without rows
         print(f"yujing train-spread: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unreadable, or a .gz that is not gzip
+        print(f"yujing train-spread: cannot read {args.data}: {exc}", file=sys.stderr)
         return 2
     if args.all:
         train, left_out = cascades, " (all)"
@@ -289,11 +298,26 @@ def main(argv: list[str] | None = None) -> int:
         train = [c for c in cascades if not is_holdout(c.event_id)]
         left_out = " (hold-out quarter excluded)"
     train.sort(key=lambda c: c.event_id)
+    if not train:
+        print(
+            f"yujing train-spread: no usable cascades in {cascade_path}: "
+            f"{len(cascades)} read{left_out}",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"{len(train)} training cascades of {len(cascades)}{left_out}; kernel from {hist_path.name}"
     )
     trained_on = f"{cascade_path.name}: {len(train)} events" + left_out
-    artifact = fit_artifact(train, delays, cdf, trained_on, started)
+    try:
+        artifact = fit_artifact(train, delays, cdf, trained_on, started)
+    except ValueError as exc:  # sklearn on too little data: empty folds, a single class
+        print(
+            f"yujing train-spread: no usable cascades in {cascade_path}: {len(train)} are too "
+            f"few to fit on ({exc})",
+            file=sys.stderr,
+        )
+        return 2
     artifact["without_tuning"] = args.without_tuning
     out = args.out or MODEL_PATH
     with replacing(out) as partial:  # a running predictor never loads half a file

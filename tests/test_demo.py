@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,3 +19,22 @@ def test_demo_prints_a_timeline_with_an_early_alert():
     assert "incident reposts" in out
     assert re.search(r"open (watch|warning|critical) → \S+, \d+ min before 1,000 reposts", out)
     assert "minutes of warning" in out
+    warehouse = Path(re.search(r"warehouse (\S+)", out).group(1))
+    assert warehouse.name.startswith("yujing-demo-") and not warehouse.exists()  # no --keep
+
+
+def test_demo_keeps_its_warehouse_only_when_asked_and_refuses_a_zero_step(tmp_path, capsys):
+    from yujing.demo import demo_main
+
+    yujing = str(Path(sys.executable).with_name("yujing"))
+    run = subprocess.run(
+        [yujing, "demo", "--hours", "0.1", "--keep"], capture_output=True, text=True, timeout=300
+    )
+    kept = Path(re.search(r"kept the demo warehouse and outbox in (\S+)", run.stdout).group(1))
+    try:
+        assert (kept / "warehouse.db").is_file()
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+    for option in (["--step-minutes", "0"], ["--step-minutes", "-5"], ["--hours", "nan"]):
+        assert demo_main(option) == 2  # was a ZeroDivisionError traceback
+        assert capsys.readouterr().err.count("\n") == 1

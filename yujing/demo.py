@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import sys
 import tempfile
 import time
@@ -25,12 +26,29 @@ def demo_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the demo warehouse")
     args = parser.parse_args(argv)
+    # 0 steps a zero division; NaN and inf fail these comparisons too
+    if not (0 < args.step_minutes <= 24 * 60 and 0 < args.hours <= 24 * 30):
+        print(
+            "yujing demo: --step-minutes must be in (0, 1440] and --hours in (0, 720]",
+            file=sys.stderr,
+        )
+        return 2
 
     import os
 
     workdir = Path(tempfile.mkdtemp(prefix="yujing-demo-"))
     os.environ["YUJING_HOME"] = str(workdir)  # the outbox and warehouse of this demo only
+    try:
+        return _run(args, workdir)
+    finally:
+        if args.keep:
+            print(f"kept the demo warehouse and outbox in {workdir}")
+        else:  # a throwaway warehouse per run would otherwise pile up in /tmp
+            shutil.rmtree(workdir, ignore_errors=True)
 
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
+    """The replay, on a warehouse and outbox in `workdir`; 0 when an alert was sent."""
     from sqlalchemy import select, text
 
     from alerts.channels import OutboxChannel
@@ -133,9 +151,9 @@ def demo_main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     sim.stop()
+    engine.dispose()
     print(
-        f"\n{len(sent_alerts)} notifications sent in {time.monotonic() - began:.0f} s of wall "
-        f"time; the outbox is {workdir / 'outbox'}"
+        f"\n{len(sent_alerts)} notifications sent in {time.monotonic() - began:.0f} s of wall time"
     )
     if crossed_at is not None:
         first = next((t for t, _, e, _ in sent_alerts if e == "open"), None)
@@ -145,8 +163,6 @@ def demo_main(argv: list[str] | None = None) -> int:
                 f"{local(crossed_at)}: {(crossed_at - first).total_seconds() / 60:.0f} minutes "
                 "of warning"
             )
-    if not args.keep:
-        engine.dispose()
     return 0 if sent_alerts else 1
 
 

@@ -322,14 +322,27 @@ def report_main(argv: list[str], engine=None) -> int:
 
     from warehouse.db import make_engine
     from yujing.config import load_config
+    from yujing.export import not_upgraded, output_problem
 
+    out = args.out or f"report-{args.incident_id}.html"
+    problem = output_problem(out)  # before the queries and charts, not after
+    if problem:
+        print(f"yujing report: cannot write {out}: {problem}", file=sys.stderr)
+        return 2
     engine = engine or make_engine()
+    problem = not_upgraded(engine)
+    if problem:
+        print(f"yujing report: {problem}", file=sys.stderr)
+        return 2
     data = gather(engine, args.incident_id)
     if data is None:
         print(f"yujing report: no incident {args.incident_id!r}", file=sys.stderr)
         return 1
-    out = args.out or f"report-{args.incident_id}.html"
-    with open(out, "w", encoding="utf-8") as f:
-        f.write(render_report(data, load_config()))
+    try:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(render_report(data, load_config()))
+    except OSError as exc:  # e.g. no permission to write, disk full
+        print(f"yujing report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(out)
     return 0

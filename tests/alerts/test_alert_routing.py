@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 
+import pytest
 from alert_fixtures import T0
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alerts.cli import ack_main, parse_duration, silence_main
 from alerts.routing import receivers_for
@@ -120,6 +122,25 @@ def test_silence_command_line(warehouse, clock, capsys):
     with warehouse.connect() as conn:
         expires = conn.execute(select(silences.c.expires_at)).scalar_one()
     assert expires == clock.now()
+
+
+def test_silences_that_could_never_match_or_never_end_are_refused(warehouse, clock, capsys):
+    """An unknown brand would be a silence that mutes nothing; an absurd --for used to
+    overflow datetime with a traceback."""
+    add = ["add", "--comment", "x"]
+    assert silence_main([*add, "--brand", "nope"], clock=clock, engine=warehouse) == 2
+    err = capsys.readouterr().err
+    assert "unknown brand 'nope'" in err and "mumu" in err and err.count("\n") == 1
+    assert silence_main([*add, "--brand", "沐沐奶粉"], clock=clock, engine=warehouse) == 0
+    for duration in ("5000000d", "366d", "53w", "1" + "0" * 400 + "m"):
+        with pytest.raises(argparse.ArgumentTypeError, match="longer than 365 days"):
+            parse_duration(duration)
+        with pytest.raises(SystemExit) as exit_:
+            silence_main([*add, "--brand", "mumu", "--for", duration], clock=clock)
+        assert exit_.value.code == 2
+    assert parse_duration("365d") == dt.timedelta(days=365)
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(silences)).scalar_one() == 1
 
 
 def test_ack_command_line(world, clock, capsys):

@@ -200,3 +200,37 @@ def test_export_views_to_csv_and_parquet(incident, tmp_path):
     assert set(timeline["event"]) >= {"opened", "notified:open", "crossed_viral"}
     assert export_main(["mentions; DROP TABLE mentions"], engine=incident) == 2
     assert export_main(["v_mentions_daily", "--format", "parquet"], engine=incident) == 2
+
+
+def test_unwritable_output_and_unmigrated_warehouse_are_one_line_errors(incident, tmp_path, capsys):
+    """A folder or a missing folder as --out, or a warehouse never upgraded, is a user
+    error named in one line before any query, not a traceback."""
+    from warehouse.db import make_engine
+
+    for out, why in ((tmp_path, "is a folder"), (tmp_path / "no" / "x.html", "no such folder")):
+        for run in (
+            lambda out=out: report_main(["mumu-abc", "--out", str(out)], engine=incident),
+            lambda out=out: export_main(["v_mentions_daily", "--out", str(out)], engine=incident),
+            lambda out=out: export_main(
+                ["v_mentions_daily", "--format", "parquet", "--out", str(out)], engine=incident
+            ),
+        ):
+            assert run() == 2
+            err = capsys.readouterr().err
+            assert f"cannot write {out}: " in err and why in err and err.count("\n") == 1
+    assert not (tmp_path / "no").exists()
+
+    fresh = make_engine(f"sqlite:///{tmp_path / 'never-upgraded.db'}")
+    try:
+        assert export_main(["v_mentions_daily"], engine=fresh, stdout=io.StringIO()) == 2
+        assert "run `yujing db upgrade`" in capsys.readouterr().err
+        assert report_main(["mumu-abc", "--out", str(tmp_path / "r.html")], engine=fresh) == 2
+        assert "run `yujing db upgrade`" in capsys.readouterr().err
+    finally:
+        fresh.dispose()
+
+
+def test_export_help_offers_no_sql(capsys):
+    with pytest.raises(SystemExit):
+        export_main(["--help"])
+    assert "--where" not in capsys.readouterr().out

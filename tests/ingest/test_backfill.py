@@ -63,6 +63,44 @@ def test_unknown_brand_and_missing_file_are_refused(warehouse, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_snapshot_options_that_never_end_are_refused(warehouse, capsys):
+    """`--every 0` used to loop forever filling memory; negative or inf values are refused
+    before anything is read."""
+    jsonl = str(FIXTURES / "rumdect_sample.jsonl.gz")
+    for option in (
+        ["--every", "0"],
+        ["--every", "-5"],
+        ["--every", "nan"],
+        ["--horizon", "-1"],
+        ["--horizon", "inf"],
+        ["--observe", "-60"],
+    ):
+        assert backfill_main([jsonl, "--brand", "mumu", *option], engine=warehouse) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"yujing backfill: {option[0]} must be") and err.count("\n") == 1
+    assert _count(warehouse, mentions) == 0
+
+
+def test_undecodable_lines_are_quarantined_and_broken_gzip_is_one_line(warehouse, tmp_path, capsys):
+    good = (FIXTURES / "rumdect_sample.jsonl.gz").read_bytes()
+    lines = gzip.decompress(good).splitlines(keepends=True)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(lines[0] + b'{"event_id": "\xff"}\n' + lines[1])
+    args = ["--brand", "mumu", "--no-progress"]
+    assert backfill_main([str(mixed), *args], engine=warehouse, clock=ManualClock(NOW)) == 0
+    assert "2 cascades (1 unreadable lines quarantined)" in capsys.readouterr().out
+    with warehouse.connect() as conn:
+        reasons = conn.execute(select(quarantine.c.reason)).scalars().all()
+    assert len(reasons) == 1 and "not UTF-8 text" in reasons[0]
+
+    for name, content in (("not_gzip.jsonl.gz", b"x\n"), ("cut.jsonl.gz", good[:200])):
+        path = tmp_path / name
+        path.write_bytes(content)
+        assert backfill_main([str(path), *args], engine=warehouse, clock=ManualClock(NOW)) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"yujing backfill: cannot read {path}") and err.count("\n") == 1
+
+
 def test_lines_with_unusable_values_are_quarantined_not_loaded(warehouse, tmp_path, capsys):
     """Values that parse but cannot be stored (NaN or huge numbers, a null mid) are bad
     lines like any other: quarantined with the reason, the rest of the file still loads."""

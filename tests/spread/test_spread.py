@@ -174,3 +174,41 @@ def test_p_viral_keeps_a_post_hot_only_before_the_horizon_and_below_the_line():
     # past the horizon plus the margin: dropped, growing or not
     assert state(24 + TRACK_MARGIN.total_seconds() / 3600, True, 1.0, viral=True) == DEAD
     assert state(240, True, 1.0, viral=True) == DEAD
+
+
+def test_predict_and_train_report_bad_files_in_one_line(tmp_path, capsys):
+    """Unreadable cascade files are user errors (path, line, reason), never tracebacks."""
+    from spread.train import main as train_main
+
+    good = '{"event_id": "1", "root": {"created_at": 1, "followers": 10}, "posts": [[1, 2]]}\n'
+    cases = {
+        "null_root.jsonl": b'{"event_id": "1", "root": null, "posts": []}\n',
+        "bad_byte.jsonl": b'{"event_id": "1", "root": {"text": "\xff"}, "posts": []}\n',
+        "text_followers.jsonl": good.replace("10", '"abc"').encode(),
+        "nan_delay.jsonl": good.replace("[1, 2]", '["NaN", 2]').encode(),
+        "truncated.jsonl.gz": gzip.compress(good.encode() * 50)[:40],
+        "not_gzip.jsonl.gz": b"x\n",
+    }
+    hist = tmp_path / "weibo_reaction_time_hist_10s.txt"
+    hist.write_text("1 50\n2 40\n3 10\n", encoding="utf-8")
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for run in (
+            lambda path=path: predict_main(["--observe", "60", str(path)], io.StringIO()),
+            lambda path=path: train_main([str(path), "--out", str(tmp_path / "m.joblib")]),
+        ):
+            assert run() == 2, name
+            err = capsys.readouterr().err
+            assert name in err and len(err.strip().splitlines()) == 1, err
+
+    assert train_main([str(tmp_path / "nonexist")]) == 2
+    assert f"no such file or folder: {tmp_path / 'nonexist'}" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    three = tmp_path / "three.jsonl"
+    three.write_text(good.replace('"1"', '"2"') + good + good.replace('"1"', '"3"'))
+    for path in (empty, three):  # none, or too few for the folds
+        assert train_main([str(path), "--all", "--out", str(tmp_path / "m.joblib")]) == 2
+        assert f"no usable cascades in {path}" in capsys.readouterr().err
+    assert not (tmp_path / "m.joblib").exists()
