@@ -1,7 +1,8 @@
 """`yujing score [FILE]`: one post per line in, one JSON object per line out, in order.
 
 The output fields are a contract other tools parse: sentiment (P(positive) or null),
-negative, complaint, categories, signals, complaint_score, and error for an unusable line.
+negative, complaint, categories, signals, and error for an unusable line (see
+`Score.to_json_dict`; the complaint score is not printed).
 """
 
 from __future__ import annotations

@@ -10,11 +10,20 @@ Each category has two kinds of terms:
 - *problem* terms name a problem by themselves (异物, 过敏, 假货, 乱收费, 不给退): they count
   unless negated ("没有异物", "不是假货");
 - *topic* terms only say what a post is about (退款, 客服, 快递, 价格): they place a post that
-  is a complaint for other reasons in a category, but never make one ("快递很快" is praise).
+  is a complaint for other reasons in a category, but never make one ("快递很快" is praise)
+  — except in a post the model reads as clearly negative, where one topic is enough
+  ("客服就是个摆设！"; see nlp/scorer.py).
+
+A problem term is cancelled by a negation before it in its clause ("没有异物"), unless the
+negation is a rhetorical question ("这不是强制消费吗"), and by a worry or past belief
+("担心买到假货", "本来以为会乱收费"). A symptom (拉肚子, 发烧, 过敏) is a problem only when
+something consumed or sold is in the post; otherwise it is a topic. Words that contain a
+term but mean something else (服务区, 心态崩了) are shadowed.
 
 Escalation signals (regulator or legal threats, media exposure, collective action) and
 general complaint cues (投诉, 维权, 差评, 讨说法) complete the evidence the scorer weighs
-against the sentiment model (nlp/scorer.py).
+against the sentiment model (nlp/scorer.py), which also reads whether a post asks, reports,
+mocks or agrees with a quoted complaint (the word lists at the end of the vocabulary).
 
 Matching is one pass of a trie-shaped regular expression over the text (fast enough for
 the scoring hot path), longest term first; a term inside a protected word (a brand name
@@ -49,6 +58,23 @@ class Signal:
 
 
 # fmt: off
+_TIMES = (
+    "两", "二", "三", "四", "五", "六", "七", "八", "九", "十", "几", "好几", "很多", "无数",
+    *"23456789",
+)
+
+
+def _repeated(verbs: Iterable[str]) -> tuple[str, ...]:
+    """A repair or failure repeated: 修了三次, 返厂两次, 坏了好几次."""
+    return tuple(f"{v}{n}次" for v in verbs for n in _TIMES)
+
+
+# a discount on a price raised first is both a pricing and an advertising complaint
+_FAKE_DISCOUNT = (
+    "先涨后降", "先涨价再打折", "先涨价后打折", "先涨价再降价", "先涨再降", "先提价后打折",
+    "先提价再打折", "假打折", "虚假折扣",
+)
+
 CATEGORIES: tuple[Category, ...] = (
     Category(
         "refund",
@@ -69,8 +95,10 @@ CATEGORIES: tuple[Category, ...] = (
         terms=(
             "售后差", "售后太差", "售后垃圾", "售后不管", "售后不处理", "没有售后", "售后推诿",
             "修不好", "修了又坏", "反复维修", "维修多次", "返厂多次", "不给修", "拒绝保修",
-            "不保修", "不给保修", "踢皮球", "推卸责任", "没人管", "没人处理", "不处理",
+            "不保修", "不给保修", "推卸责任", "没人管", "没人处理", "不处理",
             "不解决", "拖着不", "一直拖", "石沉大海", "不给说法", "不给答复", "没有下文",
+            "没修好", "没有修好", "没了下文", "没下文", "没有然后了", "没上门", "不上门",
+            *_repeated(("修了", "维修了", "返修了", "返厂", "返厂了", "修过")),
         ),
         topics=("售后", "维修", "保修", "返厂", "三包", "4s店", "4S店", "召回", "换新", "检测报告"),
     ),
@@ -86,6 +114,11 @@ CATEGORIES: tuple[Category, ...] = (
             "瑕疵", "破损", "碎了", "烂了", "刹车失灵", "断轴", "抖动", "掉色", "起球",
             "开胶", "变形", "异味", "有股怪味", "不新鲜", "缺斤少两", "少发", "漏发",
             "质量堪忧", "品控差", "品控太差", "翻车",
+            # devices and apps that stop working
+            "掉电", "耗电快", "崩了", "闪退", "打不开", "连不上", "开不了机", "不开机",
+            "花屏", "烧屏", "绿屏", "信号差", "无服务",
+            "胀包", "胀袋", "隔音差", "隔音太差", "隔音很差", "卫生差", "不卫生",
+            *_repeated(("坏了", "坏")),
         ),
         topics=("质量", "品控", "做工", "批次", "批号", "保质期"),
     ),
@@ -101,8 +134,11 @@ CATEGORIES: tuple[Category, ...] = (
             "受伤", "骨折", "划伤", "夹伤", "安全隐患", "身体不适", "起疹子", "疹子", "红疹",
             "湿疹", "发烧", "刹不住", "失控", "断轴", "电池鼓包", "鼓包", "致死", "死亡",
             "窒息", "卡喉", "毁容", "烂脸", "不合格", "抽检不合格",
+            # foreign matter and vermin in food (头发 alone is too common: 剪头发)
+            "毛发", "吃出头发", "有头发", "根头发", "老鼠", "鼠患", "被困", "动力中断",
         ),
-        topics=("安全", "食品安全", "检测", "成分"),
+        # 检测 is not a safety topic: 寄回检测, 检测报告 are repairs and paperwork
+        topics=("安全", "食品安全", "成分"),
         weight=0.8,
     ),
     Category(
@@ -126,8 +162,14 @@ CATEGORIES: tuple[Category, ...] = (
             "敷衍", "推诿", "客服不回", "客服不理", "没人回复", "不回复", "已读不回",
             "骂人", "辱骂", "甩锅", "机器人客服", "打不通", "转人工", "踢来踢去", "威胁",
             "态度嚣张", "冷漠", "傲慢",
+            # the runaround is the service's, whoever sends the customer on (售后 adds after_sales)
+            "踢皮球", "不归我们管", "不归他们管", "不归我管", "打发我", "打发人",
+            "没人接", "无人接听", "占线",
         ),
-        topics=("客服", "服务", "店员", "销售", "经理", "工作人员", "态度", "热线"),
+        topics=(
+            "客服", "服务", "店员", "销售", "经理", "工作人员", "态度", "热线",
+            "航班延误", "航班取消",
+        ),
     ),
     Category(
         "delivery",
@@ -139,6 +181,9 @@ CATEGORIES: tuple[Category, ...] = (
             "未收到", "收不到", "延误", "迟迟不发货", "不发货", "拒发货", "发货慢", "物流慢",
             "物流太慢", "等了两个小时", "等了一个小时", "等了一个多小时", "等了半天",
             "凉了", "饭都凉", "暴力分拣", "包裹破损", "虚假签收", "被签收", "一直不送",
+            # spilled or lost on the way
+            "洒出来", "全洒", "都洒", "洒了一", "撒了一", "洒一地", "撒一地", "弄丢", "搞丢",
+            "给丢了", "包裹丢", "行李丢", "被摔",
         ),
         topics=("配送", "送餐", "外卖员", "骑手", "快递", "物流", "发货", "送货", "派送", "包装"),
     ),
@@ -149,11 +194,16 @@ CATEGORIES: tuple[Category, ...] = (
         terms=(
             "乱收费", "多收", "多扣", "乱扣费", "乱扣钱", "偷偷扣", "自动扣费", "自动续费",
             "扣费不通知", "大数据杀熟", "杀熟", "价格欺诈", "隐形消费", "隐性收费",
-            "收费不合理", "霸王条款", "割韭菜", "坑钱", "天价", "暴涨", "先涨后降",
+            "收费不合理", "霸王条款", "割韭菜", "坑钱", "天价", "暴涨",
             "价格歧视", "强制消费", "捆绑销售", "强制搭售", "搭售", "套路贷", "砍单",
-            "不退差价", "保价不认",
+            "不退差价", "保价不认", "冤大头", "吃相难看", "默认勾选", "私自开通", "偷偷开通",
+            "擅自开通", *_FAKE_DISCOUNT,
         ),
-        topics=("价格", "收费", "扣费", "续费", "差价", "账单", "会员费", "运费", "涨价"),
+        # fees are pricing, not the thing they are charged for (配送费 is not delivery)
+        topics=(
+            "价格", "收费", "扣费", "续费", "差价", "账单", "会员费", "运费", "涨价",
+            "配送费", "服务费", "手续费", "年费", "增值业务",
+        ),
     ),
     Category(
         "false_ads",
@@ -162,8 +212,9 @@ CATEGORIES: tuple[Category, ...] = (
         terms=(
             "虚假宣传", "虚标", "夸大宣传", "货不对板", "与描述不符", "和描述不符", "图文不符",
             "实物不符", "与宣传不符", "和宣传不符", "欺诈", "欺骗消费者", "忽悠", "骗人",
-            "诈骗", "虚假广告", "名不副实", "缩水", "虚假促销", "假促销", "先提价后打折",
-            "宣传不符", "货不对版", "买家秀", "照骗", "虚假发货",
+            "诈骗", "虚假广告", "名不副实", "缩水", "虚假促销", "假促销",
+            "宣传不符", "货不对版", "买家秀", "照骗", "虚假发货", "智商税", "套路",
+            "虚假原价", "虚构原价", *_FAKE_DISCOUNT,
         ),
         topics=("宣传", "广告", "代言", "详情页", "描述"),
     ),
@@ -175,7 +226,7 @@ CATEGORIES: tuple[Category, ...] = (
             "泄露隐私", "隐私泄露", "信息泄露", "泄露信息", "信息被泄露", "被泄露",
             "泄露个人信息", "个人信息泄露", "骚扰电话", "骚扰短信", "倒卖信息", "倒卖个人信息",
             "偷拍", "监听", "偷听", "窃听", "过度收集", "强制授权", "偷偷收集", "人脸信息",
-            "电话轰炸", "短信轰炸",
+            "电话轰炸", "短信轰炸", "泄露", "骚扰", "推销电话", "营销电话", "爆通讯录",
         ),
         topics=("隐私", "个人信息", "通讯录", "权限", "信息安全"),
     ),
@@ -214,8 +265,8 @@ SIGNALS: tuple[Signal, ...] = (
         (
             "维权群", "集体维权", "一起维权", "集体投诉", "集体诉讼", "联名", "抵制",
             "避雷", "拉黑", "再也不买", "再也不会买", "大家别买", "千万别买", "不要买",
-            "受害者", "受害家长", "不止我一个", "很多人都", "好多人都", "大家小心",
-            "广大消费者", "同样遇到", "一样的遭遇", "维权联盟",
+            "受害者", "受害家长", "绝不再买", "不会再买", "不止我一个", "很多人都", "好多人都", "大家小心",
+            "广大消费者", "同样遇到", "一样的遭遇", "维权联盟", "同款遭遇", "同样的遭遇",
         ),
         weight=0.5,
     ),
@@ -229,9 +280,81 @@ COMPLAINT_CUES: tuple[str, ...] = (
     "不要脸", "忍无可忍", "无法接受", "太过分", "过分了", "恶心", "气死", "受骗",
     "上当", "吃亏", "维护权益", "消费者权益", "权益受损", "官方回应", "求官方",
     "要求道歉", "道歉", "必须道歉", "没有诚信", "不诚信", "再也不来", "最后一次",
+    "踩雷", "凭什么", "这合理吗", "冤枉钱", "花得冤", "白花钱",
 )
 COMPLAINT_CUE_WEIGHT = 0.6
 _UNNEGATABLE_CUES = frozenset({"道歉", "赔偿", "要求赔偿", "给个说法", "给个交代", "官方回应"})
+
+# Words that contain a lexicon term but mean something else: matched so that the term
+# inside them is not (服务区 is not about service, 心态崩了 is not an app crash).
+SHADOWED: tuple[str, ...] = (
+    "服务区", "服务器", "无服务费", "心态崩了", "被困扰", "米老鼠", "发烧友",
+)
+
+# Symptoms are a safety complaint only when something consumed or sold is in the post:
+# "孩子发烧三天了" and "吃太多拉肚子，活该" are not about a product.
+SYMPTOMS: frozenset[str] = frozenset({
+    "过敏", "腹泻", "拉肚子", "呕吐", "上吐下泻", "住院", "送医", "急诊", "抢救",
+    "身体不适", "起疹子", "疹子", "红疹", "湿疹", "发烧", "不合格", "中毒", "受伤",
+    "骨折", "烫伤", "划伤",
+})
+PRODUCT_CONTEXT: tuple[str, ...] = (
+    "吃了", "喝了", "用了", "吃完", "喝完", "用完", "吃出", "喝出", "服用", "食用",
+    "饮用", "涂了", "抹了", "擦了", "买的", "买了", "购买", "商家", "店家", "店里", "门店",
+    "这家", "他家", "厂家", "品牌", "产品", "商品", "外卖", "奶粉", "牛奶", "食品",
+    "饮料", "零食", "面霜", "化妆品", "护肤品", "药", "批次", "批号", "这款", "这个牌子",
+    "超市", "餐厅", "饭店", "抽检", "质检", "玩具", "充电", "电池", "汽车", "新车",
+)
+
+# Worry and past belief cancel the problem that follows in their clause, like a negation:
+# "担心买到假货，验了是正品", "本来以为会乱收费".
+HEDGES: tuple[str, ...] = (
+    "担心", "害怕", "生怕", "就怕", "怕买到", "以为", "本以为", "原以为", "还以为",
+    "以前觉得", "之前觉得", "本来觉得", "原来觉得", "以前总觉得", "一直觉得", "听说",
+    "据说", "万一",
+)
+
+# How a post reads, for the scorer (nlp/scorer.py): matched on the reposter's own words.
+# Asking for information: its topics and signals are what it asks about, not a threat.
+INQUIRY_MARKERS: tuple[str, ...] = (
+    "请问", "有人知道", "有没有人知道", "谁知道", "求助", "求问", "问一下", "问下",
+    "想问", "请教", "咨询一下", "有懂的", "有没有懂", "求科普", "求解答", "怎么办理",
+    "怎么申请",
+)
+# Question words that ask for information (not the rhetorical 这合理吗, 有腿吗).
+QUESTION_WORDS: tuple[str, ...] = (
+    "怎么", "如何", "哪里", "在哪", "哪儿", "哪个", "多久", "能不能", "可不可以",
+    "可以吗", "有用吗", "要不要", "需要什么",
+)
+# ... and 怎么 that is indignation, not a question
+RHETORICAL_QUESTIONS: tuple[str, ...] = (
+    "怎么可以", "怎么能", "怎么会", "怎么回事", "怎么还", "怎么又", "怎么这么", "怎么就",
+    "怎么好意思", "哪里有", "哪有",
+)
+# Reporting, not experiencing: news headlines and bulletins, advice columns, rebuttals.
+NEWS_MARKERS: tuple[str, ...] = (
+    "获悉", "据悉", "宣布", "审结", "记者从", "通报", "据报道", "消息称", "发布公告",
+    "判处", "同比", "被曝", "介入调查", "责令", "约谈", "日前", "提醒:", "提示:",
+    "别乱传", "不要乱传", "辟谣", "谣言", "不实信息", "造谣",
+)
+# Praise that, with [微笑], is sarcasm; mock praise is sarcasm next to a problem too
+# ("丢件能力yyds").
+PRAISE: tuple[str, ...] = (
+    "感谢", "谢谢", "厉害", "真棒", "太棒了", "佩服", "优秀", "给力", "好评", "点赞",
+)
+MOCK_PRAISE: tuple[str, ...] = (
+    "好样的", "yyds", "绝绝子", "真行", "有你的", "颁个奖", "送锦旗", "实力", "牛啊",
+)
+IRONY: tuple[str, ...] = (
+    "真是好样的", "佩服佩服", "真有你的", "谢谢你全家", "也是一种实力", "真是服了",
+    "能力yyds", "能力一流", "好到我想", "我谢谢你",
+)
+SARCASTIC_EMOTICONS: frozenset[str] = frozenset({"微笑", "呵呵", "doge", "二哈", "白眼"})
+# A reposter agreeing with the complaint quoted: its evidence counts as their own.
+AGREEMENT: tuple[str, ...] = (
+    "同款", "我也是", "我也遇到", "我也被", "我家也是", "我也一样", "+1", "支持维权",
+    "一样的情况", "同样的情况", "一模一样", "同遭遇", "也中招", "我也中招",
+)
 
 # Negation words: a problem term right after one of these (allowing a few fillers such
 # as 任何/发现) does not count ("没有发现任何异物", "不是假货", "宝宝不过敏").
@@ -338,6 +461,8 @@ def _roles() -> dict[str, list[tuple[str, str]]]:
             roles.setdefault(t, []).append((SIGNAL, s.code))
     for t in COMPLAINT_CUES:
         roles.setdefault(t, []).append((CUE, ""))
+    for t in SHADOWED:
+        roles.setdefault(t, [])
     return roles
 
 
@@ -383,17 +508,65 @@ def _negation_tail() -> re.Pattern:
 _CLAUSE_END = re.compile(r"[,，。.!?！？;；:：、\s~]")
 
 
-def is_negated(text: str, start: int) -> bool:
-    """Whether a negation word (plus fillers) ends the clause right before `start`."""
+def _clause_before(text: str, start: int) -> str:
+    """The (up to 10) characters of the clause that precede `start`."""
     window = text[max(0, start - 10) : start]
     cut = None
     for m in _CLAUSE_END.finditer(window):
         cut = m.end()
-    if cut is not None:
-        window = window[cut:]
+    return window if cut is None else window[cut:]
+
+
+def is_negated(text: str, start: int) -> bool:
+    """Whether a negation word (plus fillers) ends the clause right before `start`."""
+    window = _clause_before(text, start)
+    return bool(window) and _negation_tail().search(window) is not None
+
+
+@cache
+def _hedge() -> re.Pattern:
+    """A worry or past belief earlier in the clause (担心买到…, 本来以为会…)."""
+    return re.compile(f"(?:{trie_regex(HEDGES)})[^,，。.!?！？;；:：、\\s~]{{0,8}}$")
+
+
+# "这不是X吗", "这不是X是什么": a rhetorical question asserts X instead of denying it.
+_RHETORICAL_NEG = re.compile(r"(?:不是|不就是|岂不是)[^,，。.!?！？;；:：、\s~]{0,3}$")
+_RHETORICAL_END = re.compile(
+    r"^[^,，。.!！;；:：、\s~]{0,8}?(?:[吗呢][?？]?|[?？])(?:$|[,，。.!！;；\s~])"
+)
+_RHETORICAL_WHAT = re.compile(r"^(?:又|还)?是(?:什么|啥)")
+# "不是奶粉质量问题," : 不是 denies a whole noun phrase that ends its clause
+_NOT_A_PHRASE = re.compile(r"(?:不是|并不是|并非)[^,，。.!?！？;；:：、\s~]{1,4}$")
+_PHRASE_END = frozenset(",，。.!！;；:：、 ~")
+
+
+def is_cancelled(text: str, start: int, end: int) -> bool:
+    """Whether the term at text[start:end] is denied: negated ("没有异物"), unless the
+    negation is a rhetorical question ("这不是强制消费吗"), or only worried about or
+    believed once ("担心买到假货", "以前觉得质量差")."""
+    window = _clause_before(text, start)
     if not window:
         return False
-    return _negation_tail().search(window) is not None
+    if _negation_tail().search(window) is not None:
+        if _RHETORICAL_NEG.search(window) is None:
+            return True
+        after = text[end : end + 10]
+        return not (_RHETORICAL_END.search(after) or _RHETORICAL_WHAT.search(after))
+    if (end == len(text) or text[end] in _PHRASE_END) and _NOT_A_PHRASE.search(window):
+        return True
+    return _hedge().search(window) is not None
+
+
+@cache
+def _product_context() -> re.Pattern:
+    return re.compile(trie_regex(PRODUCT_CONTEXT))
+
+
+def _about_a_product(text: str, hits: list[Hit], has_brand: bool) -> bool:
+    """Whether a post names something consumed or sold (for symptom terms)."""
+    if has_brand or any(h.term not in SYMPTOMS and h.kind in (PROBLEM, TOPIC) for h in hits):
+        return True
+    return _product_context().search(text) is not None
 
 
 def match(text: str, protected: re.Pattern | None = None) -> Hits:
@@ -411,11 +584,23 @@ def match(text: str, protected: re.Pattern | None = None) -> Hits:
             continue  # 12315 inside a longer number
         if spans and any(a <= start and end <= b for a, b in spans):
             continue
-        negated = is_negated(text, start)
+        if not roles[term]:
+            continue  # a shadowing word
+        negated = is_cancelled(text, start, end)
         for kind, code in roles[term]:
             # "没退款", "不赔偿" are still about refunds and compensation
             keep = kind == TOPIC or (kind == CUE and term in _UNNEGATABLE_CUES)
             out.hits.append(Hit(term, kind, code, start, negated and not keep))
+    symptoms = [
+        i
+        for i, h in enumerate(out.hits)
+        if h.term in SYMPTOMS and h.kind == PROBLEM and not h.negated
+    ]
+    if symptoms and not _about_a_product(text, out.hits, bool(spans)):
+        # a symptom with no product behind it only says what the post is about
+        for i in symptoms:
+            h = out.hits[i]
+            out.hits[i] = Hit(h.term, TOPIC, h.code, h.start, False)
     return out
 
 

@@ -15,7 +15,21 @@ escalation signals (12315, 曝光, 维权群) and, for clearly negative posts, t
 
 so "这电影太悲伤了" (negative, no complaint vocabulary) is not a complaint, "没有异物，放心"
 (negated) is not one either, and "奶粉里有异物" is one even when its wording is neutral.
+Topic terms add one weight however many categories they name, and only a clearly negative
+post (P(positive) < 0.15) that denies none of its problems gets the larger one.
 Categories are reported for complaints; signals for complaints and negative posts.
+
+How a post reads adjusts this (`read_post`; the words are in nlp/lexicon.py):
+
+- a question ("请问…怎么申请退款？") or a report (a 【headline】, 获悉/通报/审结, an advice
+  column, a rumour rebuttal, with no first person) counts its problem terms and cues at
+  REPORTED_WEIGHT and its topics not at all; a question's signals are dropped, a report's
+  signals add no evidence and are kept only if it is a complaint;
+- sarcasm (真是好样的, praise with [微笑], 丢件能力yyds) is read as clearly negative: the
+  model sees the praise, so P(positive) is capped at SARCASM_SENTIMENT;
+- a repost whose own words agree with the quoted complaint (同款, 我也是, 支持维权) takes the
+  quoted evidence at full weight instead of QUOTED_WEIGHT, and the model reads the quoted
+  post with them.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,6 +50,11 @@ from nlp.normalize import NormalizedText, normalize
 
 CHUNK = 2048  # posts featurised at once (bounds memory for huge batches)
 QUOTED_WEIGHT = 0.6  # evidence found only in the quoted post of a repost counts less
+# evidence in a question or a news item counts less: a question about 退款 or a report on
+# 12315 statistics is not someone's complaint, though a question full of problems can be
+REPORTED_WEIGHT = 0.6
+# the model reads the praise in sarcasm ("真是好样的[微笑]"); a sarcastic post is at most this
+SARCASM_SENTIMENT = 0.1
 COMPLAINT_AT = 0.5
 _CATEGORY_WEIGHT = {c.code: c.weight for c in lexicon.CATEGORIES}
 _SIGNAL_WEIGHT = {s.code: s.weight for s in lexicon.SIGNALS}
@@ -90,6 +110,79 @@ def unusable_reason(raw: object, norm: NormalizedText) -> str | None:
     return None
 
 
+INQUIRY, QUESTION, RHETORICAL, NEWS, PRAISE, MOCK, IRONY, AGREE = (
+    "inquiry",
+    "question",
+    "rhetorical",
+    "news",
+    "praise",
+    "mock",
+    "irony",
+    "agree",
+)
+
+
+@cache
+def _reading_matcher() -> tuple[re.Pattern, dict[str, str]]:
+    kinds: dict[str, str] = {}
+    for kind, words in (
+        (QUESTION, lexicon.QUESTION_WORDS),
+        (RHETORICAL, lexicon.RHETORICAL_QUESTIONS),
+        (INQUIRY, lexicon.INQUIRY_MARKERS),
+        (NEWS, lexicon.NEWS_MARKERS),
+        (PRAISE, lexicon.PRAISE),
+        (MOCK, lexicon.MOCK_PRAISE),
+        (IRONY, lexicon.IRONY),
+        (AGREE, lexicon.AGREEMENT),
+    ):
+        for w in words:
+            kinds[w.lower()] = kind
+    return re.compile(lexicon.trie_regex(kinds), re.I), kinds
+
+
+_SENTENCE = re.compile(r"[^。!?！？\n]+[。!?！？]?")
+_FIRST_PERSON = re.compile(r"[我俺咱]|本人")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a post reads, beyond its words' sentiment."""
+
+    inquiry: bool = False  # asks for information ("请问…怎么申请退款？")
+    news: bool = False  # reports (a headline, a bulletin, an advice column, a rebuttal)
+    sarcastic: bool = False  # praise that means the opposite
+    agrees: bool = False  # a repost whose own words agree with the quoted complaint
+
+
+def _all_questions(text: str) -> bool:
+    sentences = [x.strip(" ,，~") for x in _SENTENCE.findall(text)]
+    sentences = [x for x in sentences if x]
+    return bool(sentences) and all(x[-1] in "?？吗呢" for x in sentences)
+
+
+def read_post(norm: NormalizedText, hits: Hits) -> Reading:
+    """Whether the post asks, reports, mocks or agrees (see nlp/lexicon.py for the words)."""
+    text = norm.scoring_text
+    pattern, kinds = _reading_matcher()
+    found: set[str] = set()
+    for m in pattern.finditer(text):
+        kind = kinds[m.group().lower()]
+        if kind == NEWS and lexicon.is_negated(text, m.start()):
+            continue  # "这不是谣言"
+        found.add(kind)
+    inquiry = INQUIRY in found or (QUESTION in found and _all_questions(text))
+    news = (NEWS in found and _FIRST_PERSON.search(text) is None) or text.startswith("【")
+    emoticons = set(norm.scoring_emoticons) & lexicon.SARCASTIC_EMOTICONS
+    problem = any(h.kind == PROBLEM and not h.negated for h in hits.hits)
+    sarcastic = (
+        IRONY in found
+        or (bool(emoticons) and bool(found & {PRAISE, MOCK}))
+        or (MOCK in found and problem)
+    )
+    agrees = AGREE in found and bool(norm.quoted_text and norm.own_text)
+    return Reading(inquiry and not sarcastic, news and not inquiry, sarcastic, agrees)
+
+
 def model_tokens(norm: NormalizedText, hits: Hits) -> list[str]:
     """The non-n-gram features of a post: emoticons and lexicon hits."""
     tokens = [f"EMO_{e}" for e in norm.scoring_emoticons]
@@ -114,28 +207,49 @@ def model_tokens(norm: NormalizedText, hits: Hits) -> list[str]:
 
 
 def complaint_of(
-    own: Hits, quoted: Hits | None, sentiment: float, negative: bool
+    own: Hits,
+    quoted: Hits | None,
+    sentiment: float,
+    negative: bool,
+    reading: Reading = Reading(),
 ) -> tuple[bool, float, list[str], list[str]]:
     """(complaint, complaint_score, categories, signals) from lexicon hits and sentiment."""
     weights: list[float] = []
     topic_weight = _TOPIC_WEIGHT_NEGATIVE if sentiment < TOPIC_NEGATIVE_BELOW else _TOPIC_WEIGHT
+    denied = [h for h in own.hits if h.kind == PROBLEM]
+    if denied and all(h.negated for h in denied):
+        # "没有任何隐形消费": a post that denies the problems it names is not about them
+        topic_weight = _TOPIC_WEIGHT
+    reported = reading.inquiry or reading.news
     problem: list[str] = []
     topics: list[str] = []
     signals: list[str] = []
-    for hits, scale in ((own, 1.0), (quoted, QUOTED_WEIGHT)):
+    topic_evidence = 0.0
+    quoted_scale = 1.0 if reading.agrees else QUOTED_WEIGHT
+    for hits, scale in ((own, 1.0), (quoted, quoted_scale)):
         if hits is None:
             continue
+        if reported:
+            scale *= REPORTED_WEIGHT
         for code in hits.codes(PROBLEM):
             weights.append(_CATEGORY_WEIGHT[code] * scale)
             problem.append(code)
-        cues = {h.term for h in hits.live(CUE)}
-        weights += [lexicon.COMPLAINT_CUE_WEIGHT * scale] * min(len(cues), 2)
+        # a report on 投诉 or 12315 is not someone complaining or threatening to call it;
+        # a question about them is not either, though a question may carry a 投诉 cue
+        if not reading.news:
+            cues = {h.term for h in hits.live(CUE)}
+            weights += [lexicon.COMPLAINT_CUE_WEIGHT * scale] * min(len(cues), 2)
         for code in hits.codes(SIGNAL):
-            weights.append(_SIGNAL_WEIGHT[code] * scale)
-            signals.append(code)
+            if not reading.inquiry:
+                signals.append(code)
+            if not reported:
+                weights.append(_SIGNAL_WEIGHT[code] * scale)
         for code in hits.codes(TOPIC):
-            weights.append(topic_weight * scale)
             topics.append(code)
+            if not reported:
+                # what a post is about counts once, however many categories it names
+                topic_evidence = max(topic_evidence, topic_weight * scale)
+    weights.append(topic_evidence)
     evidence = 1.0 - math.prod(1.0 - w for w in weights)
     negativity = min(1.0, max(0.0, (1.0 - sentiment) / 0.6))
     score = evidence * negativity
@@ -145,7 +259,8 @@ def complaint_of(
         found = set(problem) | set(topics)
         categories = [c for c in lexicon.CATEGORY_CODES if c in found]
     kept_signals = []
-    if complaint or negative:
+    # a report mentioning a regulator is no escalation unless it is a complaint
+    if complaint or (negative and not reading.news):
         kept_signals = [s for s in lexicon.SIGNAL_CODES if s in signals]
     return complaint, score, categories, kept_signals
 
@@ -158,12 +273,27 @@ def lexicon_digest() -> str:
         "signals": [(s.code, s.terms, s.weight) for s in lexicon.SIGNALS],
         "cues": lexicon.COMPLAINT_CUES,
         "negations": lexicon.NEGATIONS,
+        "cancel": [lexicon.HEDGES, lexicon.SHADOWED, sorted(lexicon.SYMPTOMS)],
+        "context": lexicon.PRODUCT_CONTEXT,
+        "reading": [
+            lexicon.INQUIRY_MARKERS,
+            lexicon.QUESTION_WORDS,
+            lexicon.RHETORICAL_QUESTIONS,
+            lexicon.NEWS_MARKERS,
+            lexicon.PRAISE,
+            lexicon.MOCK_PRAISE,
+            lexicon.IRONY,
+            sorted(lexicon.SARCASTIC_EMOTICONS),
+            lexicon.AGREEMENT,
+        ],
         "rule": [
             QUOTED_WEIGHT,
             COMPLAINT_AT,
             _TOPIC_WEIGHT,
             _TOPIC_WEIGHT_NEGATIVE,
             TOPIC_NEGATIVE_BELOW,
+            REPORTED_WEIGHT,
+            SARCASM_SENTIMENT,
         ],
     }
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:6]
@@ -179,6 +309,7 @@ class Prepared:
     tokens: list[str] = field(default_factory=list)
     hits: Hits | None = None
     quoted_hits: Hits | None = None
+    reading: Reading = Reading()
 
 
 def prepare(raw: object, protected=None) -> Prepared:
@@ -195,7 +326,19 @@ def prepare(raw: object, protected=None) -> Prepared:
     quoted_hits = None
     if norm.quoted_text and (norm.own_text or norm.emoticons):
         quoted_hits = lexicon.match(norm.quoted_text, protected)
-    return Prepared(norm, None, text, model_tokens(norm, hits), hits, quoted_hits)
+    reading = Reading()
+    # how a post reads only matters with complaint vocabulary or a sarcastic emoticon
+    # (the check costs about as much as the lexicon match, so most posts skip it)
+    if (
+        hits.hits
+        or quoted_hits is not None
+        or lexicon.SARCASTIC_EMOTICONS & set(norm.scoring_emoticons)
+    ):
+        reading = read_post(norm, hits)
+    if reading.agrees:
+        # "我也是" carries no sentiment of its own: the model reads what is agreed with
+        text = norm.full
+    return Prepared(norm, None, text, model_tokens(norm, hits), hits, quoted_hits, reading)
 
 
 class _BaseScorer:
@@ -229,8 +372,12 @@ class _BaseScorer:
                 results.append(Score(None, error=item.error or "model returned no score"))
                 continue
             p = float(min(1.0, max(0.0, p)))
+            if item.reading.sarcastic:
+                p = min(p, SARCASM_SENTIMENT)
             negative = p < self.negative_below
-            complaint, cscore, cats, sigs = complaint_of(item.hits, item.quoted_hits, p, negative)
+            complaint, cscore, cats, sigs = complaint_of(
+                item.hits, item.quoted_hits, p, negative, item.reading
+            )
             results.append(Score(p, negative, complaint, round(cscore, 4), cats, sigs))
         return results
 

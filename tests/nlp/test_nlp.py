@@ -136,6 +136,21 @@ def test_regression_floor_on_committed_fixtures(scorer):
         assert roc_auc_score(data["label"], p) >= floor, name
 
 
+def test_complaint_floor_on_the_committed_probes(scorer):
+    # hand-labelled probe posts (bench/complaint_probe.py prints the full comparison); the
+    # dev probe was used to build the lexicon, the hold-out one never was
+    import csv
+
+    for name, floor in (("complaint_probe_dev.tsv", 0.82), ("complaint_probe_holdout.tsv", 0.72)):
+        with (FIXTURES / name).open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        scores = scorer.score_batch([r["text"] for r in rows])
+        right = sum(
+            (r["complaint"] == "1") == s.complaint for r, s in zip(rows, scores, strict=True)
+        )
+        assert right / len(rows) >= floor, name
+
+
 def test_score_contract_in_process():
     out = io.StringIO()
     assert score_main([], io.StringIO("退款不给退，垃圾客服\n\n很好用\n"), out) == 0
@@ -277,3 +292,113 @@ def test_scoring_pages_through_the_backlog_once(warehouse):
     ]  # fmt: skip
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 25
+
+
+# --- complaint detection, by the causes a 150-post review found (sentences our own) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款面膜纯属智商税，敷了一个月毫无变化", "false_ads"),
+        ("老客户当冤大头，续费比新用户贵一倍", "pricing"),
+        ("双十二先涨价再打折，优惠全是假的", "pricing"),
+        ("面包里吃出一根毛发，恶心", "safety"),
+        ("后厨有老鼠跑来跑去，谁还敢吃", "safety"),
+        ("酸奶买回来就胀包了", "quality"),
+        ("这个APP一打开就闪退", "quality"),
+        ("蓝牙耳机总是连不上手机", "quality"),
+        ("奶茶送到时洒了一袋子", "delivery"),
+        ("快递员把我的包裹弄丢了", "delivery"),
+        ("空调修了四次还是没修好", "after_sales"),
+        ("每天接到好几个推销电话，我的号码肯定被卖了", "privacy"),
+        ("客服热线打了一上午都没人接", "service_attitude"),
+        ("说好三天内回电，然后就没有然后了", "after_sales"),
+    ],
+)
+def test_common_complaint_vocabulary(text, category):
+    assert category in categories_in(text)
+
+
+def test_words_inside_other_words_and_fees_go_where_they_belong():
+    assert categories_in("高速服务区的厕所排长队") == []  # 服务区 is not service
+    assert categories_in("地铁里手机无服务") == ["quality"]
+    assert categories_in("这次心态崩了") == []
+    from nlp.lexicon import match
+
+    fee = match("外卖配送费又涨了")
+    assert fee.codes("topic") == ["pricing"]  # 配送费 is a fee, not delivery
+    assert match("寄回厂家检测").codes("topic") == []  # 检测 is no safety topic
+    assert categories_in("售后和客服互相踢皮球") == ["service_attitude"]
+
+
+def test_worry_and_past_belief_cancel_the_problem_that_follows():
+    assert "counterfeit" not in categories_in("一直担心网上买的是假货，拿去鉴定是真的")
+    assert "pricing" not in categories_in("原以为景区会乱收费，其实明码标价")
+    assert "quality" not in categories_in("以前觉得国产车质量差，开了三年改观了")
+    # a worry in another clause does not reach the problem
+    assert "counterfeit" in categories_in("我很担心，收到的果然是假货")
+
+
+def test_a_rhetorical_bushi_question_asserts_instead_of_denying():
+    assert "pricing" in categories_in("结账多收了二十块，这不是乱收费吗？")
+    assert "false_ads" in categories_in("标着纯天然，成分表一堆添加剂，这不是欺骗消费者是什么")
+    assert "counterfeit" not in categories_in("验过了，不是假货，放心")
+    # 不是 denies a whole noun phrase that ends its clause
+    assert "quality" not in categories_in("客服解释说不是产品质量问题，是运输磕的")
+
+
+def test_symptoms_need_something_consumed_or_sold():
+    assert "safety" not in categories_in("昨晚淋了雨，今天发烧了")
+    assert "safety" not in categories_in("换季了，我又开始皮肤过敏")
+    assert "safety" in categories_in("喝了这家店的果汁，全家上吐下泻")
+    assert "safety" in categories_in("宝宝用了这款洗发水头皮起红疹")
+
+
+def test_questions_and_news_are_not_complaints(scorer):
+    ask_refund, ask_hotline, bulletin, verdict, rebuttal, angry_question = scorer.score_batch(
+        [
+            "请问一下，拼多多的退货运费险怎么用？",
+            "消协的电话是多少？怎么打过去？",
+            "【市场监管局：上半年共受理消费投诉十二万件，退款三千万元】",
+            "某区法院审结一起销售假冒白酒案，被告被判赔偿十万元",
+            "网传某品牌饮料喝出异物，厂家已辟谣，视频是摆拍，大家别乱传",
+            "请问奶粉里吃出虫子，宝宝还拉肚子了，该怎么投诉商家？",
+        ]
+    )
+    for s in (ask_refund, ask_hotline, bulletin, verdict, rebuttal):
+        assert not s.complaint and s.categories == []
+    assert ask_hotline.signals == [] and bulletin.signals == []
+    # a question full of real problems still is one
+    assert angry_question.complaint and "safety" in angry_question.categories
+
+
+def test_many_topic_words_do_not_add_up_to_a_complaint(scorer):
+    (recall,) = scorer.score_batch(
+        ["某车企发布公告，召回两个批次的车型，涉及刹车软管，车主可预约4S店免费更换并退还检测费"]
+    )
+    assert not recall.complaint
+
+
+def test_sarcasm_reads_as_negative(scorer):
+    mock, smile, yyds = scorer.score_batch(
+        [
+            "真是好样的，刚买的洗衣机漏水了，售后说要等十天",
+            "谢谢某通快递，三天的路走了半个月[微笑]",
+            "某店的发错货能力yyds，连着三次发错颜色",
+        ]
+    )
+    assert mock.negative and mock.complaint and "quality" in mock.categories
+    assert smile.negative and smile.complaint and "delivery" in smile.categories
+    assert yyds.negative
+
+
+def test_a_repost_agreeing_with_a_complaint_takes_its_evidence(scorer):
+    agree, neutral = scorer.score_batch(
+        [
+            "我也是！同一批次的//@某宝妈:这罐奶粉里有异物，孩子喝完吐了",
+            "哦//@某宝妈:这罐奶粉里有异物，孩子喝完吐了",
+        ]
+    )
+    assert agree.complaint and "safety" in agree.categories
+    assert agree.complaint_score > neutral.complaint_score
