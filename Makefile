@@ -44,6 +44,7 @@ model: install
 bench: install
 	$(PY) bench/nlp_accuracy.py $(DATA)/sentiment
 	$(PY) bench/nlp_throughput.py $(DATA)/sentiment
+	$(PY) bench/complaint_probe.py tests/nlp/fixtures/complaint_probe_*.tsv
 	$(PY) bench/nlp_variants.py $(DATA)/sentiment
 	$(VENV)/bin/yujing train-spread $(DATA)/cascades --out .yujing/spread-holdout.joblib
 	$(PY) bench/spread_eval.py $(DATA)/cascades/weibo_rumdect_dev.jsonl.gz --model .yujing/spread-holdout.joblib
