@@ -142,6 +142,11 @@ def _reading_matcher() -> tuple[re.Pattern, dict[str, str]]:
 
 _SENTENCE = re.compile(r"[^。!?！？\n]+[。!?！？]?")
 _FIRST_PERSON = re.compile(r"[我俺咱]|本人")
+# a plea to spread the word (【求转发】, 求扩散, 希望有人关注) is a complainant's voice, not a
+# newsroom's, however much it looks like a headline
+_PLEA = re.compile(
+    r"【\s*(?:求|扩散|避雷|曝光|维权|投诉|吐槽|紧急)|求(?:转发|扩散|关注|帮助)|希望.{0,6}关注"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +176,11 @@ def read_post(norm: NormalizedText, hits: Hits) -> Reading:
             continue  # "这不是谣言"
         found.add(kind)
     inquiry = INQUIRY in found or (QUESTION in found and _all_questions(text))
-    news = (NEWS in found and _FIRST_PERSON.search(text) is None) or text.startswith("【")
+    news = (
+        (NEWS in found or text.startswith("【"))
+        and _FIRST_PERSON.search(text) is None
+        and _PLEA.search(text) is None
+    )
     emoticons = set(norm.scoring_emoticons) & lexicon.SARCASTIC_EMOTICONS
     problem = any(h.kind == PROBLEM and not h.negated for h in hits.hits)
     sarcastic = (

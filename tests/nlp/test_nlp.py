@@ -136,6 +136,14 @@ def test_regression_floor_on_committed_fixtures(scorer):
         assert roc_auc_score(data["label"], p) >= floor, name
 
 
+def test_a_plea_to_spread_the_word_is_a_complaint_not_news(scorer):
+    # 【求扩散】 looks like a headline, but it is the complainant asking for attention
+    plea = scorer.score("【求扩散】新买的奶粉胀罐了，客服说正常现象？？已经投诉12315，希望有人关注")
+    assert plea.complaint and "regulator_legal" in plea.signals
+    news = scorer.score("【最新】市场监管总局通报：一季度12315平台受理投诉同比下降5%")
+    assert not news.complaint and news.signals == []
+
+
 def test_complaint_floor_on_the_committed_probes(scorer):
     # hand-labelled probe posts (bench/complaint_probe.py prints the full comparison); the
     # dev probe was used to build the lexicon, the hold-out one never was
