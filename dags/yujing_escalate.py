@@ -12,7 +12,7 @@ official accounts (`brand_responses`), within a time budget of a few minutes and
 stopping early when Weibo keeps failing, so a "no response" notice never goes out for a
 reply that is already there. The alerts run whether it succeeds or not (no retries: the
 next run, five minutes later, reads again): a slow or failing Weibo delays them by at
-most the budget and never stops them.
+most the budget and never stops them (the run still shows red when the check failed).
 
 Runs after each spread run (the `spread_estimates` asset) and on `schedules.escalate`.
 """
@@ -28,6 +28,7 @@ from yujing.dag_support import (
     START_DATE,
     cron_or_assets,
     pipeline_config,
+    run_fails_when_any_fails,
 )
 
 CONFIG = pipeline_config()
@@ -63,7 +64,9 @@ def yujing_escalate():
 
         return deliver_notifications()
 
-    check_responses() >> update_incidents() >> deliver_notifications()
+    check = check_responses()
+    check >> update_incidents() >> deliver_notifications()
+    run_fails_when_any_fails(check)  # alerts went out, but the run is red
 
 
 yujing_escalate()

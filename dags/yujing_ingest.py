@@ -15,7 +15,14 @@ the Connection (and ops get one notification, not one per run).
 
 from airflow.sdk import dag, task
 
-from yujing.dag_support import DEFAULT_ARGS, MENTIONS, START_DATE, cron, pipeline_config
+from yujing.dag_support import (
+    DEFAULT_ARGS,
+    MENTIONS,
+    START_DATE,
+    cron,
+    pipeline_config,
+    run_fails_when_any_fails,
+)
 
 CONFIG = pipeline_config()
 
@@ -46,7 +53,9 @@ def ingest_dag(platform: str):
 
         # one mapped task per brand (its own search terms and cursors): more Celery
         # workers ingest more brands at once
-        ingest.expand(brand=[b.code for b in CONFIG.brands]) >> stored()
+        brands = ingest.expand(brand=[b.code for b in CONFIG.brands])
+        brands >> stored()
+        run_fails_when_any_fails(brands)  # the run is red when any brand failed
 
     return ingest_pipeline()
 

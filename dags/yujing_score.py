@@ -17,6 +17,7 @@ from yujing.dag_support import (
     START_DATE,
     cron_or_assets,
     pipeline_config,
+    run_fails_when_any_fails,
 )
 
 CONFIG = pipeline_config()
@@ -45,7 +46,9 @@ def yujing_score():
         """Emits the asset event (the per-brand counts are in the mapped tasks' logs)."""
 
     # one mapped task per brand: more Celery workers score more brands at once
-    score_mentions.expand(brand=[b.code for b in CONFIG.brands]) >> scored()
+    brands = score_mentions.expand(brand=[b.code for b in CONFIG.brands])
+    brands >> scored()
+    run_fails_when_any_fails(brands)  # the run is red when any brand failed
 
 
 yujing_score()

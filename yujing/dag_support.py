@@ -47,3 +47,18 @@ def cron_or_assets(config: Config, name: str, *assets: Asset) -> AssetOrTimeSche
     from airflow.sdk import AssetAny
 
     return AssetOrTimeSchedule(timetable=cron(config, name), assets=AssetAny(*assets))
+
+
+def run_fails_when_any_fails(*tasks):
+    """A leaf that succeeds only when every one of `tasks` did.
+
+    Airflow judges a run by its leaf tasks: a run whose only leaf runs `all_done` (to emit
+    its asset event, or to deliver alerts, whatever happened upstream) shows green while a
+    brand's ingest or the response check failed. This second leaf turns the run red too,
+    so the run list and run-level alerting show it."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    check = EmptyOperator(task_id="all_succeeded")
+    for t in tasks:
+        t >> check
+    return check

@@ -78,6 +78,28 @@ def test_escalation_alerts_run_after_the_brand_response_check_even_when_it_fails
     assert dag.get_task("deliver_notifications").upstream_task_ids == {"update_incidents"}
 
 
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_a_run_is_red_when_a_task_failed(dagbag, dag_id):
+    # Airflow judges a run by its leaves: a task that runs `all_done` (to emit an asset
+    # event or deliver alerts whatever happened) would turn a failed brand green, so
+    # whatever feeds one is also upstream of an all-success leaf
+    dag = dagbag.dags[dag_id]
+
+    def failing_turns_red(task) -> set[str]:
+        # tasks whose failure fails `task`: its upstream, and theirs while the rule holds
+        found = set(task.upstream_task_ids)
+        for up in task.upstream_task_ids:
+            if dag.get_task(up).trigger_rule == "all_success":
+                found |= failing_turns_red(dag.get_task(up))
+        return found
+
+    leaves = [t for t in dag.tasks if not t.downstream_task_ids]
+    strict = set().union(*(failing_turns_red(t) for t in leaves if t.trigger_rule == "all_success"))
+    for task in dag.tasks:
+        if task.trigger_rule != "all_success":
+            assert task.upstream_task_ids <= strict, f"{dag_id}.{task.task_id}"
+
+
 def test_dag_files_import_nothing_heavy_at_module_level():
     for path in DAGS.glob("*.py"):
         for line in path.read_text(encoding="utf-8").splitlines():
