@@ -350,13 +350,18 @@ class EmailChannel:
         sender: str,
         login: str | None = None,
         password: str | None = None,
-        starttls: bool = False,
+        starttls: bool | None = None,
         ssl: bool = False,
         timeout: float = 30,
+        allow_plaintext_auth: bool = False,
     ):
+        """`starttls`: True requires it, False never tries it, None (the default) uses it
+        when the server offers it. The password is never sent over an unencrypted
+        connection unless `allow_plaintext_auth`."""
         self.host, self.port, self.to, self.sender = host, int(port), list(to), sender
         self.login, self._password = login, password
         self.starttls, self.ssl, self.timeout = starttls, ssl, timeout
+        self.allow_plaintext_auth = allow_plaintext_auth
 
     def __repr__(self) -> str:
         return f"EmailChannel({self.host}:{self.port} → {self.to})"
@@ -393,9 +398,20 @@ class EmailChannel:
         message = self.build(note)
         smtp_cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
         with smtp_cls(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
+            encrypted = self.ssl
+            if not self.ssl and self.starttls is not False:
+                smtp.ehlo()
+                if self.starttls or smtp.has_extn("starttls"):
+                    smtp.starttls()
+                    smtp.ehlo()
+                    encrypted = True
             if self.login:
+                if not encrypted and not self.allow_plaintext_auth:
+                    raise DeliveryError(
+                        f"not sending the SMTP password in clear text: {self.host}:{self.port} "
+                        "offers neither SSL nor STARTTLS (use port 465 or 587, or set the "
+                        "connection extra allow_plaintext_auth)"
+                    )
                 smtp.login(self.login, self._password or "")
             refused = smtp.send_message(message)  # raises only if every recipient is refused
         if refused:
@@ -569,11 +585,16 @@ def channel_for_receiver(receiver, lookup):
             raise MissingConnection(f"Connection {receiver.email.conn_id!r} has no host")
         port = int(getattr(conn, "port", None) or 25)
         # Airflow's SMTP connection: SSL unless disable_ssl, STARTTLS unless disable_tls.
-        # Without those extras, go by the port: 465 SSL, 587 STARTTLS, else plain.
+        # Without those extras, go by the port: 465 SSL, 587 STARTTLS, else STARTTLS when
+        # the server offers it; a password never goes out in clear text unless
+        # allow_plaintext_auth says so.
         ssl = not _truthy(extra["disable_ssl"]) if "disable_ssl" in extra else port == 465
-        starttls = (
-            not _truthy(extra["disable_tls"]) if "disable_tls" in extra else port == 587
-        ) and not ssl
+        if ssl:
+            starttls = False
+        elif "disable_tls" in extra:
+            starttls = not _truthy(extra["disable_tls"])
+        else:
+            starttls = True if port == 587 else None
         return EmailChannel(
             host=conn.host,
             port=port,
@@ -584,6 +605,7 @@ def channel_for_receiver(receiver, lookup):
             starttls=starttls,
             ssl=ssl,
             timeout=float(extra.get("timeout") or 30),
+            allow_plaintext_auth=_truthy(extra.get("allow_plaintext_auth", False)),
         )
     ep = endpoint(receiver.webhook.conn_id, lookup)
     kind = receiver.webhook.kind

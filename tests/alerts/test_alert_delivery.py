@@ -20,6 +20,7 @@ import pytest
 from alert_fixtures import HOSTILE, T0, Recorder, SMTPServer, mechanics_config
 
 from alerts.channels import (
+    DeliveryError,
     EmailChannel,
     OutboxChannel,
     SlackChannel,
@@ -393,3 +394,36 @@ def test_slack_and_smtp_down_for_an_hour_then_every_due_notification_goes_out_on
     email_rows = [r for r in rows if r["receiver"] == "pr-email"]
     assert len(slack_stub.messages) == len(slack_rows) >= 2
     assert len(smtp_server.messages) == len(email_rows) >= 1
+
+
+def test_the_smtp_password_never_goes_out_in_clear_text(smtp_server):
+    # the local server offers no STARTTLS: logging in there would send AUTH PLAIN over
+    # plain TCP, so the channel refuses before any AUTH (the server saw no message either)
+    channel = EmailChannel(
+        "127.0.0.1", smtp_server.port, ["pr@example.com"], "yujing@example.com",
+        login="yujing", password="PASSWORD123", timeout=5,
+    )  # fmt: skip
+    with pytest.raises(DeliveryError, match="clear text") as info:
+        channel.send(email_note(PAYLOAD))
+    assert "PASSWORD123" not in str(info.value)
+    assert smtp_server.messages == []
+
+
+def test_smtp_connections_choose_encryption_like_airflow():
+    from types import SimpleNamespace
+
+    from alerts.channels import channel_for_receiver
+
+    def channel(port, **extra):
+        conn = SimpleNamespace(host="smtp.example.com", port=port, login="u", password="p",
+                               extra_dejson=extra)  # fmt: skip
+        email = SimpleNamespace(conn_id="smtp", to=["a@b.c"])
+        receiver = SimpleNamespace(outbox=None, slack=None, email=email)
+        return channel_for_receiver(receiver, lambda conn_id: conn)
+
+    assert (channel(465).ssl, channel(465).starttls) == (True, False)
+    assert (channel(587).ssl, channel(587).starttls) == (False, True)
+    assert (channel(2525).ssl, channel(2525).starttls) == (False, None)  # when offered
+    assert channel(2525, disable_tls="true").starttls is False
+    assert not channel(2525).allow_plaintext_auth
+    assert channel(2525, allow_plaintext_auth="true").allow_plaintext_auth
