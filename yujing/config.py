@@ -109,6 +109,17 @@ class Sources(_Strict):
     wechat: Source = Source(conn_id="wechat_default")
 
 
+# Airflow's cron presets, as its CronTriggerTimetable expands them
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+
+
 class Schedule(_Strict):
     cron: str
     timezone: str | None = None
@@ -121,9 +132,11 @@ class Schedule(_Strict):
         # refused here rather than leaving a DAG that silently never runs.
         from croniter import CroniterBadDateError, croniter  # a dependency of Airflow itself
 
+        value = CRON_PRESETS.get(value.strip(), value)
         if len(value.split()) != 5:
             raise ValueError(
-                f"{value!r} is not a 5-field cron expression (minute hour day month weekday)"
+                f"{value!r} is not a 5-field cron expression (minute hour day month weekday) "
+                f"or one of {', '.join(CRON_PRESETS)}"
             )
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a valid cron expression")

@@ -239,6 +239,17 @@ def test_cron_forms_airflow_accepts_are_accepted(cron):
     assert config.schedules.digest.cron == cron
 
 
+@pytest.mark.parametrize(
+    "preset", ["@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"]
+)
+def test_airflow_cron_presets_are_accepted_as_airflow_expands_them(preset):
+    from airflow.sdk import CronTriggerTimetable
+
+    config = parse_config(broken(_set(["schedules", "digest", "cron"], preset)))
+    expanded = CronTriggerTimetable(preset, timezone="Asia/Shanghai").expression
+    assert config.schedules.digest.cron == expanded
+
+
 def test_duplicate_yaml_keys_are_refused_with_path_and_lines(tmp_path):
     """YAML keeps the last of two equal keys silently: a second `thresholds:` block would
     quietly undo the first, so the file is refused instead."""
