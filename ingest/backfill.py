@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.weibo_parse import mid_to_bid
+from spread.cascades import finite_number
 
 BATCH = 200  # cascades per transaction
 
@@ -65,18 +66,10 @@ SKEW = 86400.0  # a repost at most this many seconds "before" its post is crawl 
 
 
 def _number(value: object, what: str) -> float:
-    """A finite number (or numeric text, as DeepHawkes fields are), else CascadeError."""
+    """A finite number (or numeric text), else CascadeError."""
     if type(value) is int or (type(value) is float and math.isfinite(value)):
         return value  # the usual case, checked first: the load reads millions of these
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CascadeError(f"{what} is not a number: {value!r}")
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        raise CascadeError(f"{what} is not a number: {value!r}") from None
-    if not math.isfinite(number):
-        raise CascadeError(f"{what} is not a finite number: {value!r}")
-    return number
+    return finite_number(value, what, CascadeError)
 
 
 def _utc(seconds: object, what: str = "created_at") -> dt.datetime:

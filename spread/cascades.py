@@ -75,17 +75,17 @@ class Cascade:
         )
 
 
-def _number(value: object, what: str) -> float:
-    """A finite number (numeric text allowed), else CascadeFormatError: a string or NaN
-    would otherwise fail later, deep in the features, with a traceback."""
+def finite_number(value: object, what: str, error: type[Exception] = CascadeFormatError) -> float:
+    """A finite number (numeric text allowed, as DeepHawkes fields are), else `error`: a
+    string or NaN would otherwise fail later, deep in the features, with a traceback."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CascadeFormatError(f"{what} is not a number: {value!r}")
+        raise error(f"{what} is not a number: {value!r}")
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise CascadeFormatError(f"{what} is not a number: {value!r}") from None
+        raise error(f"{what} is not a number: {value!r}") from None
     if not math.isfinite(number):
-        raise CascadeFormatError(f"{what} is not a finite number: {value!r}")
+        raise error(f"{what} is not a finite number: {value!r}")
     return number
 
 
@@ -102,19 +102,19 @@ def parse_cascade(line: str, observe: float | None = None) -> Cascade:
             raise CascadeFormatError(f"posts is not a list: {type(posts).__name__}")
         delays, followers = [], []
         for post in posts:
-            delay = _number(post[0], "repost delay")
+            delay = finite_number(post[0], "repost delay")
             if observe is not None and delay >= observe:
                 continue
             delays.append(delay)
-            followers.append(max(_number(post[1] or 0, "repost followers"), 0.0))
+            followers.append(max(finite_number(post[1] or 0, "repost followers"), 0.0))
         order = np.argsort(delays, kind="stable")
         root_followers = root.get("followers")
         return Cascade(
             event_id=str(data["event_id"]),
-            created_at=_number(root.get("created_at") or 0.0, "created_at"),
+            created_at=finite_number(root.get("created_at") or 0.0, "created_at"),
             root_followers=None
             if root_followers is None
-            else int(_number(root_followers, "root followers")),
+            else int(finite_number(root_followers, "root followers")),
             root_verified=bool(root.get("verified")),
             delays=np.asarray(delays, dtype=float)[order],
             followers=np.floor(np.asarray(followers, dtype=float))[order],
