@@ -1,5 +1,6 @@
 """The production sentiment model: hashed character n-grams, emoticon and lexicon tokens,
-TF-IDF, logistic-regression experts blended by a domain gate, and a length-aware calibration.
+TF-IDF, logistic-regression experts blended by a domain gate, a length-aware calibration,
+and a complaint-text head.
 
 Why experts: a model trained on reviews and Weibo together reads Weibo worse than one
 trained on Weibo alone (the review data outnumbers it 7 to 1 and speaks differently), while
@@ -16,6 +17,12 @@ is. The margin is
 The delivery expert is the newest (2026-12-01): on three hold-out splits it raised
 food-delivery accuracy by 0.009, 0.004 and 0.008 and left the other slices within 0.002
 (`bench/nlp_variants.py --variants nodelivery --seeds 20261122,7,11`).
+A fifth linear head on the same features reads complaint-ness, not sentiment: P(complaint
+text) separates negative reviews (a customer complaining about a meal, a phone, a hotel)
+from positive reviews and from hand-labelled Weibo posts, whose negative ones are mostly
+grief, exams and the weather. The complaint rule (nlp/scorer.py) uses it for complaints
+told in everyday words that no lexicon lists (等了两小时饭都凉了).
+
 P(positive) = sigmoid(a·z + b + c·z·ℓ + d·ℓ + Σ g_domain·s_domain), where ℓ is the centred
 log length of the text. The calibration is fitted on out-of-fold margins; the two length
 terms correct the tendency of TF-IDF margins to grow with text length, so 0.3 means the
@@ -46,7 +53,7 @@ from scipy import sparse
 from nlp.features import HashedFeatures
 
 MODEL_PATH = Path(__file__).with_name("models") / "sentiment.npz"
-FORMAT = "yujing-sentiment/2"
+FORMAT = "yujing-sentiment/3"
 LEN_CENTRE = 4.0  # ≈ log(55 characters)
 
 
@@ -89,6 +96,9 @@ class SentimentModel:
     # logit added per domain (gate-weighted): deployment prior vs training prior
     prior_shift: np.ndarray = field(default_factory=lambda: np.zeros(len(DOMAINS)))
     experts: tuple = EXPERTS  # one name per row of coef
+    # P(complaint text) head: float32, one per feature, and its intercept; None: no head
+    complaint_coef: np.ndarray | None = None
+    complaint_intercept: float = 0.0
     meta: dict = field(default_factory=dict)
 
     def _x(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sparse.csr_matrix:
@@ -106,7 +116,9 @@ class SentimentModel:
         self, texts: Sequence[str], tokens: Sequence[Sequence[str]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """(blended margin, domain gate) per text."""
-        x = self._x(texts, tokens)
+        return self._margins_of(self._x(texts, tokens))
+
+    def _margins_of(self, x: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         gate = self.gate(x)
         return blend_margins(self.expert_margins(x), gate, self.blend), gate
 
@@ -123,16 +135,35 @@ class SentimentModel:
 
     def predict_proba(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         """P(positive) for each text."""
+        return self.predict(texts, tokens)[0]
+
+    def predict(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(P(positive), P(complaint text)) for each text, from one featurisation; the
+        second is all zeros for a model without a complaint head."""
         if len(texts) == 0:
-            return np.zeros(0)
-        z, gate = self.margins(texts, tokens)
-        return self.calibrate(z, texts, gate)
+            return np.zeros(0), np.zeros(0)
+        x = self._x(texts, tokens)
+        z, gate = self._margins_of(x)
+        return self.calibrate(z, texts, gate), self.complaint_text(x)
+
+    def complaint_text(self, x: sparse.csr_matrix) -> np.ndarray:
+        if self.complaint_coef is None:
+            return np.zeros(x.shape[0])
+        head = np.asarray(x @ self.complaint_coef.astype(np.float64)).ravel()
+        return _sigmoid(head + self.complaint_intercept)
 
     # --- storage -------------------------------------------------------------------
     def save(self, path: Path) -> None:
         """Write the model; features never seen in training are stored implicitly."""
         default_idf = float(self.idf.max())
-        used = (self.coef != 0).any(axis=0) | (self.gate_coef != 0).any(axis=0)
+        complaint = (
+            np.zeros(len(self.idf), dtype=np.float32)
+            if self.complaint_coef is None
+            else self.complaint_coef
+        )
+        used = (self.coef != 0).any(axis=0) | (self.gate_coef != 0).any(axis=0) | (complaint != 0)
         seen = np.flatnonzero(used | (self.idf != default_idf))
         header = {
             "format": FORMAT,
@@ -144,6 +175,8 @@ class SentimentModel:
             "blend": np.asarray(self.blend).tolist(),
             "calibration": [float(v) for v in self.calibration],
             "prior_shift": [float(v) for v in self.prior_shift],
+            "complaint_head": self.complaint_coef is not None,
+            "complaint_intercept": float(self.complaint_intercept),
             "default_idf": default_idf,
             "meta": self.meta,
         }
@@ -158,6 +191,7 @@ class SentimentModel:
                 index_delta=np.diff(seen, prepend=0).astype(np.uint32),  # compresses well
                 coef=self.coef[:, seen].astype(np.float16),
                 gate_coef=self.gate_coef[:, seen].astype(np.float16),
+                complaint_coef=complaint[seen].astype(np.float16),
                 idf=self.idf[seen].astype(np.float16),
             )
 
@@ -176,6 +210,10 @@ class SentimentModel:
             coef[:, index] = data["coef"].astype(np.float32)
             gate_coef = np.zeros((len(header["domains"]), n), dtype=np.float32)
             gate_coef[:, index] = data["gate_coef"].astype(np.float32)
+            complaint_coef = None
+            if header["complaint_head"]:
+                complaint_coef = np.zeros(n, dtype=np.float32)
+                complaint_coef[index] = data["complaint_coef"].astype(np.float32)
         blend = np.asarray(header["blend"], dtype=np.float64)
         if blend.shape != (len(header["domains"]), len(header["experts"])):
             raise ValueError(
@@ -195,6 +233,8 @@ class SentimentModel:
             prior_shift=np.asarray(
                 header.get("prior_shift", [0.0] * len(header["domains"])), dtype=np.float64
             ),
+            complaint_coef=complaint_coef,
+            complaint_intercept=float(header["complaint_intercept"]),
             meta=header.get("meta", {}),
         )
 

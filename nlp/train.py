@@ -73,6 +73,13 @@ class TrainParams:
     # the experts and, per domain, how their margins blend (see nlp/sentiment_model.py)
     experts: tuple = EXPERTS
     blend: tuple = BLEND
+    # the complaint-text head (see nlp/sentiment_model.py): a negative consumer review
+    # against everything else, each source weighted so (e-commerce, 62k texts, counts
+    # about as much as food delivery); the two classes then weigh the same
+    complaint_C: float = 3.0
+    complaint_source_weights: dict = field(
+        default_factory=lambda: dict(weibo2018=1.0, waimai=1.0, shopping=0.25, chnsenticorp=1.0)
+    )
 
 
 NEGATION = "negation"  # the source name of the phrases from nlp/negation_examples.py
@@ -85,6 +92,8 @@ EXPERT_SOURCES = {
     "reviews": ("shopping", "chnsenticorp", NEGATION),
     "delivery": ("waimai", NEGATION),
 }
+# a negative text of these sources is a customer's complaint (the complaint-text head)
+CONSUMER_SOURCES = ("waimai", "shopping", "chnsenticorp")
 DOMAIN_OF = {
     "weibo2018": "weibo",
     "waimai": "delivery",
@@ -275,6 +284,20 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     )
 
 
+def _fit_complaint_head(x, frame, params: TrainParams, seed: int) -> tuple[np.ndarray, float]:
+    """(coef, intercept) of P(complaint text): negative reviews of food delivery, shops,
+    hotels and laptops (customers complaining) against positive reviews and every
+    hand-labelled Weibo post (negative ones are mostly not about a purchase: grief, exams,
+    the weather). The negation phrases are not texts of any kind and are left out."""
+    source = frame["source"].to_numpy()
+    rows = np.isin(source, list(params.complaint_source_weights))
+    y = ((frame["label"].to_numpy() == 0) & np.isin(source, CONSUMER_SOURCES))[rows]
+    w = np.array(frame["source"][rows].map(params.complaint_source_weights), dtype=np.float64)
+    w[y] *= w[~y].sum() / max(w[y].sum(), 1e-12)  # the two classes weigh the same
+    lr = _fit_lr(x[rows], y.astype(int), w / w.mean(), params, seed, C=params.complaint_C)
+    return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+
+
 def check_experts(params: TrainParams) -> None:
     """Refuse an expert the recipe has no sources for, or a blend that does not fit."""
     from nlp.sentiment_model import DOMAINS
@@ -348,6 +371,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
     coef, intercept, gate_coef, gate_intercept = _fit_experts(x, train, params, seed)
     coef[:, ~keep] = 0.0
     gate_coef[:, ~keep] = 0.0
+    complaint_coef, complaint_intercept = _fit_complaint_head(x, train, params, seed + 20)
+    complaint_coef[~keep] = 0.0
     log(f"  fitted in {time.perf_counter() - t0:.1f} s; calibration {np.round(calibration, 3)}")
     meta = {
         "trained_on": {k: int(v) for k, v in train["source"].value_counts().items()},
@@ -363,6 +388,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
             "deployment_prior": params.deployment_prior,
             "experts": list(params.experts),
             "blend": [list(row) for row in params.blend],
+            "complaint_C": params.complaint_C,
+            "complaint_source_weights": params.complaint_source_weights,
         },
         "training_prior": training_prior,
         "seed": seed,
@@ -378,6 +405,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
         prior_shift=prior_shift,
         experts=tuple(params.experts),
         blend=np.array(params.blend, dtype=np.float64),
+        complaint_coef=complaint_coef,
+        complaint_intercept=complaint_intercept,
         meta=meta,
     )
 

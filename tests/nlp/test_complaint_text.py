@@ -1,0 +1,74 @@
+"""The complaint-text head: complaints told in everyday words, without the lexicon's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tiny_sentiment_data import tiny_data
+
+from nlp.lexicon import Hits, match
+from nlp.scorer import COMPLAINT_TEXT_AT, Reading, complaint_of
+from nlp.sentiment_model import MODEL_PATH, SentimentModel, load
+from nlp.train import fit, load_splits
+
+# everyday complaints: none of these has a lexicon term the rule could count
+EVERYDAY = [
+    "充了三百块的会员，第二个月又自动扣了三百",
+    "耳机戴了一周左边就没声了",
+    "等了四十分钟车都没来，司机还让我取消订单",
+    "新买的电饭煲煮出来的饭是夹生的",
+]
+# negative, and not about anything bought
+PERSONAL = ["这电影太悲伤了，看哭了", "考试又挂了，好难过", "外婆住院了，心里好难受"]
+
+
+def test_the_head_alone_decides_only_negative_unreported_posts():
+    nothing = Hits()
+    sure = complaint_of(nothing, None, 0.3, True, Reading(), complaint_text=0.9)
+    assert sure[0] and sure[1] == pytest.approx(0.5 * 0.9 / COMPLAINT_TEXT_AT)
+    unsure = complaint_of(nothing, None, 0.3, True, Reading(), complaint_text=0.5)
+    assert not unsure[0] and unsure[1] < 0.5
+    # a post that does not lean negative, a question and a report are not complaints
+    assert not complaint_of(nothing, None, 0.55, False, Reading(), complaint_text=0.99)[0]
+    asks = Reading(inquiry=True)
+    assert not complaint_of(nothing, None, 0.2, True, asks, complaint_text=0.99)[0]
+    reports = Reading(news=True)
+    assert not complaint_of(nothing, None, 0.2, True, reports, complaint_text=0.99)[0]
+    # without the head (snownlp, an old model) the lexicon rule is unchanged
+    assert complaint_of(nothing, None, 0.01, True, Reading()) == (False, 0.0, [], [])
+
+
+def test_an_illness_with_no_product_behind_it_is_no_complaint_evidence():
+    ill = match("外婆住院了，心里好难受")
+    assert ill.codes("topic") == ["safety"]
+    assert not complaint_of(ill, None, 0.01, True, Reading())[0]
+    poisoned = match("吃了他家的外卖住院了")
+    assert complaint_of(poisoned, None, 0.01, True, Reading())[0]
+
+
+def test_the_committed_model_reads_everyday_complaints(scorer):
+    for text in EVERYDAY:
+        assert match(text).hits == [], text
+    scores = scorer.score_batch(EVERYDAY + PERSONAL)
+    assert [s.complaint for s in scores] == [True] * len(EVERYDAY) + [False] * len(PERSONAL)
+    # a product question is not a complaint, though it reads like a review
+    question = scorer.score("请问这款耳机支持降噪吗？")
+    assert not question.complaint
+
+
+def test_the_head_is_trained_saved_and_loaded(tmp_path_factory):
+    train = load_splits(tiny_data(tmp_path_factory.mktemp("data")))[0]
+    model = fit(train, log=lambda *a: None)
+    assert model.complaint_coef is not None and model.complaint_coef.any()
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    model.save(path)
+    again = SentimentModel.from_file(path)
+    texts, tokens = ["送餐太慢了，饭都凉了", "今天心情很好"], [[], []]
+    for a, b in zip(model.predict(texts, tokens), again.predict(texts, tokens), strict=True):
+        assert np.allclose(a, b, atol=2e-3)
+
+
+def test_the_committed_model_has_a_head_that_separates_complaints():
+    model, _ = load(MODEL_PATH)
+    _, head = model.predict(EVERYDAY + PERSONAL, [[]] * (len(EVERYDAY) + len(PERSONAL)))
+    assert min(head[: len(EVERYDAY)]) > max(head[len(EVERYDAY) :])
