@@ -532,6 +532,40 @@ def report(model, held_out, log=print) -> dict:
     return results
 
 
+def report_complaint_head(model, held_out, log=print) -> dict:
+    """How the complaint-text head separates held-out food-delivery complaints from
+    held-out Weibo posts: ROC-AUC, and at the scorer's threshold the share of complaints it
+    finds and of negative Weibo posts (mostly not about a purchase) it would call one."""
+    from sklearn.metrics import roc_auc_score
+
+    from nlp.scorer import COMPLAINT_TEXT_AT
+
+    if "waimai" not in held_out or "weibo2018" not in held_out:
+        return {}
+    delivery, weibo = held_out["waimai"], held_out["weibo2018"]
+    complaints = delivery[delivery["label"] == 0]
+    sad = weibo[weibo["label"] == 0]
+
+    def head(part):
+        return model.predict(list(part["clean"]), list(part["tokens"]))[1]
+
+    found, weibo_p = head(complaints), head(weibo)
+    sad_p = head(sad)
+    auc = roc_auc_score(np.r_[np.ones(len(found)), np.zeros(len(weibo_p))], np.r_[found, weibo_p])
+    result = {
+        "auc": float(auc),
+        "delivery_complaints_found": float(np.mean(found >= COMPLAINT_TEXT_AT)),
+        "weibo_negative_flagged": float(np.mean(sad_p >= COMPLAINT_TEXT_AT)),
+    }
+    log(
+        f"  complaint-text head: held-out delivery complaints (n={len(found)}) vs Weibo posts "
+        f"(n={len(weibo_p)}) ROC-AUC {auc:.3f}; at P ≥ {COMPLAINT_TEXT_AT}: "
+        f"{result['delivery_complaints_found']:.0%} of the complaints, "
+        f"{result['weibo_negative_flagged']:.0%} of negative Weibo posts"
+    )
+    return result
+
+
 def _bad_csvs(data_dir: Path) -> list[str]:
     """One line per data file that is not a CSV with the label and text columns: checked
     up front, so a wrong folder is named clearly instead of as a pandas traceback."""
@@ -590,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
             f"hold-out evaluation: training on {len(train)} texts "
             f"{train['source'].value_counts().to_dict()}"
         )
-        report(fit(train, params), held_out)
+        model = fit(train, params)
+        report(model, held_out)
+        report_complaint_head(model, held_out)
     if args.eval_only:
         return 0
     data = load_all(args.data_dir)

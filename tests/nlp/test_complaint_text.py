@@ -9,7 +9,7 @@ from tiny_sentiment_data import tiny_data
 from nlp.lexicon import Hits, match
 from nlp.scorer import COMPLAINT_TEXT_AT, Reading, complaint_of
 from nlp.sentiment_model import MODEL_PATH, SentimentModel, load
-from nlp.train import fit, load_splits
+from nlp.train import fit, load_splits, report_complaint_head
 
 # everyday complaints: none of these has a lexicon term the rule could count
 EVERYDAY = [
@@ -72,3 +72,12 @@ def test_the_committed_model_has_a_head_that_separates_complaints():
     model, _ = load(MODEL_PATH)
     _, head = model.predict(EVERYDAY + PERSONAL, [[]] * (len(EVERYDAY) + len(PERSONAL)))
     assert min(head[: len(EVERYDAY)]) > max(head[len(EVERYDAY) :])
+
+
+def test_training_reports_how_the_head_separates_complaints(tmp_path_factory):
+    train, held_out = load_splits(tiny_data(tmp_path_factory.mktemp("data")))
+    lines = []
+    result = report_complaint_head(fit(train, log=lambda *a: None), held_out, log=lines.append)
+    assert 0.0 <= result["auc"] <= 1.0
+    assert 0.0 <= result["weibo_negative_flagged"] <= 1.0
+    assert "complaint-text head" in lines[0] and "ROC-AUC" in lines[0]
