@@ -29,7 +29,11 @@ COLUMNS = ("id", "group", "text", "complaint", "negative", "categories", "signal
 
 
 def read_probe(path: Path) -> list[dict]:
-    """Rows of a probe TSV; a missing column or a bad 0/1 label is an error."""
+    """Rows of a probe TSV; a missing column, a bad 0/1 label or a category or signal code
+    the lexicon does not have (it could never match, silently) is an error."""
+    from nlp.lexicon import CATEGORY_CODES, SIGNAL_CODES
+
+    known = {"categories": set(CATEGORY_CODES), "signals": set(SIGNAL_CODES)}
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = set(COLUMNS) - set(reader.fieldnames or ())
@@ -40,13 +44,20 @@ def read_probe(path: Path) -> list[dict]:
             for label in ("complaint", "negative"):
                 if row[label] not in ("0", "1"):
                     raise SystemExit(f"{path}:{n}: {label} must be 0 or 1, not {row[label]!r}")
+            codes = {k: {c.strip() for c in row[k].split(",") if c.strip()} for k in known}
+            for kind, found in codes.items():
+                if found - known[kind]:
+                    raise SystemExit(
+                        f"{path}:{n}: unknown {kind} {sorted(found - known[kind])}; "
+                        f"known: {', '.join(sorted(known[kind]))}"
+                    )
             rows.append(
                 {
                     "text": row["text"],
                     "complaint": row["complaint"] == "1",
                     "negative": row["negative"] == "1",
-                    "categories": {c for c in row["categories"].split(",") if c.strip()},
-                    "signals": {c for c in row["signals"].split(",") if c.strip()},
+                    "categories": codes["categories"],
+                    "signals": codes["signals"],
                     "debatable": "debatable" in (row["note"] or ""),
                 }
             )

@@ -13,10 +13,9 @@ from nlp.train import fit, load_splits, report_complaint_head
 
 # everyday complaints: none of these has a lexicon term the rule could count
 EVERYDAY = [
-    "充了三百块的会员，第二个月又自动扣了三百",
-    "耳机戴了一周左边就没声了",
-    "等了四十分钟车都没来，司机还让我取消订单",
-    "新买的电饭煲煮出来的饭是夹生的",
+    "衣服跟图片完全不是一个颜色",
+    "说好的包邮，付款的时候又多出来十块钱",
+    "新买的电饭煲煮出来的饭硬邦邦的",
 ]
 # negative, and not about anything bought
 PERSONAL = ["这电影太悲伤了，看哭了", "考试又挂了，好难过", "外婆住院了，心里好难受"]
