@@ -8,7 +8,10 @@ repost timeline: who reposted, when, with how many followers), then predicts its
 dropped after `thresholds.track_quiet_hours`.
 
 Runs when new scores land (the `scores` asset: a fresh complaint is followed at once) and
-on `schedules.spread`, which keeps hot posts refreshed.
+on `schedules.spread`, which keeps hot posts refreshed. When a platform's refresh fails
+(an outage, a refused token), `track_spread` still estimates every post from the counts
+stored and announces them; `refresh_succeeded` then fails, naming the platform, so the
+run is red.
 """
 
 from airflow.sdk import dag, task
@@ -42,7 +45,13 @@ def yujing_spread():
 
         return track_spread()
 
-    track_spread()
+    @task(retries=0)  # it only reports what track_spread saw: nothing to retry
+    def refresh_succeeded(result: dict) -> None:
+        from spread.stage import raise_for_failed_refresh
+
+        raise_for_failed_refresh(result)
+
+    refresh_succeeded(track_spread())
 
 
 yujing_spread()

@@ -4,8 +4,11 @@ Called by the spread stage (spread/stage.py) with these exact signatures. Each r
 how many rows it stored; a rerun at the same clock time stores nothing again (snapshots
 are keyed by observed_at, reposts by id). A rate limit ends the refresh early, keeping
 what was stored (the spread stage carries on with what it has); an invalid token
-raises TokenExpired. An item that cannot be read, for any reason, is quarantined alone
-(`_quarantine`) and the others are stored.
+raises TokenExpired, and calls still failing after the client's retries SourceError,
+each after the batches before it were stored (the spread stage catches both per
+platform). An item that cannot be read, for any reason, is quarantined alone
+(`_quarantine`) and the others are stored. WeChat reads are read as `read_count`: the
+"10万+" cap is 100001, as the number form says.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 from sqlalchemy import Engine, select
 
 from ingest.errors import PostGone, RateLimited
+from ingest.wechat import read_count
 from ingest.weibo_parse import ParseError, parse_count, parse_repost, quarantine_reason, storable
 from warehouse.quarantine import quarantine_item, raw_text
 from warehouse.schema import metric_snapshots, reposts
@@ -158,7 +162,7 @@ def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: 
                         "reposts": None,
                         "comments": None,
                         "likes": parse_count(item.get("old_like_num"), "old_like_num"),
-                        "reads": parse_count(item.get("read_num"), "read_num"),
+                        "reads": read_count(item.get("read_num")),
                         "looks": parse_count(item.get("like_num"), "like_num"),
                     }
                 )

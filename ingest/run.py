@@ -38,10 +38,10 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import BigInteger, Engine, Integer, String, Table
 
 from ingest.errors import MalformedResponse, RateLimited, SourceError, TokenExpired
-from ingest.weibo_parse import Mention, quarantine_reason, storable
+from ingest.weibo_parse import Mention, ParseError, quarantine_reason, storable
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.quarantine import quarantine_item
 from warehouse.schema import mentions, metric_snapshots
@@ -112,6 +112,34 @@ def snapshot_row(post: Mention, now: dt.datetime) -> dict:
     }
 
 
+def check_fits(table: Table, rows: list[dict]) -> list[dict]:
+    """`rows`, if every value fits its column on every warehouse; else ParseError naming
+    the column. PostgreSQL refuses a string longer than its VARCHAR or an integer past
+    its column's range (SQLite stores them), and a refused row fails its whole page's
+    insert: checked per item, before the insert, such an item is quarantined alone on
+    every backend, whichever parser let the value through."""
+    for row in rows:
+        for name, value in row.items():
+            kind = table.c[name].type
+            if value is None:
+                continue
+            if isinstance(kind, String):  # Text too
+                if not isinstance(value, str):
+                    raise ParseError(f"{name} is {type(value).__name__}, not text")
+                if kind.length and len(value) > kind.length:
+                    raise ParseError(
+                        f"{name} of {len(value)} characters, over the {kind.length} "
+                        f"{table.name}.{name} holds"
+                    )
+            elif isinstance(kind, Integer):
+                bound = 2**63 if isinstance(kind, BigInteger) else 2**31
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ParseError(f"{name} is {type(value).__name__}, not an integer")
+                if not -bound <= value < bound:
+                    raise ParseError(f"{name} {value} is out of {table.name}.{name}'s range")
+    return rows
+
+
 def _utc(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
@@ -154,7 +182,8 @@ class _Run:
                 try:
                     post = self.client.parse(item, self.now)
                     found = [] if post.deleted else mention_rows(self.config, post, raw, self.now)
-                    snap = snapshot_row(post, self.now)
+                    check_fits(mentions, found)
+                    snap = check_fits(metric_snapshots, [snapshot_row(post, self.now)])[0]
                 except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                     self.stats["quarantined"] += quarantine_item(
                         conn, self.platform, quarantine_reason(exc), raw, self.now
@@ -181,14 +210,22 @@ class _Run:
         return times
 
     def pages(self, query: str, lo: int, hi: int) -> tuple[bool, list[dt.datetime]]:
-        """Page through [lo, hi] (unix seconds, inclusive); (hit the cap?, created times)."""
+        """Page through [lo, hi] (unix seconds, inclusive); (hit the cap?, created times).
+
+        The platform says when the pages end: a `has_more` (WeChat vendors) is believed,
+        so a vendor serving fewer per page than asked is still read to the end; without
+        one (Weibo) a short page is the last. An empty page always ends (a vendor saying
+        `has_more` for ever cannot keep us paging), and so does `max_pages`. Then the
+        window hit the cap if `total` says there were more than the pages gave.
+        """
         times: list[dt.datetime] = []
         fetched = 0
         for page in range(1, self.max_pages + 1):
             items = self.client.search(query, _utc(lo), _utc(hi), page=page, count=self.page_size)
             times += self.store_page(items)
             fetched += len(items)
-            if len(items) < self.page_size:
+            more = getattr(items, "has_more", None)
+            if not items or not (len(items) >= self.page_size if more is None else more):
                 total = getattr(items, "total", None)
                 return (page > 1 and total is not None and total > fetched), times
         return True, times

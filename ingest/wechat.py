@@ -5,9 +5,9 @@
 The contract (ingest/WECHAT_CONTRACT.md) is the shape vendors sell: articles by keyword
 and time window, newest first, with `read_num` (阅读), `like_num` (在看) and
 `old_like_num` (点赞), plus a metrics refresh by article URL. A real vendor whose API
-differs plugs in through `FieldMap`: request parameter names, where the items, total and
-error code sit in the answer (dotted paths), each article field's name, the time format
-and how the key is sent. Nothing else changes.
+differs plugs in through `FieldMap`: request parameter names, where the items, total,
+has_more and error code sit in the answer (dotted paths), each article field's name, the
+time format and how the key is sent. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -27,10 +27,20 @@ import requests
 from ingest.errors import RateLimited, SourceError, TokenExpired
 from ingest.http import JsonHttp
 from ingest.weibo import Page
-from ingest.weibo_parse import MAX_FUTURE, Mention, ParseError, clean_html, parse_count
+from ingest.weibo_parse import (
+    MAX_FUTURE,
+    Mention,
+    ParseError,
+    clean_html,
+    parse_count,
+    text_field,
+)
+from yujing.clock import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WECHAT_EPOCH = dt.datetime(2012, 8, 1, tzinfo=dt.UTC)  # official accounts opened Aug 2012
+READS_CAP = 100_001  # WeChat stops counting reads here and shows "10万+"
+MAX_ID = 64  # mentions.author_id is VARCHAR(64)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class FieldMap:
     auth_codes: tuple = (40101,)
     items: str = "data.items"
     total: str = "data.total"
+    has_more: str = "data.has_more"  # absent: a short page is the last
     metrics: str = "data"
     # article fields
     biz: str = "biz"
@@ -65,7 +76,7 @@ class FieldMap:
     content: str = "content"
     url: str = "url"
     publish_time: str = "publish_time"
-    time_format: str = "unix"  # "unix", "unix_ms", or a strptime format in China time
+    time_format: str = "unix"  # "unix", "unix_ms", or a strptime format (China time unless %z)
     reads: str = "read_num"
     looks: str = "like_num"  # 在看
     likes: str = "old_like_num"  # 点赞
@@ -78,6 +89,30 @@ def dig(obj, path: str):
             return None
         obj = obj.get(key)
     return obj
+
+
+def read_count(value, field: str = "read_num") -> int | None:
+    """A WeChat read count: as `parse_count`, except that a capped count ("10万+", or any
+    count of 10万 or more with a "+") is the cap, 100001, as the number form says it: read
+    as 100000 it would drop by one between a search and a refresh."""
+    count = parse_count(value, field)
+    if isinstance(value, str) and value.strip().endswith("+") and count >= READS_CAP - 1:
+        return READS_CAP
+    return count
+
+
+def account_id(value, field: str = "biz") -> str | None:
+    """The official account's id (`biz`) as `author_id`. A number is taken as its digits;
+    an id longer than the column becomes a stable hash of it: the article is still a real
+    mention (quarantining it would hide it from the PR team) and one account keeps one id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    value = text_field(value, field)
+    if not value:
+        return None
+    if len(value) > MAX_ID:
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return value
 
 
 def article_id(url: str) -> str:
@@ -112,6 +147,7 @@ class WeChatClient:
         conn_id: str = "wechat_default",
         fields: FieldMap | None = None,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ):
         api_key = (api_key or "").strip()  # a key from a secret file may end in a newline
         if not api_key:
@@ -126,7 +162,15 @@ class WeChatClient:
         self.page_size = min(self.page_size, self.fields.max_page_size)
         self._key = api_key
         self.http = JsonHttp(
-            f"wechat[{conn_id}]", api_key, session, timeout, max_retries, sleep, rng
+            f"wechat[{conn_id}]",
+            api_key,
+            session,
+            timeout,
+            max_retries,
+            sleep,
+            rng,
+            clock,
+            secret_params=self._auth()[1],  # a key in the URL: kept out of urllib3's logs
         )
 
     def __repr__(self) -> str:
@@ -148,15 +192,10 @@ class WeChatClient:
                 code,
             )
         if response.status_code == 429 or code in f.rate_limit_codes:
-            retry = response.headers.get("Retry-After")
-            try:
-                retry_after = float(retry) if retry else None
-            except ValueError:
-                retry_after = None
             raise RateLimited(
                 f"WeChat vendor rate limit (HTTP {response.status_code}, code {code}): "
                 "stopping this run",
-                retry_after,
+                self.http.retry_after(response),
                 code,
             )
         if response.status_code >= 400 or (body is not None and code not in (None, *f.ok_codes)):
@@ -186,7 +225,12 @@ class WeChatClient:
         if not isinstance(items, list):
             raise SourceError(f"WeChat vendor answered without {f.items}")
         total = dig(body, f.total)
-        return Page(items, total if isinstance(total, int) else None)
+        more = dig(body, f.has_more)
+        return Page(
+            items,
+            total if isinstance(total, int) and not isinstance(total, bool) else None,
+            bool(more) if isinstance(more, bool | int) else None,
+        )
 
     def metrics(self, urls: list[str]) -> list[dict]:
         """Fresh metrics by article URL, as {"url", "read_num", "like_num", "old_like_num"}
@@ -225,7 +269,10 @@ class WeChatClient:
                 return dt.datetime.fromtimestamp(float(value), dt.UTC)
             if fmt == "unix_ms":
                 return dt.datetime.fromtimestamp(float(value) / 1000, dt.UTC)
-            return dt.datetime.strptime(str(value), fmt).replace(tzinfo=SHANGHAI).astimezone(dt.UTC)
+            when = dt.datetime.strptime(str(value), fmt)
+            if when.tzinfo is None:  # a format without %z: the vendor's times are China time
+                when = when.replace(tzinfo=SHANGHAI)
+            return when.astimezone(dt.UTC)
         except (TypeError, ValueError, OverflowError, OSError):
             raise ParseError(f"unreadable publish_time {value!r}") from None
 
@@ -244,8 +291,13 @@ class WeChatClient:
             )
         if now is not None and published > now + MAX_FUTURE:
             raise ParseError(f"publish_time {dig(item, f.publish_time)!r} is in the future")
-        title = clean_html(str(dig(item, f.title) or ""))
-        body = clean_html(str(dig(item, f.content) or dig(item, f.digest) or ""))
+        # every text field typed, even the one not used: a list or a number is a malformed
+        # article, refused with the field's name rather than failing its page's insert
+        title = clean_html(text_field(dig(item, f.title), f.title) or "")
+        content = text_field(dig(item, f.content), f.content)
+        digest = text_field(dig(item, f.digest), f.digest)
+        author_name = text_field(dig(item, f.account), f.account)
+        body = clean_html(content or digest or "")
         if not title and not body:
             raise ParseError("article without title or text")
         return Mention(
@@ -254,8 +306,8 @@ class WeChatClient:
             text=f"{title}\n{body}".strip(),
             title=title or None,
             created_at=published,
-            author_id=str(dig(item, f.biz) or "") or None,
-            author_name=dig(item, f.account),
+            author_id=account_id(dig(item, f.biz), f.biz),
+            author_name=author_name,
             author_followers=None,
             author_verified=True,  # official accounts are registered entities
             verified_type=None,
@@ -265,6 +317,6 @@ class WeChatClient:
             reposts=None,
             comments=None,
             likes=parse_count(dig(item, f.likes), "old_like_num"),
-            reads=parse_count(dig(item, f.reads), "read_num"),
+            reads=read_count(dig(item, f.reads)),
             looks=parse_count(dig(item, f.looks), "like_num"),
         )

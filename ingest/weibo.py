@@ -9,7 +9,8 @@ accepts, never in a URL, so no access log or debug line can leak it; it is not i
 client's repr or in any exception message.
 
 Platform errors become exceptions the ingest run acts on: HTTP 429, error codes
-10022/10023/10024 and a bare HTTP 403 → RateLimited (with the Retry-After, if sent); 21327/21332 (and the
+10022/10023/10024 and a bare HTTP 403 → RateLimited (with the Retry-After, if sent: seconds
+or an HTTP date, read against the injected `clock`); 21327/21332 (and the
 other 213xx token errors) → TokenExpired naming the Connection; 5xx, timeouts and
 garbled JSON are retried with jittered backoff (ingest.http.JsonHttp).
 """
@@ -26,6 +27,7 @@ import requests
 from ingest.errors import PostGone, RateLimited, SourceError, TokenExpired
 from ingest.http import JsonHttp
 from ingest.weibo_parse import Mention, parse_status
+from yujing.clock import Clock
 
 RATE_LIMIT_CODES = {10022, 10023, 10024}  # IP / user / user-per-API hourly limits
 TOKEN_CODES = {21301, 21314, 21315, 21316, 21317, 21319, 21327, 21332}
@@ -37,13 +39,17 @@ REPOST_PAGE_SIZE = 200
 
 
 class Page(list):
-    """A page of items (a plain list) that also carries the API's `total_number`."""
+    """A page of items (a plain list) that also carries the API's `total_number`, and
+    whether the API says more pages follow (`has_more`; None when it does not say, as
+    Weibo never does: then a short page is the last)."""
 
     total: int | None = None
+    has_more: bool | None = None
 
-    def __init__(self, items=(), total: int | None = None):
+    def __init__(self, items=(), total: int | None = None, has_more: bool | None = None):
         super().__init__(items)
         self.total = total
+        self.has_more = has_more
 
 
 def _int_or_none(value) -> int | None:
@@ -68,6 +74,7 @@ class WeiboClient:
         max_retries: int = 4,
         conn_id: str = "weibo_default",
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ):
         # A token read from a secret file often ends in a newline: sent as is, it makes an
         # invalid header (and an exception quoting it).
@@ -82,7 +89,7 @@ class WeiboClient:
         self.conn_id = conn_id
         self._token = access_token
         self.http = JsonHttp(
-            f"weibo[{conn_id}]", access_token, session, timeout, max_retries, sleep, rng
+            f"weibo[{conn_id}]", access_token, session, timeout, max_retries, sleep, rng, clock
         )
 
     def __repr__(self) -> str:
@@ -104,15 +111,10 @@ class WeiboClient:
             or code in RATE_LIMIT_CODES
             or (response.status_code == 403 and code is None)
         ):
-            retry = response.headers.get("Retry-After")
-            try:
-                retry_after = float(retry) if retry else None
-            except ValueError:
-                retry_after = None
             raise RateLimited(
                 f"Weibo rate limit (HTTP {response.status_code}, error {code}: {message}): "
                 "stopping this run",
-                retry_after,
+                self.http.retry_after(response),
                 code,
             )
         if code in GONE_CODES:

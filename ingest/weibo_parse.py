@@ -151,7 +151,7 @@ def _id(obj: dict, what: str) -> str:
     return value
 
 
-def _string(value, field: str) -> str | None:
+def text_field(value, field: str) -> str | None:
     """A text field as the contract types it: a string or absent. Anything else (a number,
     a list) is a malformed item, refused here with a reason rather than failing the
     page's insert."""
@@ -175,7 +175,7 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
         return Mention(
             "weibo",
             post_id,
-            clean_html(_string(status.get("text"), "text") or ""),
+            clean_html(text_field(status.get("text"), "text") or ""),
             created,
             None,
             None,
@@ -201,8 +201,8 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
     long_text = bool(status.get("isLongText"))
     full = None
     if long_text and isinstance(status.get("longText"), dict):
-        full = _string(status["longText"].get("longTextContent"), "longText.longTextContent")
-    text = clean_html(full or _string(status.get("text"), "text") or "")
+        full = text_field(status["longText"].get("longTextContent"), "longText.longTextContent")
+    text = clean_html(full or text_field(status.get("text"), "text") or "")
     root = parent = None
     retweeted = status.get("retweeted_status")
     if isinstance(retweeted, dict):
@@ -218,8 +218,8 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
         text=text,
         created_at=created,
         author_id=uid,
-        author_name=_string(user.get("screen_name"), "user.screen_name")
-        or _string(user.get("name"), "user.name"),
+        author_name=text_field(user.get("screen_name"), "user.screen_name")
+        or text_field(user.get("name"), "user.name"),
         author_followers=parse_count(user.get("followers_count"), "followers_count"),
         author_verified=bool(user.get("verified")),
         verified_type=verified_type

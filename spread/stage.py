@@ -3,7 +3,10 @@
 Weibo posts are followed through their repost timeline (who reposted, when, with how many
 followers) and count snapshots; WeChat articles through read and 在看 (looks) snapshots,
 where 在看 stands in for reposts. Estimates are append-only, keyed by the time they were
-made, so a retry at the same clock time writes nothing new.
+made, so a retry at the same clock time writes nothing new. A platform that fails during
+the refresh (an outage past the client's retries, a refused token) stalls nothing: every
+due post is still estimated and rescheduled from the counts stored so far, and the DAG's
+next step fails, naming the platform, so ops see it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, func, select
 
+from ingest.errors import SourceError
 from spread.tracking import (
     HOT,
     TrackedPost,
@@ -124,18 +128,28 @@ def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int 
 def refresh_metrics(
     engine: Engine, posts: list[TrackedPost], clock: Clock, weibo=None, wechat=None
 ) -> dict:
-    """Ask the platforms for fresh counts (and Weibo repost timelines of hot posts)."""
+    """Ask the platforms for fresh counts (and Weibo repost timelines of hot posts).
+
+    A platform whose calls still fail after the client's retries (SourceError: an
+    outage, a refused token) is logged and named in `failed`, its refresh ends there and
+    the other platform's goes on: one vendor's outage must not stop the other's counts.
+    What was stored before the failure stays."""
     from ingest.refresh import fetch_repost_timeline, refresh_wechat_metrics, refresh_weibo_counts
 
-    done = {"weibo_counts": 0, "weibo_reposts": 0, "wechat_metrics": 0}
+    done: dict = {"weibo_counts": 0, "weibo_reposts": 0, "wechat_metrics": 0, "failed": {}}
     weibo_posts = [p for p in posts if p.platform == "weibo"]
     if weibo is not None and weibo_posts:
-        done["weibo_counts"] = refresh_weibo_counts(
-            engine, weibo, [p.post_id for p in weibo_posts], clock
-        )
-        for post in weibo_posts:
-            if post.state == HOT:
-                done["weibo_reposts"] += fetch_repost_timeline(engine, weibo, post.post_id, clock)
+        try:
+            done["weibo_counts"] = refresh_weibo_counts(
+                engine, weibo, [p.post_id for p in weibo_posts], clock
+            )
+            for post in weibo_posts:
+                if post.state == HOT:
+                    done["weibo_reposts"] += fetch_repost_timeline(
+                        engine, weibo, post.post_id, clock
+                    )
+        except SourceError as exc:
+            _refresh_failed(done, "weibo", exc)
     wechat_posts = [p for p in posts if p.platform == "wechat"]
     if wechat is not None and wechat_posts:
         with engine.connect() as conn:
@@ -147,8 +161,17 @@ def refresh_metrics(
                     )
                 ).all()
             )
-        done["wechat_metrics"] = refresh_wechat_metrics(engine, wechat, urls, clock)
+        try:
+            done["wechat_metrics"] = refresh_wechat_metrics(engine, wechat, urls, clock)
+        except SourceError as exc:
+            _refresh_failed(done, "wechat", exc)
     return done
+
+
+def _refresh_failed(done: dict, platform: str, exc: SourceError) -> None:
+    # the clients' messages carry no secret (ingest.http)
+    log.error("spread: refreshing %s failed: %s; estimating from the counts stored", platform, exc)
+    done["failed"][platform] = f"{type(exc).__name__}: {exc}"
 
 
 def track_spread(
@@ -162,7 +185,11 @@ def track_spread(
 ) -> dict:
     """One spread run: refresh due posts, predict, reschedule (negatives were enrolled
     when they were scored). Estimates and checks are stamped with the clock after the
-    refresh, so each estimate includes the counts its own run fetched."""
+    refresh, so each estimate includes the counts its own run fetched.
+
+    A platform failing during the refresh is named in `refreshed["failed"]`; every due
+    post is still estimated and rescheduled from the counts stored, so a PR team keeps
+    its estimates through one vendor's outage (`raise_for_failed_refresh` then shows it)."""
     due = due_posts(engine, clock.now())
     refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
     # Read after the refresh: it stamps what it fetched with the clock then, and the
@@ -218,3 +245,16 @@ def track_spread(
         "refreshed": refreshed,
         **states,
     }
+
+
+def raise_for_failed_refresh(result: dict) -> None:
+    """Fail (SourceError naming the platform) when a spread run's refresh failed.
+
+    A separate step from `track_spread`, so that run still succeeds and announces its
+    estimates (escalation reads them at once) while the DAG run turns red for ops."""
+    failed = (result.get("refreshed") or {}).get("failed")
+    if failed:
+        raise SourceError(
+            f"spread: refreshing {' and '.join(failed)} failed ({'; '.join(failed.values())}); "
+            f"estimates were written for all {result['due']} due posts from the counts stored"
+        )

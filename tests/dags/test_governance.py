@@ -20,7 +20,7 @@ EXPECTED = {
 }
 # tasks that must not retry, each with why: the escalation's brand-response check is read
 # again by the next run five minutes later, and the alerts after it wait for its retries
-NO_RETRIES = {("yujing_escalate", "check_responses")}
+NO_RETRIES = {("yujing_escalate", "check_responses"), ("yujing_spread", "refresh_succeeded")}
 HEAVY = ("jieba", "snownlp", "pandas", "sklearn", "slack_sdk", "matplotlib", "numpy", "scipy")
 
 

@@ -14,7 +14,7 @@ from conftest import START, make_clients
 from ingest.clients import client_from_url
 from ingest.errors import MalformedResponse, PostGone, RateLimited, SourceError, TokenExpired
 from ingest.http import redact
-from ingest.wechat import WeChatClient
+from ingest.wechat import FieldMap, WeChatClient
 from ingest.weibo import WeiboClient
 
 
@@ -143,11 +143,20 @@ def test_expired_or_invalid_tokens_fail_clearly_and_the_token_never_leaks(sim, c
     sim.set_faults(server_error=1, malformed=1)
     weibo.search("沐沐", START, clock.now())
     sim.clear_faults()
+    # a vendor key sent as a query parameter is in every URL urllib3 logs at DEBUG
+    keyed = WeChatClient(
+        sim.wechat_url, sim.token, fields=FieldMap(auth="param:key"), sleep=lambda s: None
+    )
+    assert keyed.search("沐沐", START, clock.now()) is not None
+    sim.set_faults(server_error=1)
+    keyed.search("沐沐", START, clock.now())
+    sim.clear_faults()
+    assert "&key=***" in caplog.text  # the line is kept, the key is not
     dead = WeiboClient("http://127.0.0.1:9/2", sim.token, max_retries=1, sleep=lambda s: None)
     with pytest.raises(SourceError) as down:
         dead.search("沐沐", START, clock.now())
     texts = [caplog.text, str(w.value), str(c.value), str(bad.value), str(down.value)]
-    texts += [repr(weibo), repr(wechat), repr(weibo.http), repr(wrong)]
+    texts += [repr(weibo), repr(wechat), repr(weibo.http), repr(wrong), repr(keyed)]
     assert "ConnectionError" in str(down.value)
     assert all(sim.token not in t and "not-the-token" not in t for t in texts)
     assert "GET /2/search/statuses/limited.json" in caplog.text  # urllib3 did log the calls
