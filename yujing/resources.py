@@ -63,10 +63,10 @@ class Resources:
         if platform == "weibo":
             from ingest.weibo import WeiboClient
 
-            return WeiboClient(ep.base_url, ep.token, conn_id=source.conn_id)
+            return WeiboClient(ep.base_url, ep.token, conn_id=source.conn_id, clock=self.clock)
         from ingest.wechat import WeChatClient
 
-        return WeChatClient(ep.base_url, ep.token, conn_id=source.conn_id)
+        return WeChatClient(ep.base_url, ep.token, conn_id=source.conn_id, clock=self.clock)
 
     def scorer(self):
         """The production sentiment/complaint scorer, with the brands in its dictionary."""
