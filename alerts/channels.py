@@ -91,7 +91,9 @@ def chart_png(note: dict) -> bytes | None:
             from alerts.chart import bar_chart
 
             bars = p["bars"]
-            return bar_chart(bars["labels"], bars["values"], bars.get("title", ""))
+            return bar_chart(
+                bars["labels"], bars["values"], bars.get("title", ""), bars.get("ascii_labels")
+            )
     except Exception:  # noqa: BLE001
         log.exception("chart rendering failed; sending without it")
     return None

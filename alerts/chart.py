@@ -4,7 +4,10 @@ matplotlib is imported lazily (only when a chart is drawn) and used through its
 object-oriented API on the Agg canvas: no pyplot, no global backend switch, safe in a
 worker thread. Labels are bilingual; when a CJK font is installed (any of `CJK_FONTS`, or
 any font matplotlib's font manager knows that covers Chinese) the Chinese parts render,
-otherwise the chart falls back to its English labels instead of drawing empty boxes.
+otherwise the chart falls back to its English labels instead of drawing empty boxes: the
+digest's bars are labelled with the brand codes, other labels keep their ascii part.
+A font counts as CJK only if its file draws Chinese (`has_chinese_glyphs`): names lie
+("Noto Sans Kaithi" is an Indic script).
 """
 
 from __future__ import annotations
@@ -34,9 +37,16 @@ CJK_FONTS = (
 )
 
 
+# simplified Chinese the charts draw: a CJK font has a glyph of its own for each
+SAMPLE = "中国汽车奶粉外卖预测"
+# names that usually mean a CJK font: tried first (the glyphs decide)
+CJK_TAGS = ("CJK", "Hei", "Song", "Ming", "Kai", "Han Sans", "wqy", "WenQuanYi", "Droid")
+
+
 @cache
 def cjk_font() -> str | None:
-    """The name of an installed font that renders Chinese, or None."""
+    """The name of an installed font that renders Chinese, or None (looked up once per
+    process)."""
     try:
         from matplotlib import font_manager
     except ImportError:  # pragma: no cover - matplotlib is a dependency
@@ -44,23 +54,46 @@ def cjk_font() -> str | None:
     found = _known_cjk_font(font_manager.fontManager.ttflist)
     if found is None:
         # matplotlib's font cache may predate a CJK font installed later: look on disk
-        for path in font_manager.findSystemFonts():
-            if any(tag in path for tag in ("CJK", "Hei", "Han", "wqy", "Droid")):
-                try:
-                    font_manager.fontManager.addfont(path)
-                except Exception:  # noqa: BLE001, S112 - an unreadable font file: skip it
-                    continue
-        found = _known_cjk_font(font_manager.fontManager.ttflist)
+        known = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in sorted(set(font_manager.findSystemFonts()) - known, key=_preference):
+            if not has_chinese_glyphs(path):
+                continue
+            try:
+                font_manager.fontManager.addfont(path)
+            except Exception:  # noqa: BLE001, S112 - an unreadable font file: skip it
+                continue
+            found = _known_cjk_font(f for f in font_manager.fontManager.ttflist if f.fname == path)
+            if found:
+                break
     return found
 
 
+@cache
+def has_chinese_glyphs(path: str, index: int = 0) -> bool:
+    """True when the font file (face `index` of a collection) has a distinct glyph for
+    each character of `SAMPLE`: a font without them draws boxes, and a "last resort"
+    font maps every character to one placeholder box."""
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        face = FT2Font(str(path), face_index=index)
+    except Exception:  # noqa: BLE001 - unreadable or not a font FreeType knows
+        return False
+    glyphs = [face.get_char_index(ord(ch)) for ch in SAMPLE]
+    return 0 not in glyphs and len(set(glyphs)) == len(glyphs)
+
+
+def _preference(name: str) -> tuple[int, int]:
+    if name in CJK_FONTS:
+        return (0, CJK_FONTS.index(name))
+    return (1 if any(tag in name for tag in CJK_TAGS) else 2, 0)
+
+
 def _known_cjk_font(fonts) -> str | None:
-    names = {f.name for f in fonts}
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    for f in fonts:  # any font whose name says it is CJK
-        if any(tag in f.name for tag in ("CJK", "Hei", "Song", "Ming", "Kai", "Han Sans")):
+    """The name of the first of `fonts` (matplotlib FontEntry: name, fname, index) that
+    draws Chinese: `CJK_FONTS` in order, then names that say CJK, then any other."""
+    for f in sorted(fonts, key=lambda f: _preference(f.name)):
+        if has_chinese_glyphs(f.fname, getattr(f, "index", 0)):
             return f.name
     return None
 
@@ -81,13 +114,32 @@ def _safe(text: str, font: str | None) -> str:
     return "".join(ch for ch in text if not _has_cjk(ch)).strip(" ·:-|,")
 
 
-def _figure(width: float, height: float):
-    """A Figure on the Agg canvas, and the font properties every text element uses."""
+def fallback_labels(labels: list[str]) -> list[str]:
+    """Labels drawable without a CJK font that still tell the bars apart: the ascii part
+    of each ("Acme 奶粉" → "Acme"), "#n" for one with none, and "#n" added to repeats."""
+    out = []
+    for n, label in enumerate(labels, 1):
+        text = "".join(ch for ch in str(label) if ch.isascii() and ch.isprintable())
+        text = " ".join(text.split()).strip(" ·:-|,()[]")
+        out.append(text if any(ch.isalnum() for ch in text) else f"#{n}")
+    return [
+        text if out.count(text) == 1 or text.startswith("#") else f"{text} #{n}"
+        for n, text in enumerate(out, 1)
+    ]
+
+
+INSTALLED = "installed"  # font=INSTALLED: the installed CJK font (`cjk_font()`), if any
+
+
+def _figure(width: float, height: float, font: str | None = INSTALLED):
+    """A Figure on the Agg canvas, the font properties every text element uses, and the
+    CJK font (None: none, draw ascii). `font` is a font name, None, or INSTALLED."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
-    font = cjk_font()
+    if font == INSTALLED:
+        font = cjk_font()
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
@@ -194,14 +246,34 @@ def spread_chart(
     return _png(fig)
 
 
-def bar_chart(labels: list[str], values: list[float], title: str) -> bytes:
-    """A simple bar chart (the digest's negative share per brand)."""
-    fig, props, font = _figure(6.4, 3.0)
+def bar_figure(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    ascii_labels: list[str] | None = None,
+    font: str | None = INSTALLED,
+):
+    """The bar chart's Figure (`bar_chart` draws it). Without a CJK font the bars are
+    labelled with `ascii_labels` (the digest passes the brand codes), else with
+    `fallback_labels`."""
+    fig, props, font = _figure(6.4, 3.0, font)
     ax = fig.add_subplot(1, 1, 1)
     ax.bar(range(len(values)), values, color="#34495e")
-    ax.set_xticks(range(len(values)), [_safe(str(x), font) or "?" for x in labels])
+    if font:
+        names = [str(x) for x in labels]
+    elif ascii_labels and len(ascii_labels) == len(labels):
+        names = [str(x) for x in ascii_labels]
+    else:
+        names = fallback_labels(labels)
+    ax.set_xticks(range(len(values)), names)
     for tick in ax.get_xticklabels():
         tick.set_fontproperties(props)
         tick.set_fontsize(8)
     ax.set_title(_safe(title, font), fontproperties=props, fontsize=10)
-    return _png(fig)
+    return fig
+
+
+def bar_chart(*args, **kwargs) -> bytes:
+    """A simple bar chart (the digest's negative share per brand), PNG bytes; the
+    arguments are `bar_figure`'s."""
+    return _png(bar_figure(*args, **kwargs))

@@ -23,30 +23,36 @@ from yujing.config import Config
 log = logging.getLogger(__name__)
 
 # a category is flagged when our complaint share is at least this many times the
-# competitors' (pooled) share, with at least this many complaints behind it
+# competitors' pooled share, with at least this many complaints behind it
 WORSE_RATIO = 2.0
 WORSE_MIN_COMPLAINTS = 3
 
 
-def worse_than_competitors(config: Config, rows) -> list[str]:
+def worse_than_competitors(config: Config, rows, competitor_scored: float) -> list[str]:
     """Lines flagging categories where one of our brands clearly does worse than the
-    competitors that day (complaint share of scored mentions)."""
+    competitors that day (complaint share of scored mentions).
+
+    `rows` are the day's v_category_benchmark_daily rows; `competitor_scored` is every
+    competitor's scored mentions that day, together. The benchmark is the competitors'
+    pooled share: all their complaints in the category over all their scored mentions,
+    so a competitor with no such complaint counts with its mentions (it is the best
+    benchmark, not a missing one). Without a scored competitor mention there is no
+    benchmark and nothing is flagged."""
     from nlp.lexicon import category_label
 
-    theirs: dict[str, list[float]] = {}
+    if not any(b.competitor for b in config.brands) or not competitor_scored:
+        return []
+    theirs: dict[str, float] = {}
     for r in rows:
         if r["is_competitor"]:
-            theirs.setdefault(r["category"], []).append(float(r["complaint_share"] or 0))
-    if not any(b.competitor for b in config.brands):
-        return []
+            theirs[r["category"]] = theirs.get(r["category"], 0.0) + float(r["complaints"])
     names = {b.code: b.name for b in config.brands}
     out = []
     for r in sorted(rows, key=lambda r: (r["brand"], r["category"])):
         if r["is_competitor"] or int(r["complaints"]) < WORSE_MIN_COMPLAINTS:
             continue
         ours = float(r["complaint_share"] or 0)
-        shares = theirs.get(r["category"], [])
-        benchmark = sum(shares) / len(shares) if shares else 0.0
+        benchmark = theirs.get(r["category"], 0.0) / float(competitor_scored)
         if ours >= WORSE_RATIO * benchmark and ours > 0:
             out.append(
                 f"⚠ {names.get(r['brand'], r['brand'])} worse than competitors on "
@@ -95,7 +101,8 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         rows = (
             conn.execute(
                 text(
-                    "SELECT day, brand, SUM(mentions) AS mentions, SUM(scored) AS scored, "
+                    "SELECT day, brand, MAX(is_competitor) AS is_competitor, "
+                    "SUM(mentions) AS mentions, SUM(scored) AS scored, "
                     "SUM(negative) AS negative, SUM(complaints) AS complaints "
                     "FROM v_mentions_daily WHERE day IN (:d, :b) GROUP BY day, brand"
                 ),
@@ -145,7 +152,7 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         }
         for r in rows
     }
-    lines, labels, shares = [], [], []
+    lines, labels, codes, shares = [], [], [], []
     for brand in config.brands:
         today = stats.get((day.isoformat(), brand.code))
         prev = stats.get((before, brand.code))
@@ -162,8 +169,15 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
             f"{complaints} complaints{_response_text(responses, brand.code)}"
         )
         labels.append(f"{brand.name}{' (竞品)' if brand.competitor else ''}")
+        codes.append(f"{brand.code}{' (competitor)' if brand.competitor else ''}")
         shares.append(round(share * 100, 1))
-    lines += worse_than_competitors(config, categories)
+    # the pooled benchmark's denominator: every competitor's scored mentions that day,
+    # those with no complaint in a category included (competitor as v_category_benchmark_daily
+    # says: any of the brand's mentions that day flagged is_competitor)
+    competitor_scored = sum(
+        s["scored"] for (d, _), s in stats.items() if d == day.isoformat() and s["is_competitor"]
+    )
+    lines += worse_than_competitors(config, categories, competitor_scored)
     open_incidents = [i for i in incidents if i["status"] == "open"]
     lines.append(
         f"open incidents: {len(open_incidents)} "
@@ -180,7 +194,13 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
         "has_data": bool(rows) or bool(open_incidents),
         "day": day.isoformat(),
         "lines": lines,
-        "bars": {"labels": labels, "values": shares, "title": f"negative share % {day}"},
+        # ascii_labels: the brand codes, drawn instead of the names without a CJK font
+        "bars": {
+            "labels": labels,
+            "ascii_labels": codes,
+            "values": shares,
+            "title": f"negative share % {day}",
+        },
     }
 
 

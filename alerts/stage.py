@@ -38,7 +38,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
 
@@ -49,6 +49,7 @@ from alerts.engine import (
     PostState,
     evaluate,
     group_evidence,
+    incident_id,
     remind_bucket,
 )
 from alerts.routing import receivers_for
@@ -71,6 +72,7 @@ EXCERPT = 140
 SERIES_POINTS = 200
 SUMMARY_LINES = 50
 RESOLVED_LOOKBACK = dt.timedelta(days=2)
+OCCURRENCE_PROBE = 8  # incident ids per label set looked up at once (`_latest_by_labels`)
 EVENT_ORDER = {
     "open": 0,
     "escalate": 1,
@@ -279,6 +281,8 @@ def state_from_row(row) -> IncidentState:
 
 
 def _load_incidents(conn: Connection, now: dt.datetime) -> list[IncidentState]:
+    """The open incidents and those resolved within `RESOLVED_LOOKBACK` (the working set;
+    older ones are read by labels when needed: `_latest_by_labels`)."""
     rows = conn.execute(
         select(incidents).where(
             or_(
@@ -288,6 +292,56 @@ def _load_incidents(conn: Connection, now: dt.datetime) -> list[IncidentState]:
         )
     ).mappings()
     return [state_from_row(r) for r in rows]
+
+
+def _latest_by_labels(conn: Connection, labels: set[tuple[str, str, str]]) -> list[IncidentState]:
+    """The latest stored occurrence of each (brand, platform, root post) in `labels`,
+    however long ago it resolved. With it the engine treats a re-flare like any other
+    regrowth of a resolved incident (the next occurrence, past every stored one) instead
+    of opening occurrence 1 again: that id is taken, so its row would be overwritten and
+    its alerts skipped as already queued.
+
+    Incident ids are the labels' hash and occurrence (`<id>`, `<id>-2`, ...), one after
+    the other, so one query by primary key over the first `OCCURRENCE_PROBE` ids of every
+    label set finds them (another only for a label set with that many occurrences)."""
+    latest: dict[tuple[str, str, str], tuple[int, dict]] = {}
+    probe = dict.fromkeys(labels, 1)  # label set -> first occurrence to look for
+    while probe:
+        ids = {
+            incident_id(*key, n): (key, n)
+            for key, first in probe.items()
+            for n in range(first, first + OCCURRENCE_PROBE)
+        }
+        for row in conn.execute(
+            select(incidents).where(incidents.c.incident_id.in_(sorted(ids)))
+        ).mappings():
+            key, n = ids[row["incident_id"]]
+            if n > latest.get(key, (0, None))[0]:
+                latest[key] = (n, row)
+        probe = {
+            key: first + OCCURRENCE_PROBE
+            for key, first in probe.items()
+            if latest.get(key, (0, None))[0] == first + OCCURRENCE_PROBE - 1
+        }
+    out = []
+    for n, row in latest.values():
+        state = state_from_row(row)
+        out.append(replace(state, occurrence=max(n, state.occurrence)))  # the id decides
+    return out
+
+
+def _group(conn: Connection, config: Config, known: list[IncidentState], evidence, now):
+    """`group_evidence`, with the history of the labels a new incident would take."""
+    groups = group_evidence(config, known, evidence, now)
+    loaded = {s.incident_id for s in known}
+    labels = {
+        (ev.brand, ev.platform, ev.root_post_id)
+        for before, evs in groups
+        if before is None
+        for ev in evs
+    }
+    earlier = [s for s in _latest_by_labels(conn, labels) if s.incident_id not in loaded]
+    return group_evidence(config, known + earlier, evidence, now) if earlier else groups
 
 
 def _save(conn: Connection, state: IncidentState) -> None:
@@ -536,7 +590,7 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
         stats["evidence"] = len(evidence)
         known = _load_incidents(conn, now)
         silences = active_silences(conn, now)
-        for before, items in group_evidence(config, known, evidence, now):
+        for before, items in _group(conn, config, known, evidence, now):
             state, events = evaluate(config, before, items, now)
             if state is None or (state == before and not events):
                 continue

@@ -4,15 +4,48 @@ For analysts who live in pandas: any analyst view (docs/warehouse.md) streams ou
 chunks with a progress bar on large exports; filter it in pandas afterwards. Only the
 documented views can be named (the name is checked against the list, never pasted into
 SQL unchecked), and no SQL is taken from the command line.
+
+CSV is made for spreadsheets (Excel, WPS, LibreOffice), which evaluate a cell that starts
+with = + - @ (or a tab, CR or NUL) as a formula: post texts and author names are written
+by strangers, so such a text cell is written with a leading `'` (OWASP's advice; the
+spreadsheet shows the text, not a formula). Numbers are never touched (-3 stays -3).
+A CSV file (`--out`) starts with a UTF-8 byte-order mark, so Excel on Chinese Windows
+reads it as UTF-8 rather than GBK, and ends lines with CRLF (RFC 4180; a CR inside a text
+is then quoted). CSV on stdout (a pipe) has the same cells without the mark. Parquet keeps
+every value as stored.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 CHUNK = 50_000
+# a spreadsheet evaluates a cell starting with one of these (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def _inert(value):
+    """A text cell a spreadsheet would evaluate, prefixed with `'`; anything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame):
+    """The frame with every text cell `_inert` (numeric, boolean and time columns are left
+    alone: a negative number is a number)."""
+    from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+
+    for column in frame.columns:
+        values = frame[column]
+        if not (
+            is_numeric_dtype(values) or is_bool_dtype(values) or is_datetime64_any_dtype(values)
+        ):
+            frame[column] = values.map(_inert)
+    return frame
 
 
 def output_problem(out: str) -> str | None:
@@ -88,23 +121,24 @@ def _export(args, engine, out) -> int:
     from sqlalchemy import MetaData, Table, func, select
     from tqdm import tqdm
 
-    with engine.connect() as conn:
+    with ExitStack() as stack:
+        conn = stack.enter_context(engine.connect())
         view = Table(
             args.view, MetaData(), autoload_with=conn
         )  # checked name, quoted by SQLAlchemy
         total = conn.execute(select(func.count()).select_from(view)).scalar_one()
         chunks = pd.read_sql_query(select(view), conn, chunksize=CHUNK)
         frames = []
+        csv_options = {"index": False}
+        if args.format == "csv" and args.out:
+            # one handle for every chunk: utf-8-sig writes the BOM once, at the start
+            out = stack.enter_context(open(args.out, "w", encoding="utf-8-sig", newline=""))
+            csv_options["lineterminator"] = "\r\n"
         with tqdm(total=total, unit=" rows", desc=args.view, disable=None, file=sys.stderr) as bar:
             first = True
             for chunk in chunks:
                 if args.format == "csv":
-                    if args.out:
-                        chunk.to_csv(
-                            args.out, mode="w" if first else "a", header=first, index=False
-                        )
-                    else:
-                        chunk.to_csv(out, header=first, index=False)
+                    csv_safe(chunk).to_csv(out, header=first, **csv_options)
                 else:
                     frames.append(chunk)
                 first = False

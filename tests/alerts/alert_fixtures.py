@@ -81,6 +81,7 @@ class Warehouse:
         root_id=None,
         platform="weibo",
         complaint=True,
+        competitor=None,
     ):
         with self.engine.begin() as conn:
             conn.execute(
@@ -97,7 +98,7 @@ class Warehouse:
                     root_id=root_id,
                     raw="{}",
                     ingested_at=at,
-                    is_competitor=brand == "kuaixian",
+                    is_competitor=brand == "kuaixian" if competitor is None else competitor,
                 )
             )
             conn.execute(

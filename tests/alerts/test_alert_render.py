@@ -203,3 +203,92 @@ def test_a_title_without_a_cjk_font_loses_its_chinese_and_the_separator_it_leave
 
     assert _safe("沐沐奶粉 · weibo 5012345", None) == "weibo 5012345"
     assert _safe("沐沐奶粉 · weibo 5012345", "Noto Sans CJK SC") == "沐沐奶粉 · weibo 5012345"
+
+
+FONTS = "/tmp/review_alerts/debs/x/usr/share/fonts/truetype"  # unpacked by the review repro
+
+
+def _font_entry(path):
+    """matplotlib's FontEntry for a real font file (name, file, face) as its font manager
+    would list it."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return font_manager.ttfFontProperty(FT2Font(str(path)))
+
+
+def _matplotlib_font(name):
+    from pathlib import Path
+
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+
+
+def test_a_font_counts_as_chinese_only_if_its_file_draws_chinese():
+    """Chosen by glyphs, not by name: DejaVu Sans (matplotlib's own, no 中) is rejected
+    even when listed under a CJK font's name, and so is matplotlib's Last Resort font,
+    which maps every character to one placeholder box."""
+    from dataclasses import replace
+
+    from alerts.chart import _known_cjk_font, has_chinese_glyphs
+
+    dejavu = _font_entry(_matplotlib_font("DejaVuSans.ttf"))
+    assert dejavu.name == "DejaVu Sans" and not has_chinese_glyphs(dejavu.fname)
+    assert _known_cjk_font([replace(dejavu, name="Noto Sans CJK SC")]) is None
+    last_resort = _font_entry(_matplotlib_font("LastResortHE-Regular.ttf"))
+    assert not has_chinese_glyphs(last_resort.fname)
+    assert _known_cjk_font([dejavu, last_resort]) is None
+
+
+def test_a_font_named_like_kai_without_chinese_glyphs_is_rejected():
+    """Debian's fonts-noto-core has "Noto Sans Kaithi" (an Indic script) and no CJK font:
+    its name contains "Kai" (as in 楷体) but it draws no 中, so the charts must not use it."""
+    from pathlib import Path
+
+    from alerts.chart import _known_cjk_font, has_chinese_glyphs
+
+    kaithi = Path(FONTS) / "noto" / "NotoSansKaithi-Regular.ttf"
+    if not kaithi.exists():
+        pytest.skip(f"{kaithi} not unpacked (the review repro unpacks fonts-noto-core there)")
+    entry = _font_entry(kaithi)
+    assert entry.name == "Noto Sans Kaithi" and not has_chinese_glyphs(entry.fname)
+    dejavu = _font_entry(_matplotlib_font("DejaVuSans.ttf"))
+    assert _known_cjk_font([entry, dejavu]) is None
+    zenhei = Path(FONTS) / "wqy" / "wqy-zenhei.ttc"
+    if zenhei.exists():  # a real CJK font beside it is found
+        assert has_chinese_glyphs(str(zenhei))
+        assert _known_cjk_font([entry, _font_entry(zenhei)]) == "WenQuanYi Zen Hei"
+
+
+def _tick_labels(fig) -> list[str]:
+    fig.canvas.draw()
+    return [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+
+def test_without_a_cjk_font_the_digest_bars_are_labelled_with_brand_codes(world):
+    """No CJK font (the choice injected, matplotlib real): the digest's bars carry the
+    brand codes and are labelled with them, not with "?" left by stripped Chinese."""
+    import datetime as dt
+
+    from alerts.chart import bar_figure
+    from alerts.digest import digest_payload
+    from yujing.config import load_config
+
+    world.post("1")
+    bars = digest_payload(world.engine, load_config(), dt.date(2026, 5, 1))["bars"]
+    assert bars["labels"] == ["沐沐奶粉", "星辰汽车", "快鲜外卖 (竞品)"]
+    assert bars["ascii_labels"] == ["mumu", "xingche", "kuaixian (competitor)"]
+    args = (bars["labels"], bars["values"], bars["title"])
+    fig = bar_figure(*args, ascii_labels=bars["ascii_labels"], font=None)
+    assert _tick_labels(fig) == ["mumu", "xingche", "kuaixian (competitor)"]
+    assert fig.axes[0].get_title() == bars["title"]
+    # with a CJK font the names are the labels (not drawn here: this machine may have none)
+    cjk = bar_figure(*args, ascii_labels=bars["ascii_labels"], font="Noto Sans CJK SC")
+    assert [t.get_text() for t in cjk.axes[0].get_xticklabels()] == bars["labels"]
+    # a digest queued before the codes were (no ascii_labels): still one distinct ascii
+    # label per bar
+    old = _tick_labels(
+        bar_figure(["沐沐奶粉", "星辰汽车", "Acme 奶粉", "Acme"], [1, 2, 3, 4], "t", font=None)
+    )
+    assert old == ["#1", "#2", "Acme #3", "Acme #4"] and all(s.isascii() for s in old)

@@ -435,3 +435,97 @@ def test_the_ops_notice_gives_the_outage_start_on_the_configs_clock(world):
         payload["lines"][0]
         == "weibo 采集已停止 ingest has stopped since 2026-05-01 10:00 Asia/Shanghai"
     )
+
+
+def _stop_tracking(world, post_id):
+    """No growth for a day: the spread stage stops tracking the post (state dead)."""
+    from sqlalchemy import update
+
+    from warehouse.schema import tracked_posts
+
+    with world.engine.begin() as conn:
+        conn.execute(
+            update(tracked_posts).where(tracked_posts.c.post_id == post_id).values(state="dead")
+        )
+
+
+def _resolved_critical_incident(world, clock, recorder):
+    """Post "1" opens a critical incident, which resolves; both notified. Returns its row."""
+    world.post("1", text="沐沐奶粉有异物，宝宝喝了拉肚子")
+    assert run_escalation(world.engine, CONFIG, clock)["opened"] == 1
+    clock.advance(dt.timedelta(minutes=130))
+    assert run_escalation(world.engine, CONFIG, clock)["resolved"] == 1
+    deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))
+    (old,) = world.incidents()
+    return dict(old)
+
+
+@pytest.mark.parametrize("days", [1, 3, 30])
+def test_a_reflare_long_after_the_incident_resolved_is_a_new_occurrence(
+    world, clock, recorder, days
+):
+    """A repost of an old complaint spreading fast again, however long after its incident
+    resolved (the stage keeps only 2 days of resolved incidents in memory), opens the next
+    occurrence with its own id, queues and sends its alerts, and leaves the old row alone;
+    a rerun of the same run changes nothing."""
+    old = _resolved_critical_incident(world, clock, recorder)
+    _stop_tracking(world, "1")
+    clock.advance(dt.timedelta(days=days))
+    world.post("2", text="又看到这个！沐沐奶粉有异物还不回应 //@宝妈: 沐沐奶粉有异物",
+               root_id="1", at=clock.now(), p=0.8, velocity=200.0)  # fmt: skip
+    result = run_escalation(world.engine, CONFIG, clock)
+    assert result["opened"] == 1 and result["queued"] == 2
+    rows = {r["incident_id"]: dict(r) for r in world.incidents()}
+    assert rows[old["incident_id"]] == old  # the old incident's history is untouched
+    new = rows[old["incident_id"] + "-2"]
+    assert new["status"] == "open" and new["opened_at"] == clock.now()
+    assert json.loads(new["evidence"])["occurrence"] == 2 and len(rows) == 2
+
+    snapshot = (world.statuses(), [dict(r) for r in world.incidents()])
+    again = run_escalation(world.engine, CONFIG, clock)  # a rerun: nothing new
+    assert again["opened"] == 0 and again["queued"] == 0
+    assert (world.statuses(), [dict(r) for r in world.incidents()]) == snapshot
+
+    recorder.sent.clear()
+    assert deliver_pending(world.engine, CONFIG, clock, everywhere(recorder))["sent"] == 2
+    assert sorted(recorder.keys) == [
+        f"{old['incident_id']}-2:open:critical:pr-email",
+        f"{old['incident_id']}-2:open:critical:pr-slack",
+    ]
+
+
+@pytest.mark.parametrize("probe", [1, 2, 8])
+def test_every_flare_gets_the_next_occurrence_whatever_the_gaps(
+    world, clock, recorder, monkeypatch, probe
+):
+    """Flares days apart: occurrences 2, 3, 4, each past every stored one, however many
+    ids the stage looks up at once (`OCCURRENCE_PROBE`)."""
+    import alerts.stage
+
+    monkeypatch.setattr(alerts.stage, "OCCURRENCE_PROBE", probe)
+    old = _resolved_critical_incident(world, clock, recorder)
+    _stop_tracking(world, "1")
+    for post in ("2", "3", "4"):
+        clock.advance(dt.timedelta(days=5))
+        world.post(post, root_id="1", at=clock.now(), p=0.8, velocity=200.0)
+        assert run_escalation(world.engine, CONFIG, clock)["opened"] == 1
+        clock.advance(dt.timedelta(minutes=130))
+        assert run_escalation(world.engine, CONFIG, clock)["resolved"] == 1
+        _stop_tracking(world, post)
+    base = old["incident_id"]
+    assert [r["incident_id"] for r in world.incidents()] == [
+        base,
+        f"{base}-2",
+        f"{base}-3",
+        f"{base}-4",
+    ]
+
+
+def test_a_stale_estimate_does_not_reopen_an_incident_resolved_long_ago(world, clock, recorder):
+    """A post still tracked with its old estimate (say the spread stage stopped refreshing
+    it) did not grow: it stays resolved, however old the incident, and nothing is queued."""
+    old = _resolved_critical_incident(world, clock, recorder)
+    clock.advance(dt.timedelta(days=3))
+    result = run_escalation(world.engine, CONFIG, clock)
+    assert result["opened"] == 0 and result["queued"] == 0
+    assert [dict(r) for r in world.incidents()] == [old]

@@ -293,7 +293,8 @@ def test_the_digest_flags_categories_where_we_are_clearly_worse():
         {"brand": "kuaixian", "is_competitor": 1, "category": "refund", "complaints": 4,
          "complaint_share": 0.05},
     ]  # fmt: skip
-    lines = worse_than_competitors(CONFIG, rows)
+    # the competitors' pooled share: 3 / 75 scored mentions = 4% safety, 4 / 75 = 5% refund
+    lines = worse_than_competitors(CONFIG, rows, competitor_scored=75)
     assert lines == ["⚠ 沐沐奶粉 worse than competitors on 安全健康隐患 safety: 12% of mentions "
                      "are such complaints vs 4%"]  # fmt: skip
 
@@ -302,3 +303,46 @@ def test_no_digest_about_a_day_with_no_data(warehouse):
     from alerts.digest import queue_digest
 
     assert queue_digest(warehouse, CONFIG, ManualClock(T0)) == 0  # a fresh install
+
+
+def _with_competitor(code: str, name: str):
+    from yujing.config import parse_config
+
+    raw = CONFIG.model_dump(by_alias=True, exclude_none=True)
+    raw["brands"].append({"code": code, "name": name, "aliases": [name], "competitor": True})
+    return parse_config(raw)
+
+
+def _posts(world, brand, total, safety, start):
+    """`total` scored mentions of `brand`, the first `safety` of them safety complaints."""
+    for i in range(total):
+        world.post(f"{brand}{start + i}", brand=brand, text=f"{brand} 帖子 {i}",
+                   complaint=i < safety, categories=("safety",) if i < safety else (),
+                   signals=(), competitor=brand != "mumu")  # fmt: skip
+
+
+def test_the_digest_benchmark_is_the_competitors_pooled_share(world):
+    """Our safety share 3/10 = 30% against the competitors' pooled 2/44 = 4.5% (one with
+    2 of 4, one with 0 of 40): clearly worse, flagged. The mean share of only the
+    competitors that had such complaints (50%) hid it."""
+    from alerts.digest import digest_payload
+
+    config = _with_competitor("tianyu", "天羽乳业")
+    _posts(world, "mumu", 10, 3, 0)
+    _posts(world, "kuaixian", 4, 2, 0)
+    _posts(world, "tianyu", 40, 0, 0)
+    lines = digest_payload(world.engine, config, dt.date(2026, 5, 1))["lines"]
+    assert [line for line in lines if line.startswith("⚠")] == [
+        "⚠ 沐沐奶粉 worse than competitors on 安全健康隐患 safety: 30% of mentions "
+        "are such complaints vs 5%"
+    ]
+
+
+def test_no_competitor_benchmark_without_competitor_mentions(world):
+    """A day without a scored competitor mention has no benchmark: nothing is flagged
+    (there is nobody to be worse than)."""
+    from alerts.digest import digest_payload
+
+    _posts(world, "mumu", 10, 5, 0)
+    lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
+    assert not [line for line in lines if line.startswith("⚠")]

