@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.weibo_parse import mid_to_bid
+from ingest.weibo_parse import ParseError, mid_to_bid, storable
 from spread.cascades import finite_number
 
 BATCH = 200  # cascades per transaction
@@ -96,15 +96,23 @@ def _delay(value: object, room: float) -> float:
 
 
 def _id(value: object, what: str) -> str:
-    """A post or user id as stored (non-blank, fits the 64-character columns), else
-    CascadeError: a null mid would otherwise be stored as the post "None"."""
-    if type(value) is str and 0 < len(value) <= 64 and value == value.strip():
+    """A post or user id as stored (non-blank, printable, fits the 64-character columns),
+    else CascadeError: a null mid would otherwise be stored as the post "None", and a NUL
+    or a lone surrogate would fail its whole batch's insert."""
+    if (
+        type(value) is str
+        and 0 < len(value) <= 64
+        and value == value.strip()
+        and value.isprintable()
+    ):
         return value  # the usual case
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
         raise CascadeError(f"{what} is missing or not an id: {value!r}")
     text = str(value).strip()
     if len(text) > 64:
         raise CascadeError(f"{what} is longer than 64 characters: {text[:70]!r}…")
+    if not text.isprintable():
+        raise CascadeError(f"{what} holds a character no id has: {text!r}")
     return text
 
 
@@ -142,9 +150,9 @@ def parse_jsonl(line: str) -> Cascade:
             author_id=_id(root["uid"], "root uid") if root.get("uid") is not None else None,
             author_followers=_followers(root.get("followers"), "root followers"),
             author_verified=bool(root.get("verified")),
-            verified_type=vtype if isinstance(vtype, int) else None,
-            text=str(root.get("text") or ""),
-            raw=json.dumps(summary, ensure_ascii=False),
+            verified_type=vtype if isinstance(vtype, int) else None,  # a bool, 2**40: _fits
+            text=storable(str(root.get("text") or "")),
+            raw=storable(json.dumps(summary, ensure_ascii=False)),
             reposts=reposts,
         )
     except CascadeError:
@@ -161,6 +169,7 @@ def parse_deephawkes(line: str) -> Cascade:
     try:
         created = _utc(int(publish), "publish time")
         post_id = _id(f"dh{int(message_id)}", "message id")
+        author = _id(root_user, "root user id") if root_user else None
     except CascadeError:
         raise
     except (ValueError, OverflowError, OSError):
@@ -188,7 +197,7 @@ def parse_deephawkes(line: str) -> Cascade:
     return Cascade(
         post_id=post_id,
         created_at=created,
-        author_id=root_user,
+        author_id=author,
         author_followers=None,
         author_verified=False,
         verified_type=None,
@@ -308,6 +317,20 @@ def cascade_rows(
     return mention, repost_rows, snapshots
 
 
+def _fits(rows: tuple[dict, list[dict], list[dict]]) -> tuple[dict, list[dict], list[dict]]:
+    """A cascade's (mention, reposts, snapshots) rows if every value fits its column on
+    every warehouse (`ingest.run.check_fits`), else ParseError naming the column: one such
+    value would fail its whole batch's insert on PostgreSQL."""
+    from ingest.run import check_fits
+    from warehouse.schema import mentions, metric_snapshots, reposts
+
+    mention, repost_rows, snapshots = rows
+    check_fits(mentions, [mention])
+    check_fits(reposts, repost_rows)
+    check_fits(metric_snapshots, snapshots)
+    return rows
+
+
 def backfill(
     engine,
     path: Path,
@@ -348,8 +371,8 @@ def backfill(
                 [s for _, _, ss in pending for s in ss],
                 keys=["platform", "post_id", "observed_at"],
             )
-            for reason, line in bad:
-                quarantine_item(conn, "backfill", f"{path.name}: {reason}", line, now)
+            for reason, line in bad:  # a NUL or a lone surrogate would fail the insert
+                quarantine_item(conn, "backfill", storable(f"{path.name}: {reason}"), line, now)
         pending.clear()
         bad.clear()
 
@@ -366,12 +389,17 @@ def backfill(
         for item, line, read in cascades(path, fmt):
             bar.update(read - position)
             position = read
+            if not isinstance(item, CascadeError):
+                try:
+                    rows = _fits(cascade_rows(item, brand, platform, now, every, horizon))
+                except ParseError as exc:  # parsed, but a warehouse column cannot hold it
+                    item = CascadeError(str(exc))
+                else:
+                    stats["cascades"] += 1
+                    pending.append(rows)
             if isinstance(item, CascadeError):
                 stats["bad_lines"] += 1
-                bad.append((str(item), line.rstrip("\r\n")))
-            else:
-                stats["cascades"] += 1
-                pending.append(cascade_rows(item, brand, platform, now, every, horizon))
+                bad.append((str(item), storable(line.rstrip("\r\n"))))
             if len(pending) + len(bad) >= BATCH:
                 flush()
                 bar.set_postfix(cascades=stats["cascades"], reposts=stats["reposts"])
@@ -418,6 +446,8 @@ def backfill_main(argv: list[str], engine=None, clock=None) -> int:
         print(f"yujing backfill: {problem}", file=sys.stderr)
         return 2
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from warehouse.db import make_engine, upgrade
     from yujing.clock import SystemClock
     from yujing.config import ConfigError, load_config
@@ -463,6 +493,10 @@ def backfill_main(argv: list[str], engine=None, clock=None) -> int:
             # what was read before is stored; loading the file again after a fix is safe
             print(f"yujing backfill: cannot read {path}: {exc}", file=sys.stderr)
             return 2
+        except SQLAlchemyError as exc:  # the warehouse went away or refused a batch
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"yujing backfill: cannot store {path}: {first}", file=sys.stderr)
+            return 1
         print(
             f"{path}: {stats['cascades']} cascades ({stats['bad_lines']} unreadable lines "
             f"quarantined); new rows: {stats['mentions']} mentions, {stats['reposts']} reposts, "

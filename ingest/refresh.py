@@ -13,13 +13,23 @@ platform). An item that cannot be read, for any reason, is quarantined alone
 
 from __future__ import annotations
 
+import bisect
 import logging
 
 from sqlalchemy import Engine, select
 
 from ingest.errors import PostGone, RateLimited
+from ingest.run import check_fits
 from ingest.wechat import read_count
-from ingest.weibo_parse import ParseError, parse_count, parse_repost, quarantine_reason, storable
+from ingest.weibo_parse import (
+    ParseError,
+    parse_count,
+    parse_repost,
+    quarantine_reason,
+    status_id,
+    storable,
+)
+from warehouse.cursors import cursor_queries, delete_cursor, set_cursor
 from warehouse.quarantine import quarantine_item, raw_text
 from warehouse.schema import metric_snapshots, reposts
 from warehouse.writes import insert_ignore
@@ -30,7 +40,8 @@ log = logging.getLogger(__name__)
 COUNTS_BATCH = 100
 METRICS_BATCH = 50
 REPOST_PAGE = 200
-MAX_REPOST_PAGES = 50  # 10,000 new reposts per post per refresh
+MAX_REPOST_PAGES = 50  # 10,000 reposts per post per refresh; more wait for the next
+REPOST_GAP = "*reposts-missing-above*"  # ingest_cursors query prefix (see fetch_repost_timeline)
 
 
 def _quarantine(conn, source: str, what: str, exc: Exception, item, now) -> None:
@@ -85,53 +96,111 @@ def refresh_weibo_counts(engine: Engine, client, post_ids: list[str], clock: Clo
     return stored
 
 
-def _newest_repost_id(engine: Engine, post_id: str) -> int | None:
+def _gap(post_id: str, since: int | str = "") -> str:
+    """The cursor query of the gap in `post_id`'s reposts above the repost id `since`
+    (without one: the prefix of every gap of the post)."""
+    return f"{REPOST_GAP} {post_id} {since}"
+
+
+def _repost_spans(engine: Engine, post_id: str) -> list[tuple[int, int | None]]:
+    """The repost ids still to fetch, as (since, below) spans, newest first: reposts
+    newer than the newest stored (below None), then each remembered gap: newer than its
+    `since` and older than the oldest repost stored above it (filled from the top down,
+    so that one moves down as the gap fills). Ids compare as numbers."""
     with engine.connect() as conn:
-        ids = conn.execute(
+        stored = conn.execute(
             select(reposts.c.repost_id).where(
                 reposts.c.platform == "weibo", reposts.c.root_post_id == post_id
             )
         ).scalars()
-        return max((int(i) for i in ids if str(i).isdigit()), default=None)
+        ids = sorted(int(i) for i in stored if i.isdigit())
+        gaps = cursor_queries(conn, "weibo", _gap(post_id))
+    newest = ids[-1] if ids else 0
+    spans: list[tuple[int, int | None]] = [(newest, None)]
+    for since in sorted({int(q.rsplit(" ", 1)[1]) for q in gaps}, reverse=True):
+        above = bisect.bisect_right(ids, since)
+        if since < newest and above < len(ids):  # else it is the newest span's
+            spans.append((since, ids[above]))
+    return spans
 
 
-def fetch_repost_timeline(engine: Engine, client, post_id: str, clock: Clock) -> int:
-    """Reposts of `post_id` newer than the newest one stored (`since_id`), each with its
-    time, reposter and followers; returns new rows stored.
+def _paging_id(item) -> int | None:
+    """A repost's id to page on (unusable ones are quarantined by the parse)."""
+    try:
+        return int(status_id(item, "repost")) if isinstance(item, dict) else None
+    except ParseError:
+        return None
 
-    The pages (newest first) are collected and then stored in one transaction: a crash or
-    a rate limit mid-way stores nothing, and the next call asks again from the same
-    since_id, so no gap can open between stored reposts.
-    """
-    now = clock.now()
-    since = _newest_repost_id(engine, post_id)
-    items: list = []
-    for page in range(1, MAX_REPOST_PAGES + 1):
-        try:
-            batch = client.repost_timeline(post_id, page=page, count=REPOST_PAGE, since_id=since)
-        except RateLimited as exc:
-            log.warning("weibo reposts of %s: %s; retried next refresh", post_id, exc)
-            return 0
-        except PostGone as exc:
-            log.info("weibo reposts of %s: %s (deleted or hidden); nothing to fetch", post_id, exc)
-            return 0
-        items += batch
-        if len(batch) < REPOST_PAGE:
-            break
-    else:
-        log.warning(
-            "weibo reposts of %s: over %d new since the last refresh; storing the newest",
-            post_id,
-            MAX_REPOST_PAGES * REPOST_PAGE,
-        )
+
+def _store_reposts(engine: Engine, post_id: str, items: list, gap: str, done: bool, now) -> int:
+    """One page of a post's reposts and what is left of its span, in one transaction:
+    the gap below the page is remembered unless the page ended the span. Each item is
+    parsed and checked against the columns alone: one that cannot be stored (a 70-digit
+    parent id fails the whole insert on PostgreSQL) is quarantined with the reason."""
     rows = []
     with engine.begin() as conn:
         for item in items:
             try:
-                rows.append(parse_repost(item, post_id, now))
+                rows.append(check_fits(reposts, [parse_repost(item, post_id, now)])[0])
             except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                 _quarantine(conn, "weibo", f"repost of {post_id}", exc, item, now)
-        return insert_ignore(conn, reposts, rows, keys=["platform", "root_post_id", "repost_id"])
+        stored = insert_ignore(conn, reposts, rows, keys=["platform", "root_post_id", "repost_id"])
+        if done:
+            delete_cursor(conn, "weibo", gap)
+        else:
+            set_cursor(conn, "weibo", gap, now, now)
+        return stored
+
+
+def fetch_repost_timeline(engine: Engine, client, post_id: str, clock: Clock) -> int:
+    """Reposts of `post_id` not stored yet, each with its time, reposter and followers;
+    returns new rows stored.
+
+    Pages are read by id, newest first: `since_id` the newest stored, then `max_id` one
+    below the oldest read, so a repost deleted (or added) while paging shifts nothing.
+    At most MAX_REPOST_PAGES pages a refresh: when a burst has more, the gap below the
+    newest read is remembered (an `ingest_cursors` row `REPOST_GAP post since`) and
+    filled by the next refreshes, after the newer reposts, from its top down. Each page
+    is stored with what is left of its span in one transaction, so a crash or a rate
+    limit mid-way keeps what was stored and the gap that remains, and no gap can open
+    between stored reposts unremembered.
+    """
+    now = clock.now()
+    stored = pages = 0
+    for since, below in _repost_spans(engine, post_id):
+        gap, top = _gap(post_id, since), (None if below is None else below - 1)
+        while True:
+            if pages == MAX_REPOST_PAGES:
+                log.warning(
+                    "weibo reposts of %s: %d pages read, the limit; the rest next refresh",
+                    post_id,
+                    pages,
+                )
+                return stored
+            try:
+                batch = client.repost_timeline(
+                    post_id, count=REPOST_PAGE, since_id=since or None, max_id=top
+                )
+            except RateLimited as exc:
+                log.warning("weibo reposts of %s: %s; the rest next refresh", post_id, exc)
+                return stored
+            except PostGone as exc:
+                log.info(
+                    "weibo reposts of %s: %s (deleted or hidden); nothing to fetch", post_id, exc
+                )
+                return stored
+            pages += 1
+            ids = [
+                i
+                for i in map(_paging_id, batch)
+                if i is not None and since < i and (top is None or i <= top)
+            ]
+            done = len(batch) < REPOST_PAGE
+            stored += _store_reposts(engine, post_id, batch, gap, done, now)
+            if done or not ids:  # not one usable id on a full page: kept for the next refresh
+                break
+            top = ids[-1] - 1  # below the page's last (oldest), as Weibo's next_cursor
+    return stored
 
 
 def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: Clock) -> int:

@@ -13,11 +13,13 @@ the cursor moves on (else that one item would fail every retry and stall the ter
 
 Search caps: Weibo search returns at most ~1,000 results per query and window. When a
 window hits the cap (every page full up to the cap, or `total_number` says there is
-more than the pages gave), the run splits it: since results come newest first, the part
-newer than the oldest result seen is complete, and the window shrinks to
-[start, oldest] (that second re-read) until it fits; if the results were not in time
-order it bisects instead. More posts than the cap in a single second cannot be split;
-that is logged.
+more than the pages gave, even of a short first page: a cap below one page), the run
+splits it: since results come newest first, the part newer than the oldest result seen
+is complete, and the window shrinks to [start, oldest] (that second re-read) until it
+fits; if the results were not in time order it bisects instead. More posts than the
+cap in a single second cannot be split; that is logged. A re-read whose short first
+page brings fewer than the capped one did shows no cap (a `total_number` running high)
+and ends the splitting.
 
 Faults: a rate limit stops the run cleanly (terms already done keep their cursor, the
 rest are fetched next run; a Retry-After is remembered and later runs skip the platform
@@ -209,32 +211,45 @@ class _Run:
             self.progress(self.stats["stored"])
         return times
 
-    def pages(self, query: str, lo: int, hi: int) -> tuple[bool, list[dt.datetime]]:
-        """Page through [lo, hi] (unix seconds, inclusive); (hit the cap?, created times).
+    def pages(
+        self, query: str, lo: int, hi: int, shown: int = 1
+    ) -> tuple[bool, list[dt.datetime], int]:
+        """Page through [lo, hi] (unix seconds, inclusive); (hit the cap?, created times,
+        items on the first page).
 
         The platform says when the pages end: a `has_more` (WeChat vendors) is believed,
         so a vendor serving fewer per page than asked is still read to the end; without
         one (Weibo) a short page is the last. An empty page always ends (a vendor saying
         `has_more` for ever cannot keep us paging), and so does `max_pages`. Then the
-        window hit the cap if `total` says there were more than the pages gave.
+        window hit the cap if `total` says there were more than the pages gave; when it
+        says so of the first page, the cap is below one page (a server capping at 30
+        while we ask 50), if that page brought at least the `shown` items the cap was
+        seen to be: a total that runs high, as Weibo's estimate may, is found out at the
+        next, smaller read instead of splitting the window down to single seconds.
         """
         times: list[dt.datetime] = []
-        fetched = 0
+        fetched = first = 0
         for page in range(1, self.max_pages + 1):
             items = self.client.search(query, _utc(lo), _utc(hi), page=page, count=self.page_size)
             times += self.store_page(items)
             fetched += len(items)
+            first = first or len(items)
             more = getattr(items, "has_more", None)
             if not items or not (len(items) >= self.page_size if more is None else more):
                 total = getattr(items, "total", None)
-                return (page > 1 and total is not None and total > fetched), times
-        return True, times
+                capped = total is not None and total > fetched
+                return capped and (page > 1 or fetched >= shown), times, first
+        return True, times, first
 
-    def fetch_window(self, query: str, lo: int, hi: int) -> None:
+    def fetch_window(self, query: str, lo: int, hi: int, shown: int = 1) -> None:
+        """Fetch [lo, hi], split while capped; `shown`: the least a capped first page of
+        this window brought (see `pages`)."""
         while lo <= hi:
-            capped, times = self.pages(query, lo, hi)
+            capped, times, first = self.pages(query, lo, hi, shown)
             if not capped:
                 return
+            if first < self.page_size:  # a cap below one page: the next read must reach it
+                shown = max(shown, first)
             self.stats["splits"] += 1
             ordered = all(a >= b for a, b in zip(times, times[1:], strict=False))
             oldest = math.floor(min(times).timestamp()) if times else None
@@ -244,8 +259,8 @@ class _Run:
                     return
                 middle = (lo + hi) // 2
                 log.info("%s %r: unordered capped window, bisecting", self.platform, query)
-                self.fetch_window(query, lo, middle)
-                self.fetch_window(query, middle + 1, hi)
+                self.fetch_window(query, lo, middle, shown)
+                self.fetch_window(query, middle + 1, hi, shown)
                 return
             if oldest == hi:  # the whole cap within one second: cannot split further
                 self._over_cap(query, hi)

@@ -141,7 +141,8 @@ def mid_to_bid(mid: str) -> str:
     return "".join(reversed(parts))
 
 
-def _id(obj: dict, what: str) -> str:
+def status_id(obj: dict, what: str) -> str:
+    """The id of a status (`idstr`, `id`, else `mid`), digits; else ParseError."""
     ids = {str(obj[k]) for k in ("idstr", "id") if obj.get(k) not in (None, "")}
     if len(ids) > 1:
         raise ParseError(f"{what} has conflicting ids {sorted(ids)}")
@@ -169,7 +170,7 @@ def parse_status(status, now: dt.datetime | None = None) -> Mention:
     """One status (a search hit or a repost) as a Mention; ParseError says why not."""
     if not isinstance(status, dict):
         raise ParseError(f"status is not an object but {type(status).__name__}")
-    post_id = _id(status, "status")
+    post_id = status_id(status, "status")
     created = parse_weibo_time(status.get("created_at"), now)
     if str(status.get("deleted", "")) == "1":
         return Mention(

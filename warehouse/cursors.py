@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from warehouse.schema import ingest_cursors
 from warehouse.writes import upsert
@@ -31,3 +31,26 @@ def set_cursor(
         [{"source": source, "query": query, "cursor_at": at, "updated_at": now}],
         keys=["source", "query"],
     )
+
+
+def cursor_queries(conn: Connection, source: str, prefix: str) -> list[str]:
+    """The queries of `source` that start with `prefix` (a family of cursors, such as one
+    row per gap to fill)."""
+    return list(
+        conn.execute(
+            select(ingest_cursors.c.query).where(
+                ingest_cursors.c.source == source,
+                ingest_cursors.c.query.startswith(prefix, autoescape=True),
+            )
+        ).scalars()
+    )
+
+
+def delete_cursor(conn: Connection, source: str, query: str) -> bool:
+    """Remove a cursor that has served its purpose; True if there was one."""
+    result = conn.execute(
+        delete(ingest_cursors).where(
+            ingest_cursors.c.source == source, ingest_cursors.c.query == query
+        )
+    )
+    return result.rowcount > 0

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.backfill import CascadeError, backfill_main, parse_deephawkes
+from warehouse.db import make_engine
 from warehouse.schema import mentions, metric_snapshots, quarantine, reposts
 from yujing.clock import ManualClock
 
@@ -151,3 +152,77 @@ def test_deephawkes_repost_delays_must_be_finite_and_not_before_the_post():
             parse_deephawkes(line.format(delay))
     with pytest.raises(CascadeError, match="publish time"):
         parse_deephawkes("1\t2\t99999999999999999\t1\t2:0 2/3:5")
+
+
+def test_values_a_database_cannot_store_are_quarantined_or_made_storable(
+    warehouse, tmp_path, capsys
+):
+    """Values that parse but that a warehouse cannot store used to fail their whole batch
+    (a traceback, the good cascades beside them lost): text with a lone UTF-16 surrogate
+    or a NUL is made storable, as the live ingest does; a verified_type that is a boolean
+    or past the INTEGER column, a DeepHawkes root user longer than its column and an id
+    holding a NUL make the line a bad one, quarantined with the reason; an unreadable
+    line holding a NUL is quarantined storable. A rerun stores nothing twice."""
+
+    def event(mid, **root):
+        return {
+            "event_id": mid,
+            "root": {"mid": mid, "uid": 1, "created_at": 1746057600, "text": "沐沐奶粉", **root},
+            "posts": [[30, 10, mid, f"{mid}9", "转发"]],
+        }
+
+    lines = [
+        json.dumps(event("4950000000000001")),
+        json.dumps(event("4950000000000002", text="沐沐奶粉 结块\ud83d")),  # "\ud83d" in JSON
+        json.dumps(event("4950000000000003", text="沐沐奶粉 a\x00b", screen_name="\ud83d\x00")),
+        json.dumps(event("4950000000000004", verified_type=2**40)),
+        json.dumps(event("4950000000000005", verified_type=True)),
+        json.dumps(event("4950000000000006", uid="12\x0034")),
+        "not a cascade \x00 at all",
+    ]
+    jsonl = tmp_path / "cascades.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    deephawkes = tmp_path / "deephawkes.txt"
+    deephawkes.write_text(
+        "1\t1\t1464739201\t1\t1:0 1/3:481\n" + "2\t" + "7" * 70 + "\t1464739203\t1\t1:0 1/2:93\n",
+        encoding="utf-8",
+    )
+    args = [str(jsonl), str(deephawkes), "--brand", "mumu", "--no-progress"]
+    assert backfill_main(args, engine=warehouse, clock=ManualClock(NOW)) == 0
+    out = capsys.readouterr().out
+    assert "3 cascades (4 unreadable lines quarantined)" in out
+    assert "1 cascades (1 unreadable lines quarantined)" in out
+    with warehouse.connect() as conn:
+        texts = dict(conn.execute(select(mentions.c.post_id, mentions.c.text)).all())
+        raws = dict(conn.execute(select(mentions.c.post_id, mentions.c.raw)).all())
+        quarantined = conn.execute(select(quarantine.c.reason, quarantine.c.raw)).all()
+    assert texts == {
+        "4950000000000001": "沐沐奶粉",
+        "4950000000000002": "沐沐奶粉 结块\ufffd",
+        "4950000000000003": "沐沐奶粉 ab",
+        "dh1": "",
+    }
+    assert json.loads(raws["4950000000000003"])["root"]["screen_name"] == "\ufffd\x00"
+    assert _count(warehouse, reposts) == 4 and _count(warehouse, quarantine) == 5
+    reasons = " | ".join(reason for reason, _ in quarantined)
+    assert "verified_type 1099511627776 is out of" in reasons
+    assert "verified_type is bool, not an integer" in reasons
+    assert "root uid" in reasons and "root user id is longer than 64 characters" in reasons
+    assert any(raw == "not a cascade  at all" for _, raw in quarantined)
+    before = {t.name: _count(warehouse, t) for t in (mentions, reposts, metric_snapshots)}
+
+    assert backfill_main(args, engine=warehouse, clock=ManualClock(NOW)) == 0
+    assert {t.name: _count(warehouse, t) for t in (mentions, reposts, metric_snapshots)} == before
+    assert _count(warehouse, quarantine) == 5
+
+
+def test_a_warehouse_that_refuses_the_load_is_one_line_not_a_traceback(tmp_path, capsys):
+    """Whatever the warehouse answers when a batch cannot be stored (here: not migrated)
+    is reported in one line naming the file, exit status 1; loading again is safe."""
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    jsonl = FIXTURES / "rumdect_sample.jsonl.gz"
+    args = [str(jsonl), "--brand", "mumu", "--no-progress"]
+    assert backfill_main(args, engine=unmigrated, clock=ManualClock(NOW)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"yujing backfill: cannot store {jsonl}: ") and err.count("\n") == 1
+    assert "no such table" in err

@@ -17,7 +17,7 @@ from ingest.run import BACKOFF_QUERY, ingest_source, search_terms
 from simulator.server import Simulator, weibo_time
 from spread.stage import refresh_metrics
 from spread.tracking import HOT, TrackedPost
-from warehouse.cursors import get_cursor
+from warehouse.cursors import cursor_queries, get_cursor
 from warehouse.schema import mentions, metric_snapshots, quarantine, reposts
 
 
@@ -180,6 +180,79 @@ def test_a_repost_of_the_wrong_shape_is_quarantined_alone(warehouse, sim, clock)
     assert _quarantined(warehouse) == [f"repost of {incident.post_id}: text is int, not text"]
 
 
+def test_a_repost_too_long_for_its_columns_is_quarantined_alone(warehouse, sim, clock):
+    """A repost whose parent or reposter id is longer than its 64-character column: on
+    PostgreSQL the whole timeline's insert failed (a DataError, not a SourceError, so the
+    spread run failed for every tracked post). Checked against the columns per item, it
+    is quarantined alone on both databases and the other reposts are stored."""
+    weibo, _ = make_clients(sim)
+    clock.advance(dt.timedelta(hours=3))
+    incident = next(p for p in sim.posts if p.kind == "incident")
+    real = weibo.repost_timeline(incident.post_id, count=1)[0]
+    real.pop("id", None)
+    odd = [
+        {**real, "idstr": "4960000000000031", "mid": "4960000000000031", "pid": "9" * 70},
+        {
+            **real,
+            "idstr": "4960000000000032",
+            "mid": "4960000000000032",
+            "user": {**real["user"], "idstr": "8" * 70, "id": None},
+        },
+    ]
+    tracked = TrackedPost("weibo", incident.post_id, "mumu", HOT, sim.at(incident.story_at), None)
+    done = refresh_metrics(warehouse, [tracked], clock, weibo=WithItems(weibo, odd))
+    assert done["failed"] == {}
+    assert done["weibo_reposts"] == sim.reposts_of(incident) > 0  # the others are stored
+    assert row_count(warehouse, reposts) == sim.reposts_of(incident)
+    assert sorted(_quarantined(warehouse)) == [
+        f"repost of {incident.post_id}: parent_id of 70 characters, over the 64 "
+        "reposts.parent_id holds",
+        f"repost of {incident.post_id}: user_id of 70 characters, over the 64 "
+        "reposts.user_id holds",
+    ]
+
+
+def test_reposts_past_the_page_limit_are_all_fetched_over_later_refreshes(
+    warehouse, sim, clock, monkeypatch
+):
+    """An incident whose new reposts outrun what one refresh reads (2 pages of 10 here):
+    each refresh stores the newest and remembers the gap below them, and later refreshes
+    fill the gaps (paging by `max_id`, as the contract has it). Caught up, every repost
+    the simulator serves is stored, once."""
+    import ingest.refresh as refresh
+    from simulator.world import PER_CASCADE, REPOST_BASE
+
+    monkeypatch.setattr(refresh, "REPOST_PAGE", 10)
+    monkeypatch.setattr(refresh, "MAX_REPOST_PAGES", 2)
+    weibo, _ = make_clients(sim)
+    incident = next(p for p in sim.posts if p.kind == "incident")
+    clock.advance(dt.timedelta(seconds=incident.story_at + 36 * 60))
+    burst = []
+    for _ in range(8):  # the burst: more new reposts every 2 minutes than 20
+        burst.append(refresh.fetch_repost_timeline(warehouse, weibo, incident.post_id, clock))
+        clock.advance(dt.timedelta(minutes=2))
+    assert burst.count(20) > 1 and sum(burst) < sim.reposts_of(incident)
+    with warehouse.connect() as conn:
+        assert len(cursor_queries(conn, "weibo", refresh.REPOST_GAP)) > 1  # gaps remembered
+    for _ in range(100):  # no new reposts: the gaps are filled, 2 pages a refresh
+        refresh.fetch_repost_timeline(warehouse, weibo, incident.post_id, clock)
+        with warehouse.connect() as conn:
+            if not cursor_queries(conn, "weibo", refresh.REPOST_GAP):
+                break
+    assert refresh.fetch_repost_timeline(warehouse, weibo, incident.post_id, clock) == 0
+    with warehouse.connect() as conn:
+        ids = (
+            conn.execute(
+                select(reposts.c.repost_id).where(reposts.c.root_post_id == incident.post_id)
+            )
+            .scalars()
+            .all()
+        )
+    first = REPOST_BASE + incident.seq * PER_CASCADE
+    assert len(ids) == len(set(ids)) == sim.reposts_of(incident)
+    assert set(ids) == {str(first + j) for j in range(sim.reposts_of(incident))}
+
+
 def test_a_term_the_platform_keeps_refusing_does_not_starve_the_others(
     warehouse, config, sim, clock
 ):
@@ -252,6 +325,19 @@ def test_a_cap_the_client_did_not_know_is_found_from_total_number(warehouse, con
         clock.advance(dt.timedelta(hours=2))
         result = ingest_source(warehouse, config, weibo, "weibo", clock)
         assert result["splits"] > 0
+        assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
+
+
+def test_a_cap_below_one_page_is_found_from_total_number(warehouse, config, clock):
+    """A server capping search at 30 while the client asks 50 a page: the first page
+    comes back short with a `total_number` far above it. That is a cap too: the window
+    is split and nothing is lost (it was taken as complete, and the rest never fetched)."""
+    with Simulator(config, seed=3, clock=clock, search_cap=30, rate=30) as sim:
+        weibo, _ = make_clients(sim)
+        assert weibo.page_size == 50 and weibo.search_cap == 1000
+        clock.advance(dt.timedelta(hours=2))
+        result = ingest_source(warehouse, config, weibo, "weibo", clock)
+        assert result["splits"] > 0 and result["over_cap_seconds"] == 0
         assert stored(warehouse, "weibo") == sim.expected_mentions("weibo")
 
 

@@ -20,18 +20,20 @@ from conftest import make_clients, row_count, stored
 from sqlalchemy import insert, select
 
 from ingest.errors import RateLimited, SourceError
-from ingest.refresh import refresh_wechat_metrics
+from ingest.refresh import REPOST_GAP, fetch_repost_timeline, refresh_wechat_metrics
 from ingest.run import BACKOFF_QUERY, ingest_source, search_terms
 from ingest.wechat import FieldMap, WeChatClient
 from ingest.weibo import WeiboClient
+from ingest.weibo_parse import parse_weibo_time
 from simulator.server import weibo_time
 from spread.model import Estimate
 from spread.stage import raise_for_failed_refresh, track_spread
-from warehouse.cursors import get_cursor
+from warehouse.cursors import cursor_queries, get_cursor
 from warehouse.schema import (
     mentions,
     metric_snapshots,
     quarantine,
+    reposts,
     spread_estimates,
     tracked_posts,
 )
@@ -206,10 +208,12 @@ def test_a_vendor_without_has_more_ends_on_a_short_page(sqlite_engine, config):
     assert result["stored"] == 3
 
 
-def test_a_wechat_window_past_the_vendor_cap_is_split(warehouse, config):
-    """At the vendor's deep-paging cap (60 here, 20 a page) `has_more` turns false while
-    `total` says there are more: the window is split, as on Weibo, and nothing is lost."""
-    everything, answer = twenty_a_page(150, gap=7, cap=60)
+@pytest.mark.parametrize("cap", [60, 15])
+def test_a_wechat_window_past_the_vendor_cap_is_split(warehouse, config, cap):
+    """At the vendor's deep-paging cap (60 here, 20 a page; or 15, below one page)
+    `has_more` turns false while `total` says there are more: the window is split, as
+    on Weibo, and nothing is lost."""
+    everything, answer = twenty_a_page(150, gap=7, cap=cap)
     with Vendor(answer) as vendor:
         result = ingest_source(warehouse, config, wechat(vendor), "wechat", ManualClock(NOW))
     assert result["splits"] > 0 and result["over_cap_seconds"] == 0
@@ -303,6 +307,41 @@ def test_a_value_too_big_for_its_column_is_quarantined_not_the_page(warehouse, c
     reasons = quarantined(warehouse)
     assert len(reasons) == 2
     assert "post_id" in reasons[0] + reasons[1] and "verified_type" in reasons[0] + reasons[1]
+
+
+def test_a_total_number_running_high_does_not_split_for_ever(sqlite_engine, config):
+    """Weibo's `total_number` can run high. A first page short of a page with a total
+    above it is taken as a cap below one page and the window split; a re-read bringing
+    fewer than that page did shows there was no such cap, and the window ends there: one
+    call more, nothing lost, no second reported over the cap."""
+    newest = NOW - dt.timedelta(minutes=1)
+    statuses = [
+        {
+            "created_at": weibo_time(newest - dt.timedelta(minutes=i)),
+            "idstr": f"49600000000001{i:02d}",
+            "text": f"沐沐奶粉 第{i}条",
+            "user": {"idstr": "1002", "screen_name": "宝妈", "followers_count": 10},
+        }
+        for i in range(12)
+    ]
+
+    def answer(path, p, body):
+        lo, hi = int(p["starttime"]), int(p["endtime"])
+        hits = [
+            s
+            for s in statuses
+            if p["q"] == "沐沐奶粉" and lo <= parse_weibo_time(s["created_at"]).timestamp() <= hi
+        ]
+        n, size = int(p["page"]), int(p["count"])
+        return 200, {"statuses": hits[(n - 1) * size : n * size], "total_number": 1000}, {}
+
+    with Vendor(answer) as vendor:
+        weibo = WeiboClient(f"{vendor.url}/2", KEY, sleep=lambda s: None)
+        result = ingest_source(sqlite_engine, config, weibo, "weibo", ManualClock(NOW))
+        calls = [p for _, p, _ in vendor.requests if p["q"] == "沐沐奶粉"]
+    assert len(calls) == 2 and result["splits"] == 1 and result["over_cap_seconds"] == 0
+    assert result["stored"] == 12 and result["queries"] == result["queries_total"]
+    assert cursors(sqlite_engine, config, "weibo") == {NOW}
 
 
 # --- publish time with an explicit offset ---------------------------------------------------
@@ -491,3 +530,113 @@ def test_one_platform_down_still_writes_every_spread_estimate(
     assert sorted(estimated) == ["wechat", "weibo"]
     assert checked == [clock.now(), clock.now()]
     assert row_count(warehouse, spread_estimates) == 2
+
+
+# --- Weibo repost timelines: bursts past the page limit, deletions while paging -----------
+
+ROOT = "4950000000000001"
+FIRST_REPOST = 4990000000000000
+
+
+class RepostTimeline:
+    """Weibo's `statuses/repost_timeline.json` for one post, as the contract says: `count`
+    up to 200, `page`, `since_id` (newer than) and `max_id` (not newer than), newest
+    first, `total_number`. `ids` are the reposts that exist now (the test adds and
+    deletes); `before(params)` runs before each answer; `refuse` maps a call number to
+    a rate-limit answer."""
+
+    def __init__(self, count: int):
+        self.ids = list(range(FIRST_REPOST, FIRST_REPOST + count))
+        self.calls = 0
+        self.before: Callable[[dict], None] = lambda params: None
+        self.refuse: set[int] = set()
+
+    def answer(self, path, p, body) -> Answer:
+        self.calls += 1
+        if self.calls in self.refuse:
+            return 429, {"error": "User requests out of rate limit!", "error_code": 10023}, {}
+        self.before(p)
+        since, top = int(p.get("since_id") or 0), int(p.get("max_id") or 0)
+        ids = sorted((i for i in self.ids if i > since and (not top or i <= top)), reverse=True)
+        count, page_ = min(int(p.get("count", 20)), 200), int(p.get("page", 1))
+        chunk = ids[(page_ - 1) * count : page_ * count]
+        return 200, {"reposts": [self.repost(i) for i in chunk], "total_number": len(ids)}, {}
+
+    @staticmethod
+    def repost(repost_id: int) -> dict:
+        when = NOW - dt.timedelta(hours=6) + dt.timedelta(seconds=repost_id - FIRST_REPOST)
+        root = {"idstr": ROOT, "created_at": weibo_time(NOW - dt.timedelta(hours=7))}
+        return {
+            "created_at": weibo_time(when),
+            "idstr": str(repost_id),
+            "mid": str(repost_id),
+            "text": "转发微博",
+            "user": {"idstr": str(5_000_000_000 + repost_id % 10**6), "followers_count": 10},
+            "retweeted_status": {**root, "text": "沐沐奶粉", "user": {"idstr": "1"}},
+        }
+
+
+def stored_reposts(engine) -> list[int]:
+    with engine.connect() as conn:
+        return sorted(int(i) for i in conn.execute(select(reposts.c.repost_id)).scalars())
+
+
+def repost_gaps(engine) -> list[str]:
+    with engine.connect() as conn:
+        return cursor_queries(conn, "weibo", REPOST_GAP)
+
+
+def test_a_repost_burst_past_the_page_limit_is_fetched_over_the_next_refreshes(warehouse):
+    """More new reposts between two refreshes than one refresh reads (50 pages of 200):
+    the newest 10,000 are stored and the gap below them is remembered, so the next
+    refresh reads the newer ones and the rest of the burst; nothing is lost or stored
+    twice, and the refresh after that reads nothing more."""
+    timeline = RepostTimeline(12_000)
+    clock = ManualClock(NOW)
+    with Vendor(timeline.answer) as vendor:
+        weibo = WeiboClient(f"{vendor.url}/2", KEY, sleep=lambda s: None)
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 10_000
+        assert timeline.calls == 50 and repost_gaps(warehouse) == [f"{REPOST_GAP} {ROOT} 0"]
+        timeline.ids += range(FIRST_REPOST + 12_000, FIRST_REPOST + 12_100)
+        clock.advance(dt.timedelta(minutes=10))
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 2_100
+        clock.advance(dt.timedelta(minutes=10))
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 0
+    assert stored_reposts(warehouse) == sorted(timeline.ids) and repost_gaps(warehouse) == []
+
+
+def test_a_rate_limit_mid_burst_keeps_what_was_stored_and_the_gap(warehouse):
+    """Weibo refusing the 30th page: the 29 pages read are stored, the gap below them is
+    remembered and read on the next refresh; a rerun at the same time stores nothing."""
+    timeline = RepostTimeline(12_000)
+    timeline.refuse = {30}
+    clock = ManualClock(NOW)
+    with Vendor(timeline.answer) as vendor:
+        weibo = WeiboClient(f"{vendor.url}/2", KEY, sleep=lambda s: None)
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 29 * 200
+        assert stored_reposts(warehouse) == sorted(timeline.ids)[-29 * 200 :]
+        assert repost_gaps(warehouse) == [f"{REPOST_GAP} {ROOT} 0"]
+        clock.advance(dt.timedelta(minutes=10))
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 12_000 - 29 * 200
+        assert fetch_repost_timeline(warehouse, weibo, ROOT, clock) == 0  # a rerun
+    assert stored_reposts(warehouse) == sorted(timeline.ids) and repost_gaps(warehouse) == []
+
+
+def test_a_repost_deleted_while_paging_does_not_hide_another(warehouse):
+    """A repost on page 1 deleted before page 2 is asked for: page numbers would shift
+    by one and one older repost would never be served; paging by id loses none."""
+    timeline = RepostTimeline(300)
+    deleted = FIRST_REPOST + 250  # on page 1 (the newest 200)
+
+    def delete_once(params):
+        if timeline.calls == 2 and deleted in timeline.ids:
+            timeline.ids.remove(deleted)
+
+    timeline.before = delete_once
+    clock = ManualClock(NOW)
+    with Vendor(timeline.answer) as vendor:
+        weibo = WeiboClient(f"{vendor.url}/2", KEY, sleep=lambda s: None)
+        fetch_repost_timeline(warehouse, weibo, ROOT, clock)
+        clock.advance(dt.timedelta(minutes=10))
+        fetch_repost_timeline(warehouse, weibo, ROOT, clock)
+    assert set(timeline.ids) <= set(stored_reposts(warehouse))
