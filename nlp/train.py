@@ -544,13 +544,12 @@ def report_complaint_head(model, held_out, log=print) -> dict:
         return {}
     delivery, weibo = held_out["waimai"], held_out["weibo2018"]
     complaints = delivery[delivery["label"] == 0]
-    sad = weibo[weibo["label"] == 0]
 
     def head(part):
         return model.predict(list(part["clean"]), list(part["tokens"]))[1]
 
     found, weibo_p = head(complaints), head(weibo)
-    sad_p = head(sad)
+    sad_p = weibo_p[weibo["label"].to_numpy() == 0]  # the negative Weibo posts
     auc = roc_auc_score(np.r_[np.ones(len(found)), np.zeros(len(weibo_p))], np.r_[found, weibo_p])
     result = {
         "auc": float(auc),
