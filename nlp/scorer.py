@@ -288,11 +288,30 @@ def complaint_of(
     return complaint, score, categories, kept_signals
 
 
+def with_hints(
+    categories: list[str],
+    signals: list[str],
+    norm: NormalizedText,
+    protected=None,
+    signals_too: bool = True,
+) -> tuple[list[str], list[str]]:
+    """A complaint's categories and signals plus those its everyday wording names ("驿站说已经
+    签收了" is delivery, "材料递到金融监管局了" a regulator); see lexicon.CATEGORY_HINTS."""
+    found = lexicon.hinted_codes(norm.scoring_text, protected)
+    if norm.quoted_text and norm.quoted_text not in norm.scoring_text:
+        found |= lexicon.hinted_codes(norm.quoted_text, protected)
+    categories = [c for c in lexicon.CATEGORY_CODES if c in found or c in categories]
+    if signals_too:
+        signals = [s for s in lexicon.SIGNAL_CODES if s in found or s in signals]
+    return categories, signals
+
+
 @cache
 def lexicon_digest() -> str:
     """A hash of the lexicon and complaint rule, part of the model version."""
     data = {
         "categories": [(c.code, c.terms, c.topics, c.weight) for c in lexicon.CATEGORIES],
+        "hints": [lexicon.CATEGORY_HINTS, lexicon.SIGNAL_HINTS],
         "signals": [(s.code, s.terms, s.weight) for s in lexicon.SIGNALS],
         "cues": lexicon.COMPLAINT_CUES,
         "negations": lexicon.NEGATIONS,
@@ -409,6 +428,11 @@ class _BaseScorer:
             complaint, cscore, cats, sigs = complaint_of(
                 item.hits, item.quoted_hits, p, negative, reading, complaint_text
             )
+            if complaint:
+                # a question about 12315 is no threat to call it (as in complaint_of)
+                cats, sigs = with_hints(
+                    cats, sigs, item.norm, self.protected, signals_too=not reading.inquiry
+                )
             results.append(Score(p, negative, complaint, round(cscore, 4), cats, sigs))
         return results
 
