@@ -4,8 +4,20 @@ The few things the two dialects spell differently are written as macros in the S
 and expanded here: `{{ local_day(col) }}` (the Asia/Shanghai calendar day as
 'YYYY-MM-DD'), `{{ json_items(col, alias) }}` (the elements of a JSON text array as rows
 with a `value` column), `{{ minutes_between(later, earlier) }}` and
-`{{ week_start(day) }}` (the Monday of a 'YYYY-MM-DD' day, as 'YYYY-MM-DD'). Views are created by
-a migration, so `yujing db upgrade` brings them up to date.
+`{{ week_start(day) }}` (the Monday of a 'YYYY-MM-DD' day, as 'YYYY-MM-DD') and
+`{{ json_first(col) }}` (the first element of a JSON text array, NULL when empty). Views are
+created by a migration, so `yujing db upgrade` brings them up to date.
+
+`minutes_between` is exact on both: the difference in whole microseconds (SQLite stores a
+timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; julianday's floating-point days were off
+by up to a few microseconds, so a reply exactly 30 minutes later was 29.9999995 or 30.0000002
+minutes) divided by 60,000,000 as a double precision float on both backends.
+
+A view file may declare the types of its computed columns (SQLite knows no type for an
+expression in a view, and PostgreSQL types a SUM of integers as NUMERIC):
+`-- column types: went_viral integer, lead_minutes float, first_alert_at timestamp`
+(kinds: integer, float, timestamp, boolean, text). `yujing export` gives those columns,
+and the ones the database types itself, the same dtypes on both backends.
 """
 
 from __future__ import annotations
@@ -29,7 +41,16 @@ def _sqlite(name: str, args: list[str]) -> str:
     if name == "json_items":
         return f"json_each({args[0]}) AS {args[1]}"
     if name == "minutes_between":
-        return f"((julianday({args[0]}) - julianday({args[1]})) * 1440.0)"
+        # whole seconds by strftime('%s'), plus the stored microseconds (characters 21-26 of
+        # 'YYYY-MM-DD HH:MM:SS.ffffff'; a value stored without them counts as .000000)
+        a, b = args
+        micros = "CAST(substr({} || '000000', 21, 6) AS INTEGER)"
+        return (
+            f"(((strftime('%s', {a}) - strftime('%s', {b})) * 1000000"
+            f" + {micros.format(a)} - {micros.format(b)}) / 60000000.0)"
+        )
+    if name == "json_first":
+        return f"json_extract({args[0]}, '$[0]')"
     if name == "week_start":
         return f"date({args[0]}, 'weekday 0', '-6 days')"
     raise ValueError(f"unknown SQL macro {name!r}")
@@ -41,7 +62,10 @@ def _postgresql(name: str, args: list[str]) -> str:
     if name == "json_items":
         return f"json_array_elements_text(CAST({args[0]} AS json)) AS {args[1]}(value)"
     if name == "minutes_between":
-        return f"(EXTRACT(EPOCH FROM ({args[0]} - {args[1]})) / 60.0)"
+        micros = f"ROUND(EXTRACT(EPOCH FROM ({args[0]} - {args[1]})) * 1000000)"
+        return f"(CAST({micros} AS DOUBLE PRECISION) / 60000000.0)"
+    if name == "json_first":
+        return f"(CAST({args[0]} AS json) ->> 0)"
     if name == "week_start":
         return f"to_char(date_trunc('week', CAST({args[0]} AS date)), 'YYYY-MM-DD')"
     raise ValueError(f"unknown SQL macro {name!r}")
@@ -60,6 +84,22 @@ def view_files(directory: Path = VIEWS_DIR, below: str | None = None) -> list[Pa
     `below="080"` keeps the files numbered before 080 (what an older migration created)."""
     files = sorted(directory.glob("*.sql"))
     return [f for f in files if below is None or f.name < below]
+
+
+COLUMN_KINDS = ("integer", "float", "timestamp", "boolean", "text")
+_COLUMN_TYPES = re.compile(r"^--\s*column types:(.*)$", re.M)
+
+
+def column_kinds(path: Path) -> dict[str, str]:
+    """{column: kind} from the view file's `-- column types:` lines (see the module doc)."""
+    kinds = {}
+    for line in _COLUMN_TYPES.findall(path.read_text(encoding="utf-8")):
+        for item in filter(None, (i.strip() for i in line.split(","))):
+            column, kind = item.split()
+            if kind not in COLUMN_KINDS:
+                raise ValueError(f"{path.name}: unknown column kind {kind!r} for {column}")
+            kinds[column] = kind
+    return kinds
 
 
 def view_name(path: Path) -> str:

@@ -13,6 +13,13 @@ A CSV file (`--out`) starts with a UTF-8 byte-order mark, so Excel on Chinese Wi
 reads it as UTF-8 rather than GBK, and ends lines with CRLF (RFC 4180; a CR inside a text
 is then quoted). CSV on stdout (a pipe) has the same cells without the mark. Parquet keeps
 every value as stored.
+
+A view gives the same column types from SQLite and from PostgreSQL: timestamps are
+timezone-aware UTC (`datetime64[us, UTC]`; SQLite hands them back as naive text), counts and
+0/1 flags nullable integers (`Int64`; PostgreSQL types a SUM as NUMERIC, which came out as
+float), other numbers `float64`, flags stored as booleans `boolean`. Each column's kind is
+what the database types it as, or what its view file declares for a computed column
+(`-- column types:`, see warehouse/views.py).
 """
 
 from __future__ import annotations
@@ -68,10 +75,54 @@ def not_upgraded(engine) -> str | None:
     return f"the warehouse {url} has no tables yet: run `yujing db upgrade`"
 
 
+def _reflected_kind(sqltype) -> str | None:
+    """The kind (warehouse.views.COLUMN_KINDS) of a reflected column type, None if unknown
+    (SQLite has no type for an expression in a view)."""
+    from sqlalchemy import types
+
+    for cls, kind in (
+        (types.DateTime, "timestamp"),
+        (types.Boolean, "boolean"),
+        (types.Integer, "integer"),
+        (types.Numeric, "float"),  # Float is a Numeric; a NUMERIC count is declared
+        (types.String, "text"),
+    ):
+        if isinstance(sqltype, cls):
+            return kind
+    return None
+
+
+def column_kinds(view, declared: dict[str, str]) -> dict[str, str | None]:
+    """{column: kind} for a reflected view: its file's declaration, else the database's type."""
+    return {c.name: declared.get(c.name) or _reflected_kind(c.type) for c in view.columns}
+
+
+def typed(frame, kinds: dict[str, str | None]):
+    """The frame with every column of a known kind in that kind's dtype, the same from
+    either backend: UTC-aware timestamps, Int64 counts, float64 numbers, boolean flags."""
+    import pandas as pd
+
+    for column in frame.columns:
+        kind, values = kinds.get(column), frame[column]
+        if kind == "timestamp":
+            values = pd.to_datetime(values, utc=True, format="ISO8601").dt.as_unit("us")
+        elif kind == "integer":
+            values = pd.to_numeric(values).astype("Int64")
+        elif kind == "float":
+            values = pd.to_numeric(values).astype("float64")
+        elif kind == "boolean":
+            values = values.astype("boolean")
+        else:
+            continue
+        frame[column] = values
+    return frame
+
+
 def export_main(argv: list[str], engine=None, stdout=None) -> int:
     from warehouse.views import view_files, view_name
 
-    views = [view_name(p) for p in view_files()]
+    files = {view_name(p): p for p in view_files()}
+    views = list(files)
     parser = argparse.ArgumentParser(prog="yujing export", description=__doc__)
     parser.add_argument("view", help=f"one of: {', '.join(views)}")
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
@@ -102,7 +153,7 @@ def export_main(argv: list[str], engine=None, stdout=None) -> int:
         print(f"yujing export: {problem}", file=sys.stderr)
         return 2
     try:
-        return _export(args, engine, stdout or sys.stdout)
+        return _export(args, engine, stdout or sys.stdout, files[args.view])
     except NoSuchTableError:  # a warehouse upgraded before this view existed
         print(
             f"yujing export: the warehouse has no view {args.view}: run `yujing db upgrade`",
@@ -116,16 +167,19 @@ def export_main(argv: list[str], engine=None, stdout=None) -> int:
         return 2
 
 
-def _export(args, engine, out) -> int:
+def _export(args, engine, out, view_file: Path) -> int:
     import pandas as pd
     from sqlalchemy import MetaData, Table, func, select
     from tqdm import tqdm
+
+    from warehouse.views import column_kinds as declared_kinds
 
     with ExitStack() as stack:
         conn = stack.enter_context(engine.connect())
         view = Table(
             args.view, MetaData(), autoload_with=conn
         )  # checked name, quoted by SQLAlchemy
+        kinds = column_kinds(view, declared_kinds(view_file))
         total = conn.execute(select(func.count()).select_from(view)).scalar_one()
         chunks = pd.read_sql_query(select(view), conn, chunksize=CHUNK)
         frames = []
@@ -137,6 +191,7 @@ def _export(args, engine, out) -> int:
         with tqdm(total=total, unit=" rows", desc=args.view, disable=None, file=sys.stderr) as bar:
             first = True
             for chunk in chunks:
+                chunk = typed(chunk, kinds)
                 if args.format == "csv":
                     csv_safe(chunk).to_csv(out, header=first, **csv_options)
                 else:

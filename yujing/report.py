@@ -3,7 +3,10 @@
 One self-contained HTML file in the shape Chinese PR teams use: 事件溯源 (origin),
 传播趋势 (spread curve with the prediction), 关键传播节点 (key reposters), 网民情绪
 (sentiment of the brand's mentions over the incident), 类别与信号 (categories and
-escalation signals) and 预警记录 (the alerts sent and their lead time). Charts are inline
+escalation signals) and 预警记录 (the alerts sent and their lead time). The first alert
+(首次预警) is the first open or escalate notification that paged someone (Slack, email,
+webhook); the watch level's outbox records page nobody, so they are listed as records
+only and the first of them is shown apart (首次记录). Charts are inline
 SVG with their text kept as text, so the reader's browser draws the Chinese labels with
 its own fonts. Every value taken from a post is HTML-escaped.
 """
@@ -28,6 +31,25 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def _local(t: dt.datetime | None) -> str:
     return "—" if t is None else t.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+ALERT_EVENTS = ("open", "escalate")  # the answered/noresponse/remind/resolve notes are not
+
+
+def is_page(note) -> bool:
+    """The notification paged a person: it went to a receiver that reaches one (not the
+    outbox, which the watch level routes to: a record, nobody is paged)."""
+    return note["channel"] != "outbox"
+
+
+def first_alert_at(sent) -> dt.datetime | None:
+    """When the incident first paged someone: as v_alert_outcomes.first_alert_at."""
+    return next((s["sent_at"] for s in sent if s["event"] in ALERT_EVENTS and is_page(s)), None)
+
+
+def first_record_at(sent) -> dt.datetime | None:
+    """The first open/escalate notification, outbox records included (first_recorded_at)."""
+    return next((s["sent_at"] for s in sent if s["event"] in ALERT_EVENTS), None)
 
 
 def _svg(fig) -> str:
@@ -243,7 +265,7 @@ def render_report(data: dict, config) -> str:
     crossed = inc.get("crossed_viral_at")
     alerts_rows = "".join(
         f"<tr><td>{e(_local(s['sent_at']))}</td><td>{e(s['event'])}</td><td>{e(s['level'] or '')}"
-        f"</td><td>{e(s['receiver'])}</td><td>"
+        f"</td><td>{e(s['receiver'])}{'' if is_page(s) else ' (仅记录 record only)'}</td><td>"
         + (e(f"{(crossed - s['sent_at']).total_seconds() / 60:.0f} 分钟 min") if crossed else "—")
         + "</td></tr>"
         for s in data["sent"]
@@ -283,7 +305,8 @@ blockquote {{ background: #f7f7f7; border-left: 4px solid #c0392b; padding: .6em
  ({(root.get("author_followers") or 0):,} 粉丝{" · 认证" if root.get("author_verified") else ""})</td></tr>
 <tr><th>发布时间 Posted</th><td>{e(_local(root.get("created_at")))}</td></tr>
 <tr><th>原帖 Link</th><td>{link}</td></tr>
-<tr><th>首次预警 First alert</th><td>{e(_local(data["sent"][0]["sent_at"] if data["sent"] else None))}</td></tr>
+<tr><th>首次预警 First alert</th><td>{e(_local(first_alert_at(data["sent"])))}</td></tr>
+<tr><th>首次记录 First record</th><td>{e(_local(first_record_at(data["sent"])))}</td></tr>
 <tr><th>越过爆发线 Crossed {viral:,}</th><td>{e(_local(crossed))}</td></tr>
 </table>
 

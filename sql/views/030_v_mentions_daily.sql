@@ -1,6 +1,8 @@
 -- v_mentions_daily: per local day (Asia/Shanghai, 'YYYY-MM-DD'), brand and platform:
 -- mention volume, how many were scored, negative and complaint counts and shares.
 -- A post that names two brands counts once for each.
+-- column types: day text, is_competitor integer, mentions integer, scored integer,
+-- column types: negative integer, complaints integer, negative_share float, complaint_share float
 CREATE VIEW v_mentions_daily AS
 SELECT day, brand, platform, is_competitor,
        COUNT(*) AS mentions,

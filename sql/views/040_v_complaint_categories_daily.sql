@@ -1,6 +1,7 @@
 -- v_complaint_categories_daily: complaints per local day, brand, platform and category
 -- code (see nlp/lexicon.py for the codes and their Chinese/English labels). A complaint
 -- with two categories counts once in each.
+-- column types: day text, category text, complaints integer
 CREATE VIEW v_complaint_categories_daily AS
 SELECT day, brand, platform, category, COUNT(*) AS complaints
 FROM (

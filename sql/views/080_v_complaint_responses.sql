@@ -1,13 +1,24 @@
 -- v_complaint_responses: did the brand answer in public, and how fast? One row per tracked
--- complaint post of a brand with official accounts (checked by the escalate DAG): when it
--- was posted, its main category, the first reply from one of the brand's official
--- accounts (NULL when none yet), the minutes to that reply, and the reposts last seen.
--- Compare answered and unanswered complaints: AVG(last_reposts) GROUP BY answered.
+-- complaint post and brand with official accounts (checked by the escalate DAG; a post
+-- naming two of our brands has a row for each): when it was posted, its main category, the
+-- first reply from one of the brand's official accounts (NULL when none yet), the minutes
+-- to that reply, and the reposts last seen.
+-- The category is that of the brand's incident about the post, else the complaint's own
+-- from its latest score (safety first, else the first, as an incident is filed), else
+-- 'uncategorised'. Compare answered and unanswered complaints: AVG(last_reposts) GROUP BY answered.
+-- column types: day text, category text, answered integer, minutes_to_response float,
+-- column types: last_reposts integer
 CREATE VIEW v_complaint_responses AS
 SELECT r.brand, r.platform, r.post_id,
        m.created_at AS posted_at,
        {{ local_day(m.created_at) }} AS day,
-       COALESCE(cat.category, 'uncategorised') AS category,
+       COALESCE(
+           inc.category,
+           CASE WHEN EXISTS (SELECT 1 FROM {{ json_items(s.categories, c) }}
+                             WHERE c.value = 'safety') THEN 'safety'
+                ELSE {{ json_first(s.categories) }} END,
+           'uncategorised'
+       ) AS category,
        r.responded_at,
        r.responder_name,
        CASE WHEN r.responded_at IS NULL THEN 0 ELSE 1 END AS answered,
@@ -19,7 +30,8 @@ SELECT r.brand, r.platform, r.post_id,
 FROM brand_responses r
 JOIN mentions m ON m.platform = r.platform AND m.post_id = r.post_id AND m.brand = r.brand
 LEFT JOIN (
-    SELECT platform, root_post_id, MIN(category) AS category
-    FROM incidents GROUP BY platform, root_post_id
-) cat ON cat.platform = r.platform AND cat.root_post_id = r.post_id
+    SELECT platform, root_post_id, brand, MIN(category) AS category
+    FROM incidents GROUP BY platform, root_post_id, brand
+) inc ON inc.platform = r.platform AND inc.root_post_id = r.post_id AND inc.brand = r.brand
+LEFT JOIN v_latest_scores s ON s.platform = r.platform AND s.post_id = r.post_id
 LEFT JOIN v_latest_estimates e ON e.platform = r.platform AND e.post_id = r.post_id

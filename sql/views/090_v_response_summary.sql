@@ -1,6 +1,9 @@
 -- v_response_summary: per brand and category, how many tracked complaints the brand
 -- answered in public, the median and average minutes to the first reply, and the average
 -- reposts of answered vs unanswered complaints (do answered complaints spread less?).
+-- column types: category text, complaints integer, answered integer, share_answered float,
+-- column types: median_minutes_to_response float, avg_minutes_to_response float,
+-- column types: avg_reposts_answered float, avg_reposts_unanswered float
 CREATE VIEW v_response_summary AS
 SELECT s.brand, s.category, s.complaints, s.answered, s.share_answered,
        med.median_minutes_to_response, s.avg_minutes_to_response,

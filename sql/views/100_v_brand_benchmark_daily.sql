@@ -2,6 +2,10 @@
 -- mentions, share of voice (the brand's share of all watched brands' mentions that day),
 -- negative and complaint shares, and public responses to its tracked complaints (answered,
 -- average minutes to the first official reply). is_competitor = 1 for competitor brands.
+-- column types: day text, is_competitor integer, mentions integer, share_of_voice float,
+-- column types: negative_share float, complaint_share float, complaints integer,
+-- column types: complaints_tracked integer, complaints_answered integer,
+-- column types: avg_minutes_to_response float
 CREATE VIEW v_brand_benchmark_daily AS
 SELECT d.day, d.brand, d.is_competitor, d.mentions,
        1.0 * d.mentions / SUM(d.mentions) OVER (PARTITION BY d.day) AS share_of_voice,

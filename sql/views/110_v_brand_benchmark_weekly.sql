@@ -1,6 +1,9 @@
 -- v_brand_benchmark_weekly: v_brand_benchmark_daily summed over weeks (week = the Monday
 -- it starts on, local time): mentions, share of voice, negative and complaint shares,
 -- complaints answered in public.
+-- column types: week text, is_competitor integer, mentions integer, share_of_voice float,
+-- column types: negative_share float, complaint_share float, complaints integer,
+-- column types: complaints_tracked integer, complaints_answered integer
 CREATE VIEW v_brand_benchmark_weekly AS
 SELECT w.week, w.brand, w.is_competitor, w.mentions,
        1.0 * w.mentions / SUM(w.mentions) OVER (PARTITION BY w.week) AS share_of_voice,

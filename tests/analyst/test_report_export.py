@@ -10,14 +10,17 @@ import subprocess
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from warehouse.schema import (
+    brand_responses,
     incidents,
     mentions,
     notifications,
     reposts,
     scores,
     spread_estimates,
+    tracked_posts,
 )
 from yujing.export import export_main
 from yujing.report import gather, render_report, report_main
@@ -28,6 +31,10 @@ HOSTILE = '沐沐奶粉有异物！<script>alert("x")</script> & <img src=x oner
 
 @pytest.fixture
 def incident(warehouse):
+    return _seed_incident(warehouse)
+
+
+def _seed_incident(warehouse):
     with warehouse.begin() as conn:
         conn.execute(
             mentions.insert(),
@@ -311,3 +318,213 @@ def test_csv_export_neutralises_formula_cells_once_with_a_bom(incident, tmp_path
                        engine=incident) == 0  # fmt: skip
     frame = pd.read_parquet(parquet).set_index("post_id")
     assert frame.loc["8", "author_name"] == "-2+3" and frame.loc["6", "excerpt"].startswith("=")
+
+
+def test_report_first_alert_is_the_first_that_paged_someone(incident):
+    """A watch-level outbox record (nobody paged) and a brand-answered note are in the
+    alert log, marked as records, but the first alert is the first page (Slack, 21 min)."""
+    from yujing.config import load_config
+
+    with incident.begin() as conn:
+        conn.execute(
+            notifications.insert(),
+            [
+                {
+                    "dedupe_key": f"mumu-abc:{ev}:{lv}:{rcv}",
+                    "incident_id": "mumu-abc",
+                    "event": ev,
+                    "level": lv,
+                    "receiver": rcv,
+                    "channel": ch,
+                    "status": "sent",
+                    "attempts": 1,
+                    "created_at": T0,
+                    "sent_at": T0 + dt.timedelta(minutes=m),
+                    "payload": "{}",
+                }
+                for ev, lv, rcv, ch, m in [
+                    ("open", "watch", "outbox", "outbox", 5),
+                    ("answered", None, "pr-slack", "slack", 15),
+                ]
+            ],
+        )
+    page = render_report(gather(incident, "mumu-abc"), load_config())
+    assert "<th>首次预警 First alert</th><td>2026-05-01 10:21</td>" in page
+    assert "<th>首次记录 First record</th><td>2026-05-01 10:05</td>" in page
+    assert "outbox (仅记录 record only)" in page
+
+
+def _seed_every_view(engine):
+    """The hand-built incident plus tracked complaints, answered and not, a competitor and
+    a post naming two brands: every column of every view has a value somewhere."""
+    _seed_incident(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                {
+                    "platform": "weibo", "post_id": "1", "brand": b, "author_name": "宝妈<b>",
+                    "author_followers": 5200, "author_verified": False, "text": "快鲜 沐沐",
+                    "created_at": T0 + dt.timedelta(minutes=10), "url": "https://weibo.com/1/1",
+                    "raw": "{}", "ingested_at": T0, "is_competitor": True,
+                }
+                for b in ("kuaixian",)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            tracked_posts.insert(),
+            [
+                {
+                    "platform": "weibo", "post_id": str(i), "brand": "mumu", "state": "hot",
+                    "created_at": T0, "tracked_since": T0, "next_check_at": T0,
+                }
+                for i in (1, 2)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            brand_responses.insert(),
+            [
+                {
+                    "platform": "weibo", "post_id": str(i), "brand": "mumu", "checked_at": T0,
+                    "comments_seen": 3, "responded_at": at, "response_id": "c", "responder_uid":
+                    "5503128761", "responder_name": "沐沐奶粉官方微博", "response_text": "已私信",
+                }
+                for i, at in ((1, T0 + dt.timedelta(minutes=47, seconds=3)), (2, None))
+            ],
+        )  # fmt: skip
+
+
+def test_export_gives_the_same_types_and_values_on_both_backends(
+    sqlite_engine, pg_engine, tmp_path
+):
+    """Every view exported to Parquet from SQLite and from PostgreSQL: the same columns,
+    dtypes and values; timestamps UTC-aware, counts nullable integers (Int64)."""
+    from warehouse.views import view_files, view_name
+
+    for engine in (sqlite_engine, pg_engine):
+        _seed_every_view(engine)
+    for view in [view_name(p) for p in view_files()]:
+        frames = {}
+        for name, engine in (("sqlite", sqlite_engine), ("postgresql", pg_engine)):
+            out = tmp_path / f"{name}-{view}.parquet"
+            assert export_main([view, "--format", "parquet", "--out", str(out)], engine=engine) == 0
+            frame = pd.read_parquet(out)
+            frames[name] = frame.sort_values(list(frame.columns[:4])).reset_index(drop=True)
+        lite, pg = frames["sqlite"], frames["postgresql"]
+        assert len(lite) > 0, view
+        assert dict(lite.dtypes.astype(str)) == dict(pg.dtypes.astype(str)), view
+        for column, dtype in lite.dtypes.items():
+            assert str(dtype) != "int64", f"{view}.{column} is not nullable"
+            if column == "at" or column.endswith("_at"):
+                assert str(dtype) == "datetime64[us, UTC]", f"{view}.{column}: {dtype}"
+        pd.testing.assert_frame_equal(lite, pg, check_exact=False, rtol=1e-12, obj=view)
+    daily = pd.read_parquet(tmp_path / "postgresql-v_brand_benchmark_daily.parquet")
+    assert str(daily["mentions"].dtype) == "Int64" and str(daily["complaints"].dtype) == "Int64"
+    timeline = pd.read_parquet(tmp_path / "sqlite-v_incident_timeline.parquet")
+    assert timeline["at"].dt.tz_convert("Asia/Shanghai").min().hour == 10  # opened 10:20
+
+
+def test_alert_outcomes_from_the_real_alert_stage(warehouse, tmp_path):
+    """The escalation stage with the shipped routing: a watch-level incident (outbox only)
+    is no alert; the one escalated to warning (pages pr-slack) has its first alert then,
+    in v_alert_outcomes and in the report alike."""
+    import re
+
+    from alerts.stage import deliver_pending, run_escalation
+    from warehouse.schema import tracked_posts
+    from yujing.clock import ManualClock
+    from yujing.config import load_config, parse_config
+
+    raw = load_config().model_dump(by_alias=True, exclude_none=True)
+    raw["levels"].update(
+        {
+            "watch": {"p_viral": 0.15, "velocity_per_10min": 20},
+            "warning": {"p_viral": 0.35, "velocity_per_10min": 60},
+            "critical": {"p_viral": 0.6, "velocity_per_10min": 150},
+        }
+    )
+    config = parse_config(raw)
+
+    class Channel:
+        def __init__(self):
+            self.sent = []
+
+        def send(self, note):
+            self.sent.append(note)
+            return f"x{len(self.sent)}"
+
+    channels = {r.name: Channel() for r in config.receivers}
+
+    def estimate(conn, pid, at, observed, p_viral, velocity=5.0):
+        conn.execute(
+            spread_estimates.insert().values(
+                platform="weibo", post_id=pid, estimated_at=at, model_version="s",
+                observed=observed, predicted=observed * 3.0, low=observed * 2.0,
+                high=observed * 5.0, p_viral=p_viral, velocity_per_10min=velocity,
+            )
+        )  # fmt: skip
+
+    texts = {"A": "沐沐奶粉有异物，罐子里有虫", "B": "沐沐金装客服电话一直打不通，退款拖了一个月"}
+    with warehouse.begin() as conn:
+        for pid, body in texts.items():
+            conn.execute(
+                mentions.insert().values(
+                    platform="weibo", post_id=pid, brand="mumu", author_name="u",
+                    author_followers=100, author_verified=False, text=body,
+                    created_at=T0 - dt.timedelta(hours=1), raw="{}", ingested_at=T0,
+                    is_competitor=False,
+                )
+            )  # fmt: skip
+            conn.execute(
+                scores.insert().values(
+                    platform="weibo", post_id=pid, model_version="m", sentiment=0.1,
+                    negative=True, complaint=True, signals="[]", scored_at=T0,
+                    categories='["quality"]' if pid == "A" else '["refund"]',
+                )
+            )  # fmt: skip
+            conn.execute(
+                tracked_posts.insert().values(
+                    platform="weibo", post_id=pid, brand="mumu", state="hot",
+                    created_at=T0 - dt.timedelta(hours=1), tracked_since=T0, next_check_at=T0,
+                )
+            )  # fmt: skip
+            estimate(conn, pid, T0, 50, 0.2)  # watch: outbox only
+    clock = ManualClock(T0)
+    run_escalation(warehouse, config, clock)
+    deliver_pending(warehouse, config, clock, channels)
+    for hours, observed in ((3, 400), (4, 1200)):  # A: warning at 3 h, viral at 4 h
+        clock.set(T0 + dt.timedelta(hours=hours))
+        with warehouse.begin() as conn:
+            estimate(conn, "A", clock.now(), observed, 0.4)
+            estimate(conn, "B", clock.now(), 50, 0.2, velocity=25.0)
+        run_escalation(warehouse, config, clock)
+        deliver_pending(warehouse, config, clock, channels)
+    hour = lambda t: None if t is None else pd.Timestamp(t).hour  # noqa: E731
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT root_post_id, first_alert_at, went_viral, lead_minutes "
+                "FROM v_alert_outcomes ORDER BY root_post_id"
+            )
+        ).all()
+    assert [(p, hour(f), v, m) for p, f, v, m in rows] == [("A", 5, 1, 60.0), ("B", None, 0, None)]
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT root_post_id, first_alert_at, first_recorded_at, alerted, "
+                "went_viral, lead_minutes FROM v_alert_outcomes ORDER BY root_post_id"
+            )
+        ).all()
+    assert [(p, hour(f), hour(r), a, v, m) for p, f, r, a, v, m in rows] == [
+        ("A", 5, 2, 1, 1, 60.0),
+        ("B", None, 2, 0, 0, None),
+    ]
+    with warehouse.connect() as conn:
+        incident = conn.execute(
+            text("SELECT incident_id FROM incidents WHERE root_post_id = 'A'")
+        ).scalar_one()
+    out = tmp_path / "a.html"
+    assert report_main([incident, "--out", str(out)], engine=warehouse) == 0
+    page = out.read_text(encoding="utf-8")
+    assert re.search(r"First alert</th><td>([^<]*)", page).group(1) == "2026-05-01 13:00"
+    assert re.search(r"First record</th><td>([^<]*)", page).group(1) == "2026-05-01 10:00"

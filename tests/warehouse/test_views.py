@@ -396,3 +396,246 @@ def test_every_table_and_column_is_documented():
             assert f"`{column.name}`" in sections[table.name], (
                 f"{table.name}.{column.name} missing from docs/warehouse.md"
             )
+
+
+# --- regression tests: response categories, paging alerts, exact minutes, multi-brand posts
+
+
+def _tracked(post_id, brand="mumu", at=T0):
+    return {
+        "platform": "weibo",
+        "post_id": post_id,
+        "brand": brand,
+        "state": "hot",
+        "created_at": at,
+        "tracked_since": at,
+        "next_check_at": at,
+    }
+
+
+def _response(post_id, brand="mumu", minutes=None, posted=T0):
+    return {
+        "platform": "weibo",
+        "post_id": post_id,
+        "brand": brand,
+        "checked_at": posted + dt.timedelta(hours=1),
+        "comments_seen": 3,
+        "responded_at": None if minutes is None else posted + dt.timedelta(minutes=minutes),
+    }
+
+
+def _incident(incident_id, root, brand="mumu", category="refund", opened=T0, crossed=None):
+    return {
+        "incident_id": incident_id,
+        "brand": brand,
+        "platform": "weibo",
+        "root_post_id": root,
+        "category": category,
+        "level": "warning",
+        "status": "open",
+        "opened_at": opened,
+        "updated_at": opened,
+        "level_changed_at": opened,
+        "last_growth_at": opened,
+        "crossed_viral_at": crossed,
+        "peak_p_viral": 0.5,
+        "evidence": "{}",
+    }
+
+
+def _note(incident_id, event, level, receiver, channel, sent, status="sent"):
+    return {
+        "dedupe_key": f"{incident_id}:{event}:{level}:{receiver}",
+        "incident_id": incident_id,
+        "event": event,
+        "level": level,
+        "receiver": receiver,
+        "channel": channel,
+        "status": status,
+        "attempts": 1,
+        "created_at": sent,
+        "sent_at": sent if status == "sent" else None,
+        "payload": "{}",
+    }
+
+
+def test_response_category_falls_back_to_the_complaints_own_score(warehouse):
+    """A tracked complaint that never became an incident is filed under its own scored
+    category (safety first, as incidents are), not 'uncategorised'."""
+    cases = {  # post: (categories, minutes to the reply or None)
+        "p0": (["refund"], 10),
+        "p1": (["refund"], None),
+        "p2": (["quality", "safety"], 30),  # safety first, as alerts.engine.main_category
+        "p3": ([], 20),  # no category at all
+    }
+    with warehouse.begin() as conn:
+        for pid, (categories, minutes) in cases.items():
+            conn.execute(mentions.insert().values(**_mention(pid, T0)))
+            conn.execute(scores.insert().values(**_score(pid, True, True, categories)))
+            conn.execute(tracked_posts.insert().values(**_tracked(pid)))
+            conn.execute(brand_responses.insert().values(**_response(pid, minutes=minutes)))
+    rows = _rows(warehouse, "SELECT post_id, category FROM v_complaint_responses ORDER BY post_id")
+    assert rows == [("p0", "refund"), ("p1", "refund"), ("p2", "safety"), ("p3", "uncategorised")]
+    summary = _rows(
+        warehouse,
+        "SELECT category, complaints, answered, median_minutes_to_response "
+        "FROM v_response_summary ORDER BY category",
+    )
+    assert [(c, n, a, float(m)) for c, n, a, m in summary] == [
+        ("refund", 2, 1, 10.0),
+        ("safety", 1, 1, 30.0),
+        ("uncategorised", 1, 1, 20.0),
+    ]
+
+
+def test_response_category_takes_only_the_same_brands_incident(warehouse):
+    """A post naming two of our brands has a response row per brand; each takes the
+    category of its own brand's incident, or its score's when that brand has none."""
+    with warehouse.begin() as conn:
+        for brand in ("mumu", "xingche"):
+            conn.execute(mentions.insert().values(**_mention("p", T0, brand=brand)))
+            conn.execute(brand_responses.insert().values(**_response("p", brand=brand)))
+        conn.execute(scores.insert().values(**_score("p", True, True, ["delivery"])))
+        conn.execute(tracked_posts.insert().values(**_tracked("p")))
+        conn.execute(incidents.insert().values(**_incident("x1", "p", "xingche", "pricing")))
+    rows = _rows(
+        warehouse, "SELECT brand, post_id, category FROM v_complaint_responses ORDER BY brand"
+    )
+    assert rows == [("mumu", "p", "delivery"), ("xingche", "p", "pricing")]
+
+
+@pytest.fixture
+def paged(warehouse):
+    """Incident A: a watch-level outbox record at T0, Slack paged at warning 3 h later,
+    viral 4 h after T0. Incident B: only outbox records and a brand-answered note to
+    Slack; never viral. Incident C: paged on Slack and email at once, viral 30 min later."""
+    hours = lambda h: T0 + dt.timedelta(hours=h)  # noqa: E731
+    with warehouse.begin() as conn:
+        conn.execute(
+            incidents.insert(),
+            [
+                _incident("A", "a", crossed=hours(4)),
+                _incident("B", "b"),
+                _incident("C", "c", crossed=hours(1.5)),
+            ],
+        )
+        conn.execute(
+            notifications.insert(),
+            [
+                _note("A", "open", "watch", "outbox", "outbox", hours(0)),
+                _note("A", "escalate", "warning", "pr-slack", "slack", hours(3)),
+                _note("A", "escalate", "warning", "outbox", "outbox", hours(2.5), "failed"),
+                _note("B", "open", "watch", "outbox", "outbox", hours(0)),
+                _note("B", "answered", None, "pr-slack", "slack", hours(0.5)),
+                _note("B", "noresponse", "watch", "pr-slack", "slack", hours(0.6)),
+                _note("B", "resolve", "watch", "outbox", "outbox", hours(2)),
+                _note("C", "open", "critical", "pr-email", "email", hours(1.25)),
+                _note("C", "open", "critical", "pr-slack", "slack", hours(1)),
+            ],
+        )
+    return warehouse
+
+
+def test_alert_outcomes_count_only_notifications_that_paged_someone(paged):
+    when = lambda t: None if t is None else str(t)[:16]  # noqa: E731
+    rows = _rows(
+        paged,
+        "SELECT incident_id, first_alert_at, went_viral, lead_minutes FROM v_alert_outcomes "
+        "WHERE first_alert_at IS NOT NULL ORDER BY incident_id",
+    )
+    assert [(i, when(f), v, m if m is None else float(m)) for i, f, v, m in rows] == [
+        ("A", "2026-05-01 18:30", 1, 60.0),  # Slack at 3 h, not the outbox record at 0 h
+        ("C", "2026-05-01 16:30", 1, 30.0),
+    ]
+    rows = _rows(
+        paged,
+        "SELECT incident_id, first_alert_at, first_recorded_at, alerted, went_viral, "
+        "lead_minutes FROM v_alert_outcomes ORDER BY incident_id",
+    )
+    assert [(i, when(f), when(r), a, v, m if m is None else float(m)) for i, f, r, a, v, m in rows] == [
+        ("A", "2026-05-01 18:30", "2026-05-01 15:30", 1, 1, 60.0),
+        ("B", None, "2026-05-01 15:30", 0, 0, None),
+        ("C", "2026-05-01 16:30", "2026-05-01 16:30", 1, 1, 30.0),
+    ]  # fmt: skip
+    precision = _rows(paged, "SELECT AVG(went_viral) FROM v_alert_outcomes WHERE alerted = 1")
+    assert float(precision[0][0]) == 1.0  # B paged nobody: not an alert that missed
+
+
+def test_incident_timeline_marks_which_notifications_paged(paged):
+    rows = _rows(
+        paged,
+        "SELECT incident_id, event, receiver, paged, is_alert FROM v_incident_timeline "
+        "WHERE event LIKE 'notified:%' ORDER BY incident_id, at, receiver",
+    )
+    assert rows == [
+        ("A", "notified:open", "outbox", 0, 0),
+        ("A", "notified:escalate", "pr-slack", 1, 1),
+        ("B", "notified:open", "outbox", 0, 0),
+        ("B", "notified:answered", "pr-slack", 1, 0),
+        ("B", "notified:noresponse", "pr-slack", 1, 0),
+        ("B", "notified:resolve", "outbox", 0, 0),
+        ("C", "notified:open", "pr-slack", 1, 1),
+        ("C", "notified:open", "pr-email", 1, 1),
+    ]
+    other = _rows(paged, "SELECT DISTINCT paged, is_alert FROM v_incident_timeline "
+                         "WHERE event NOT LIKE 'notified:%'")  # fmt: skip
+    assert other == [(None, 0)]
+
+
+def test_minutes_are_exact_and_the_same_type_on_both_backends(warehouse):
+    """Replies exactly 30 minutes after posts with odd seconds and microseconds are 30.0
+    minutes on both backends (julianday was off by microseconds on SQLite), 1 µs more is
+    more, and minutes are floats on both (PostgreSQL gave Decimal)."""
+    base = dt.datetime(2026, 5, 1, 0, 0, 7, 123456, tzinfo=UTC)
+    delays = {f"p{i}": dt.timedelta(minutes=30) for i in range(20)}
+    delays["late"] = dt.timedelta(minutes=30, microseconds=1)
+    delays["days"] = dt.timedelta(days=3, minutes=1, seconds=30)
+    with warehouse.begin() as conn:
+        for i, (pid, delay) in enumerate(delays.items()):
+            posted = base + dt.timedelta(minutes=37 * i, seconds=11 * i, microseconds=999 * i)
+            conn.execute(mentions.insert().values(**_mention(pid, posted)))
+            conn.execute(
+                brand_responses.insert().values(
+                    **{**_response(pid, posted=posted), "responded_at": posted + delay}
+                )
+            )
+    rows = dict(_rows(warehouse, "SELECT post_id, minutes_to_response FROM v_complaint_responses"))
+    assert all(type(m) is float for m in rows.values()), {type(m) for m in rows.values()}
+    assert {rows[f"p{i}"] for i in range(20)} == {30.0}
+    assert rows["late"] == 1_800_000_001 / 60e6 and rows["days"] == 3 * 1440 + 1.5
+    within = _rows(
+        warehouse, "SELECT COUNT(*) FROM v_complaint_responses WHERE minutes_to_response <= 30"
+    )
+    assert within == [(20,)]
+
+
+def test_top_complaints_list_a_post_under_every_brand_it_mentions(warehouse):
+    """tracked_posts keeps one brand per post (the alphabetically first); the view lists
+    the post once per brand it mentions, ours and competitors', with is_competitor."""
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                _mention("p", T0, brand="kuaixian", competitor=True),
+                _mention("p", T0, brand="mumu"),
+                _mention("p", T0, brand="xingche"),
+                _mention("q", T0, brand="mumu"),
+            ],
+        )
+        conn.execute(
+            scores.insert(), [_score("p", True, True, ["delivery"]), _score("q", True, True)]
+        )
+        conn.execute(tracked_posts.insert(), [_tracked("p", "kuaixian"), _tracked("q")])
+    brands = _rows(warehouse, "SELECT post_id, brand FROM v_top_complaints ORDER BY 1, 2")
+    assert brands == [("p", "kuaixian"), ("p", "mumu"), ("p", "xingche"), ("q", "mumu")]
+    rows = _rows(
+        warehouse,
+        "SELECT post_id, brand, is_competitor, tracking_state FROM v_top_complaints "
+        "ORDER BY post_id, brand",
+    )
+    assert rows == [
+        ("p", "kuaixian", 1, "hot"),
+        ("p", "mumu", 0, "hot"),
+        ("p", "xingche", 0, "hot"),
+        ("q", "mumu", 0, "hot"),
+    ]

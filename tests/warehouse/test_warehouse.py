@@ -16,6 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+HEAD = "0005"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -33,9 +34,9 @@ def _mention(post_id="1", brand="mumu", created=None):
 
 
 def test_migrations_are_idempotent_and_match_the_schema(warehouse):
-    assert upgrade(warehouse) == "0004"
-    assert upgrade(warehouse) == "0004"
-    assert current_revision(warehouse) == "0004"
+    assert upgrade(warehouse) == HEAD
+    assert upgrade(warehouse) == HEAD
+    assert current_revision(warehouse) == HEAD
     with warehouse.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         diff = [d for d in compare_metadata(context, metadata) if VERSION_TABLE not in str(d)]
@@ -57,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0004", every),
         ("0003", every),
         ("0002", {view_name(p) for p in view_files(below="080")}),
         ("0001", set()),
@@ -69,10 +71,93 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
         conn.execute(mentions.insert(), [_mention()])
     assert upgrade(warehouse, "0002") == "0002"
     assert views() == {view_name(p) for p in view_files(below="080")}
-    assert upgrade(warehouse) == "0004"
+    assert upgrade(warehouse) == HEAD
     assert views() == every
     with warehouse.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM v_mentions_daily")).scalar_one() == 1
+
+
+# the columns of the views 0005 changed, as revision 0004 left them
+VIEWS_0004 = {
+    "v_top_complaints": "platform post_id brand tracking_state author_name author_followers "
+    "author_verified url excerpt created_at complaint categories signals sentiment "
+    "estimated_at observed predicted low high p_viral velocity_per_10min",
+    "v_incident_timeline": "incident_id brand platform root_post_id category event level "
+    "receiver at crossed_viral_at lead_minutes",
+    "v_alert_outcomes": "incident_id brand platform root_post_id category level status "
+    "opened_at peak_p_viral first_alert_at crossed_viral_at went_viral lead_minutes",
+}
+
+
+def _view_columns(engine, view):
+    from sqlalchemy import inspect
+
+    return [c["name"] for c in inspect(engine).get_columns(view)]
+
+
+def test_0005_downgrade_restores_the_0004_views_and_upgrades_again(warehouse):
+    """Downgrading 0005 brings back the views as 0004 had them (their columns, and their
+    answers: the watch-level outbox record was the first alert), twice over, and upgrading
+    again brings back today's. (The rendered SQL after the downgrade was also compared with
+    what revision 0004's code creates: identical on both backends.)"""
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import brand_responses, incidents, notifications
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention(created=t0)])
+        conn.execute(
+            incidents.insert().values(
+                incident_id="i", brand="mumu", platform="weibo", root_post_id="1",
+                category="refund", level="warning", status="open", opened_at=t0,
+                updated_at=t0, level_changed_at=t0, last_growth_at=t0,
+                crossed_viral_at=t0 + dt.timedelta(hours=4), peak_p_viral=0.5, evidence="{}",
+            )
+        )  # fmt: skip
+        conn.execute(
+            notifications.insert(),
+            [
+                {
+                    "dedupe_key": f"i:{event}", "incident_id": "i", "event": event,
+                    "level": level, "receiver": receiver, "channel": channel, "status": "sent",
+                    "attempts": 1, "created_at": t0, "sent_at": t0 + dt.timedelta(hours=h),
+                    "payload": "{}",
+                }
+                for event, level, receiver, channel, h in (
+                    ("open", "watch", "outbox", "outbox", 0),
+                    ("escalate", "warning", "pr-slack", "slack", 3),
+                )
+            ],
+        )  # fmt: skip
+        conn.execute(
+            brand_responses.insert().values(
+                platform="weibo", post_id="1", brand="mumu", checked_at=t0, comments_seen=1,
+                responded_at=t0 + dt.timedelta(minutes=30),
+            )
+        )  # fmt: skip
+
+    def lead_and_minutes():
+        with warehouse.connect() as conn:
+            lead = conn.execute(text("SELECT lead_minutes FROM v_alert_outcomes")).scalar_one()
+            minutes = conn.execute(
+                text("SELECT minutes_to_response FROM v_complaint_responses")
+            ).scalar_one()
+        return round(float(lead)), round(float(minutes), 3)
+
+    assert lead_and_minutes() == (60, 30.0)
+    assert "first_recorded_at" in _view_columns(warehouse, "v_alert_outcomes")
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0004")
+        assert current_revision(warehouse) == "0004"
+        for view, columns in VIEWS_0004.items():
+            assert _view_columns(warehouse, view) == columns.split(), view
+        assert lead_and_minutes() == (240, 30.0)  # 0004: the outbox record was the alert
+        assert upgrade(warehouse) == HEAD
+        assert "first_recorded_at" in _view_columns(warehouse, "v_alert_outcomes")
+        assert lead_and_minutes() == (60, 30.0)
 
 
 def test_timestamps_are_stored_utc_and_read_back_aware(warehouse):
