@@ -74,25 +74,43 @@ def _response_text(rows, brand: str) -> str:
     return text_
 
 
-def _top_complaints(conn, config: Config, day: dt.date):
-    """The day's five most reposted complaints about our own brands.
+def _top_complaints(conn, config: Config, day: dt.date) -> list[dict]:
+    """The day's five most reposted complaints about our own brands: `brands` holds the
+    codes of every one of ours the post names (a post naming two is one line, not two
+    of the five), never a brand whose own official account wrote it (its statement).
 
-    v_top_complaints holds every tracked post of every day and brand (scored or not), so
-    the digest narrows it to complaints posted that Shanghai day (the same local_day the
-    daily views use) about non-competitor brands."""
+    v_top_complaints holds every tracked post of every day (scored or not), so the
+    digest narrows it to complaints posted that Shanghai day (the same local_day the
+    daily views use); the brands come from the post's mentions, whichever brand the view
+    files it under."""
+    from alerts.responses import own_statement
+
     ours = [b.code for b in config.brands if not b.competitor]
     if not ours:
         return []
     query = text(
         render_sql(
-            "SELECT brand, excerpt, observed, p_viral FROM v_top_complaints "
-            "WHERE observed IS NOT NULL AND complaint "
-            "AND {{ local_day(created_at) }} = :d AND brand IN :brands "
-            "ORDER BY observed DESC, post_id LIMIT 5",
+            "SELECT DISTINCT t.platform, t.post_id, t.excerpt, t.observed, t.p_viral, "
+            "m.brand, m.author_id, m.is_competitor "
+            "FROM v_top_complaints t "
+            "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
+            "WHERE t.observed IS NOT NULL AND t.complaint "
+            "AND {{ local_day(t.created_at) }} = :d AND m.brand IN :brands "
+            "ORDER BY t.observed DESC, t.platform, t.post_id, m.brand",
             conn.dialect.name,
         )
     ).bindparams(bindparam("brands", expanding=True))
-    return conn.execute(query, {"d": day.isoformat(), "brands": ours}).mappings().all()
+    top: dict[tuple[str, str], dict] = {}
+    for r in conn.execute(query, {"d": day.isoformat(), "brands": ours}).mappings():
+        if r["is_competitor"] or own_statement(config, r["brand"], r["platform"], r["author_id"]):
+            continue
+        key = (r["platform"], r["post_id"])
+        if key not in top:
+            if len(top) == 5:
+                break
+            top[key] = {**r, "brands": []}
+        top[key]["brands"].append(r["brand"])
+    return list(top.values())
 
 
 def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
@@ -186,8 +204,8 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
     names = {b.code: b.name for b in config.brands}
     for t in top:
         lines.append(
-            f"top: {names.get(t['brand'], t['brand'])} {t['observed']} reposts, P(viral) "
-            f"{float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
+            f"top: {', '.join(names.get(b, b) for b in t['brands'])} {t['observed']} reposts, "
+            f"P(viral) {float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
         )
     return {
         "event": "digest",

@@ -320,7 +320,8 @@ def group_evidence(
 ) -> list[tuple[IncidentState | None, list[Evidence]]]:
     """Assign each piece of evidence to an incident, Alertmanager-group style.
 
-    A post belongs to the newest incident that already holds it, else to the incident of
+    A post belongs to the newest incident of its brand that already holds it (a post naming
+    two of our brands is evidence once for each: `Evidence.brand`), else to the incident of
     its labels (brand, platform, root post), else, when it warrants a level, to the open
     incident of the same brand and category updated within `window`, else it starts a new
     incident (together with any related evidence of this same run). Posts that warrant no
@@ -328,11 +329,12 @@ def group_evidence(
     empty list when nothing new is known, so it can still resolve or remind.
     """
     known = sorted(incidents, key=lambda s: (s.opened_at, s.occurrence))
-    by_post: dict[str, IncidentState] = {}
+    # by (brand, post): a post naming two of our brands is evidence for an incident of each
+    by_post: dict[tuple[str, str], IncidentState] = {}
     by_labels: dict[tuple[str, str, str], IncidentState] = {}
     for state in known:  # newest last, so it wins
         for key in state.posts:
-            by_post[key] = state
+            by_post[(state.brand, key)] = state
         by_labels[(state.brand, state.platform, state.root_post_id)] = state
 
     groups: dict[str, list[Evidence]] = {s.incident_id: [] for s in known if s.is_open}
@@ -344,7 +346,9 @@ def group_evidence(
         return cat != UNCATEGORISED and cat == group_category and brand == ev.brand
 
     for ev in sorted(evidence, key=lambda e: _strength(config, e), reverse=True):
-        state = by_post.get(ev.key) or by_labels.get((ev.brand, ev.platform, ev.root_post_id))
+        state = by_post.get((ev.brand, ev.key)) or by_labels.get(
+            (ev.brand, ev.platform, ev.root_post_id)
+        )
         if state is not None:
             groups.setdefault(state.incident_id, []).append(ev)
             continue

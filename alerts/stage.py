@@ -57,6 +57,7 @@ from alerts.silences import active_silences, silenced_by
 from warehouse.schema import (
     brand_responses,
     incidents,
+    mentions,
     metric_snapshots,
     notifications,
     spread_estimates,
@@ -119,27 +120,32 @@ def _utc(value) -> dt.datetime | None:
 
 
 def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
-    """Every tracked complaint's latest estimate with its mention and latest score.
+    """Every tracked complaint's latest estimate with its mention and latest score, once
+    for each of our brands the post names (a post is tracked under one brand, but a
+    complaint naming two of ours, or ours and a competitor, is about each of ours).
 
     Only complaints alert (a post that is merely negative, like a sad film review naming
     the brand, is tracked and shown to analysts but pages nobody). Competitors (and brands
-    no longer in the config) are watched but never alerted on.
+    no longer in the config) are watched but never alerted on, and a post by one of the
+    brand's own official accounts (its apology, its recall notice) is its statement, not a
+    complaint against it (`alerts.responses.own_statement`).
     """
+    from alerts.responses import own_statement
+
     ours = {b.code for b in config.brands if not b.competitor}
     rows = conn.execute(
         text(
-            "SELECT t.platform, t.post_id, t.brand, e.observed, e.predicted, e.low, e.high, "
+            "SELECT t.platform, t.post_id, m.brand, e.observed, e.predicted, e.low, e.high, "
             "e.p_viral, e.velocity_per_10min, e.estimated_at, s.categories, s.signals, "
-            "s.complaint, "
+            "s.complaint, m.author_id, "
             "m.author_name, m.author_followers, m.author_verified, m.verified_type, m.text, "
             "m.url, m.created_at, m.root_id, m.is_competitor "
             "FROM tracked_posts t "
             "JOIN v_latest_estimates e ON e.platform = t.platform AND e.post_id = t.post_id "
             "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
-            "AND m.brand = t.brand "
             "LEFT JOIN v_latest_scores s ON s.platform = t.platform AND s.post_id = t.post_id "
             "WHERE t.state != :dead "
-            "ORDER BY t.platform, t.post_id"
+            "ORDER BY t.platform, t.post_id, m.brand"
         ),
         {"dead": "dead"},
     ).mappings()
@@ -147,6 +153,8 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     for r in rows:
         if r["brand"] not in ours or r["is_competitor"] or not r["complaint"]:
             continue  # (filtered here: in SQL it would make the planner scan every score)
+        if own_statement(config, r["brand"], r["platform"], r["author_id"]):
+            continue
         body = r["text"] or ""
         root = r["root_id"] if r["root_id"] and r["root_id"] != r["post_id"] else None
         estimated = _utc(r["estimated_at"])
@@ -612,16 +620,27 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
 
 def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: dict) -> None:
     """ "No response from the brand" / "the brand answered" for open incidents of brands
-    with official accounts (alerts/responses.py has the rule)."""
-    from alerts.responses import official_uids, response_events
+    with official accounts (alerts/responses.py has the rule: "no response" only on a
+    complete check made at or after the target; this stage also runs when the check
+    was rate-limited or failed, and then waits)."""
+    from alerts.responses import official_uids, own_statement, response_events
 
     targets = config.responses.targets_minutes
-    r = brand_responses.c
+    r, m = brand_responses.c, mentions.c
     for state in _load_incidents(conn, now):
         if state.status != "open" or not official_uids(config, state.brand, state.platform):
             continue
+        author = conn.execute(
+            select(m.author_id).where(
+                m.platform == state.platform,
+                m.post_id == state.root_post_id,
+                m.brand == state.brand,
+            )
+        ).scalar_one_or_none()
+        if own_statement(config, state.brand, state.platform, author):
+            continue  # under its own statement the brand has nothing to answer
         row = conn.execute(
-            select(r.responded_at, r.responder_name, r.response_text).where(
+            select(r.responded_at, r.checked_at, r.responder_name, r.response_text).where(
                 r.platform == state.platform,
                 r.post_id == state.root_post_id,
                 r.brand == state.brand,
@@ -631,7 +650,12 @@ def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: d
             continue
         responded_at = row.responded_at
         for event in response_events(
-            state.level, state.level_changed_at, responded_at, targets, now
+            state.level,
+            state.level_changed_at,
+            responded_at,
+            targets,
+            now,
+            checked_at=row.checked_at,
         ):
             payload = build_payload(config, state, event, now)
             account = row.responder_name or "官方账号 official account"

@@ -9,10 +9,13 @@ retries never send twice, and a failed send is retried next run until it goes ou
 
 First it reads the comments of unanswered complaints for a reply from the brand's
 official accounts (`brand_responses`), within a time budget of a few minutes and
-stopping early when Weibo keeps failing, so a "no response" notice never goes out for a
-reply that is already there. The alerts run whether it succeeds or not (no retries: the
-next run, five minutes later, reads again): a slow or failing Weibo delays them by at
+stopping early when Weibo keeps failing; a long thread is read on over several runs
+from where the last one stopped. The alerts run whether it succeeds or not (no retries:
+the next run, five minutes later, reads again): a slow or failing Weibo delays them by at
 most the budget and never stops them (the run still shows red when the check failed).
+A "no response" notice, though, needs a check that read the whole thread at or after
+the target and found no reply: after a failed, rate-limited, skipped or partial check
+it waits for a later run rather than trust an older one (the reply may be there now).
 
 Runs after each spread run (the `spread_estimates` asset) and on `schedules.escalate`.
 """

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, or_, select, update
 
 from warehouse.schema import mentions, scores, tracked_posts
 from warehouse.writes import insert_ignore
@@ -60,10 +60,15 @@ def _enroll(conn: Connection, flagged, now: dt.datetime) -> int:
 
 
 def _mention_keys():
+    """One row per post. A post naming several brands is tracked once (its spread is the
+    post's) under one of our brands when it names one (the first by code), else the first
+    competitor: the alert stage reads every brand the post names, but views that join
+    `tracked_posts.brand` (v_top_complaints) should show the post on our side."""
+    ours = case((mentions.c.is_competitor.is_(False), mentions.c.brand), else_=None)
     return select(
         mentions.c.platform,
         mentions.c.post_id,
-        func.min(mentions.c.brand).label("brand"),
+        func.coalesce(func.min(ours), func.min(mentions.c.brand)).label("brand"),
         func.min(mentions.c.created_at).label("created_at"),
     ).group_by(mentions.c.platform, mentions.c.post_id)
 

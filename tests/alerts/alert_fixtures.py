@@ -10,6 +10,7 @@ import socket
 import threading
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from warehouse.schema import (
@@ -214,6 +215,53 @@ class Recorder:
 @pytest.fixture
 def recorder():
     return Recorder()
+
+
+def weibo_comment(uid: str, name: str, at: dt.datetime, cid: str, text: str = "同问") -> dict:
+    """A comment as comments/show returns it (Weibo's time format, Beijing time)."""
+    return {
+        "idstr": cid,
+        "created_at": at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime(
+            "%a %b %d %H:%M:%S %z %Y"
+        ),
+        "text": text,
+        "user": {"idstr": uid, "screen_name": name},
+    }
+
+
+class CommentsAPI:
+    """A requests session for WeiboClient that answers comments/show like Weibo: each
+    post's comments (`threads[post_id]`, newest first) by page and count, with
+    `total_number` (`totals[post_id]` overrides it: Weibo's runs high when comments are
+    hidden). `fault` makes every call fail: "rate_limited" (error 10023) or "down"
+    (HTTP 502, so the client's retries run out). Records (post id, page) of each call."""
+
+    def __init__(self):
+        self.threads: dict[str, list[dict]] = {}
+        self.totals: dict[str, int] = {}
+        self.fault: str | None = None
+        self.calls: list[tuple[str, int]] = []
+
+    def request(self, method, url, timeout=None, params=None, **kw):
+        post_id, page, count = params["id"], int(params["page"]), int(params["count"])
+        self.calls.append((post_id, page))
+        response = requests.Response()
+        if self.fault == "rate_limited":
+            body, response.status_code = {"error_code": 10023, "error": "out of rate limit"}, 403
+        elif self.fault == "down":
+            body, response.status_code = {"error": "bad gateway"}, 502
+        else:
+            items = self.threads.get(post_id, [])
+            total = self.totals.get(post_id, len(items))
+            page_items = items[(page - 1) * count : page * count]
+            body, response.status_code = {"comments": page_items, "total_number": total}, 200
+        response._content = json.dumps(body, ensure_ascii=False).encode()
+        return response
+
+    def client(self):
+        from ingest.weibo import WeiboClient
+
+        return WeiboClient("https://api.weibo.com/2", "tok", session=self, sleep=lambda s: None)
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 import requests
-from alert_fixtures import T0, mechanics_config
+from alert_fixtures import T0, CommentsAPI, mechanics_config, weibo_comment
 from sqlalchemy import select
 
 from alerts.responses import check_responses, first_official_reply, response_events
@@ -54,11 +54,19 @@ def test_the_uid_counts_not_the_screen_name():
 def test_the_response_rule_over_a_timeline():
     since = T0
     at = [since + dt.timedelta(minutes=m) for m in (0, 29, 30, 500)]
-    assert response_events("critical", since, None, TARGETS, at[0]) == []
-    assert response_events("critical", since, None, TARGETS, at[1]) == []
-    assert response_events("critical", since, None, TARGETS, at[2]) == ["noresponse"]
-    assert response_events("watch", since, None, TARGETS, at[3]) == []  # no target for watch
-    assert response_events("warning", since, at[1], TARGETS, at[3]) == ["answered"]
+
+    def rule(level, responded, now, checked):
+        return response_events(level, since, responded, TARGETS, now, checked_at=checked)
+
+    assert rule("critical", None, at[0], at[0]) == []
+    assert rule("critical", None, at[1], at[1]) == []
+    assert rule("critical", None, at[2], at[2]) == ["noresponse"]
+    assert rule("watch", None, at[3], at[3]) == []  # no target for watch
+    assert rule("warning", at[1], at[3], at[0]) == ["answered"]
+    # the last complete read of the comments was before the target (the checks since were
+    # rate-limited, failed or skipped), or there was none: wait for one after it
+    assert rule("critical", None, at[3], at[1]) == []
+    assert rule("critical", None, at[3], None) == []
 
 
 def test_check_responses_against_the_simulator(warehouse):
@@ -172,7 +180,7 @@ def test_check_responses_gives_up_when_weibo_keeps_failing(world):
     assert len(session.ids) == 3 * 5  # three posts, each with the client's 4 retries
 
 
-def _seed_response(engine, post_id: str, responded_at=None, brand="mumu") -> None:
+def _seed_response(engine, post_id: str, responded_at=None, brand="mumu", checked_at=T0) -> None:
     with engine.begin() as conn:
         upsert(
             conn,
@@ -182,7 +190,7 @@ def _seed_response(engine, post_id: str, responded_at=None, brand="mumu") -> Non
                     "platform": "weibo",
                     "post_id": post_id,
                     "brand": brand,
-                    "checked_at": T0,
+                    "checked_at": checked_at,
                     "comments_seen": 3,
                     "responded_at": responded_at,
                     "response_id": "c1" if responded_at else None,
@@ -204,14 +212,12 @@ def test_no_response_once_per_level_and_an_answer_noted_once(world, clock, answe
     world.post("1")  # a critical safety complaint (critical target: 30 min)
     run_escalation(world.engine, CONFIG, clock)
     assert run_escalation(world.engine, CONFIG, clock)["noresponse"] == 0  # not checked yet
-    _seed_response(world.engine, "1")
-    seeded = False
     for minute in range(5, 90, 5):
         clock.advance(300)
-        if answer_after is not None and not seeded and minute >= answer_after + 3:
-            # the check after the reply finds it
-            _seed_response(world.engine, "1", T0 + dt.timedelta(minutes=answer_after))
-            seeded = True
+        # each run's check reads the comments; the check after the reply finds it
+        answered = answer_after is not None and minute >= answer_after + 3
+        replied = T0 + dt.timedelta(minutes=answer_after) if answered else None
+        _seed_response(world.engine, "1", replied, checked_at=clock.now())
         run_escalation(world.engine, CONFIG, clock)
     events = _events(world)
     receivers = 2  # critical → pr-slack and pr-email
@@ -228,11 +234,125 @@ def test_no_response_once_per_level_and_an_answer_noted_once(world, clock, answe
         assert "no response" in notice["payload"] and "target 30 min" in notice["payload"]
 
 
+def _first_minute(timeline, event):
+    return next((minute for minute, events in timeline if event in events), None)
+
+
+@pytest.mark.parametrize("fault", ["rate_limited", "down"])
+@pytest.mark.parametrize("replied", [True, False])
+def test_no_response_only_on_a_check_at_or_after_the_target(world, clock, fault, replied):
+    """The comment check runs every 5 minutes and finds no reply until T+20; from T+25 to
+    T+40 Weibo rate-limits it or fails, while (`replied`) the brand answered at T+22. The
+    escalation runs anyway (all_done): the last good check, from before the 30-minute
+    target, proves nothing about after it, so nothing is said until a check at or after
+    the target has read the comments (T+45): then "answered", or "no response"."""
+    world.post("1")  # critical at T0 (target 30 min)
+    api = CommentsAPI()
+    api.threads["1"] = [weibo_comment("111", "网友", T0 - dt.timedelta(minutes=5), "u1")]
+    run_escalation(world.engine, CONFIG, clock)
+    timeline = []
+    for minute in range(5, 65, 5):
+        clock.advance(300)
+        if replied and minute == 25:
+            reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", T0 + dt.timedelta(minutes=22), "b1")
+            api.threads["1"].insert(0, reply)
+        api.fault = fault if 25 <= minute < 45 else None
+        stats = check_responses(world.engine, CONFIG, clock, api.client())
+        assert (stats["rate_limited"], stats["failed"]) == (
+            api.fault == "rate_limited",
+            int(api.fault == "down"),
+        )
+        run_escalation(world.engine, CONFIG, clock)
+        timeline.append((minute, _events(world)))
+    if replied:
+        assert _first_minute(timeline, "noresponse") is None
+        assert _first_minute(timeline, "answered") == 45
+    else:
+        assert _first_minute(timeline, "noresponse") == 45
+
+
+def _crowd(start: dt.datetime, n: int, first: int = 1) -> list[dict]:
+    """`n` comments by the public, one a second from `start`, newest first."""
+    return [
+        weibo_comment(f"9{i:06d}", f"网友{i}", start + dt.timedelta(seconds=i), f"c{i}")
+        for i in reversed(range(first, first + n))
+    ]
+
+
+def test_a_reply_buried_under_more_comments_than_a_check_reads_is_found_later(world, clock):
+    """The brand answered 5 minutes after the post; 2,400 newer comments bury the reply past
+    the 10 pages of 200 one check reads. That check is inconclusive (its last page was
+    full; total_number says 2,401): no "no response". The next run goes on from where it
+    stopped, after reading the 300 comments added since (the pages have shifted), and
+    finds the reply, reading a handful of pages rather than the thread again."""
+    world.post("1")  # critical at T0; posted at T0 - 1 h
+    posted = T0 - dt.timedelta(hours=1)
+    run_escalation(world.engine, CONFIG, clock)
+    reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", posted + dt.timedelta(minutes=5), "c0")
+    api = CommentsAPI()
+    api.threads["1"] = _crowd(posted + dt.timedelta(minutes=5), 2400) + [reply]
+    clock.advance(dt.timedelta(minutes=35))  # past the 30-minute target
+    first = check_responses(world.engine, CONFIG, clock, api.client())
+    assert first["answered"] == 0 and len(api.calls) == CONFIG.responses.max_comment_pages
+    run_escalation(world.engine, CONFIG, clock)
+    assert "noresponse" not in _events(world)
+    with world.engine.connect() as conn:  # no verdict recorded on a partial read
+        assert conn.execute(select(brand_responses.c.responded_at)).scalars().all() in ([], [None])
+    api.threads["1"] = _crowd(T0, 300, first=5000) + api.threads["1"]
+    api.calls.clear()
+    clock.advance(300)
+    second = check_responses(world.engine, CONFIG, clock, api.client())
+    assert second["answered"] == 1 and len(api.calls) <= 6
+    with world.engine.connect() as conn:
+        row = conn.execute(select(brand_responses)).mappings().one()
+    assert row["response_id"] == "c0"
+    assert abs((row["responded_at"] - (posted + dt.timedelta(minutes=5))).total_seconds()) <= 1
+    run_escalation(world.engine, CONFIG, clock)
+    events = _events(world)
+    assert "noresponse" not in events and "answered" in events
+
+
+def test_the_following_checks_read_only_the_new_comments(world, clock):
+    """Once a thread has been read to its end, a check reads only what was added since
+    (one page here), and still decides: 2,500 comments and no reply is "no response"."""
+    world.post("1")
+    run_escalation(world.engine, CONFIG, clock)
+    api = CommentsAPI()
+    api.threads["1"] = _crowd(T0 - dt.timedelta(minutes=50), 2500)
+    clock.advance(dt.timedelta(minutes=25))
+    check_responses(world.engine, CONFIG, clock, api.client())  # pages 1-10 of 13
+    clock.advance(300)
+    check_responses(world.engine, CONFIG, clock, api.client())  # the rest: complete
+    run_escalation(world.engine, CONFIG, clock)  # T+30, checked at T+30: past the target
+    assert _events(world).count("noresponse") == 2
+    api.threads["1"] = _crowd(T0, 50, first=9000) + api.threads["1"]
+    api.calls.clear()
+    clock.advance(300)
+    assert check_responses(world.engine, CONFIG, clock, api.client())["checked"] == 1
+    assert api.calls == [("1", 1)]
+
+
+def test_a_total_number_running_high_holds_the_verdict_one_check_only(world, clock):
+    """Weibo's total_number counts comments it no longer shows. The check that reads fewer
+    than the total is inconclusive; the next one finds nothing further back and decides."""
+    world.post("1")
+    run_escalation(world.engine, CONFIG, clock)
+    api = CommentsAPI()
+    api.threads["1"] = _crowd(T0 - dt.timedelta(minutes=50), 3)
+    api.totals["1"] = 5
+    clock.advance(dt.timedelta(minutes=30))
+    check_responses(world.engine, CONFIG, clock, api.client())
+    run_escalation(world.engine, CONFIG, clock)
+    assert "noresponse" not in _events(world)
+    clock.advance(300)
+    check_responses(world.engine, CONFIG, clock, api.client())
+    run_escalation(world.engine, CONFIG, clock)
+    assert _events(world).count("noresponse") == 2
+
+
 def test_competitors_and_brands_without_official_accounts_get_no_response_notices(world, clock):
     world.post("9", brand="kuaixian")  # a competitor: never alerted on
     world.post("7", brand="xingche")
-    _seed_response(world.engine, "9", brand="kuaixian")
-    _seed_response(world.engine, "7", brand="xingche")
     cfg = CONFIG.model_copy(
         update={
             "brands": [
@@ -243,6 +363,8 @@ def test_competitors_and_brands_without_official_accounts_get_no_response_notice
     )
     for _ in range(20):
         clock.advance(300)
+        _seed_response(world.engine, "9", brand="kuaixian", checked_at=clock.now())
+        _seed_response(world.engine, "7", brand="xingche", checked_at=clock.now())
         run_escalation(world.engine, cfg, clock)
     assert "noresponse" not in _events(world)
 

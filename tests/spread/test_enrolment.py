@@ -150,3 +150,32 @@ def test_a_post_naming_two_brands_is_scored_once_whatever_the_batch_size(warehou
         assert result["scored"] == 3
         with warehouse.connect() as conn:
             assert sorted(conn.execute(select(scores.c.post_id)).scalars()) == ["1", "2", "3"]
+
+
+def test_a_post_naming_a_competitor_is_tracked_under_our_brand(warehouse):
+    """One tracking row per post (its spread is the post's): filed under one of our brands
+    when it names one, not under whichever code sorts first (快鲜外卖 `kuaixian` < `mumu`).
+    The alert stage reads every brand the post names; this keeps v_top_complaints and the
+    analysts' views on our side too."""
+    rival = {**_mention("8", "kuaixian", "沐沐奶粉太差，快鲜外卖也差", NOW), "is_competitor": True}
+    rival_only = {**_mention("9", "kuaixian", "快鲜外卖太差", NOW), "is_competitor": True}
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [rival, _mention("8", "mumu", "沐沐奶粉太差，快鲜外卖也差", NOW), rival_only],
+        )
+        conn.execute(
+            mentions.insert(),
+            [{**_mention("10", brand, "太差", NOW), "is_competitor": brand == "kuaixian"}
+             for brand in ("xingche", "kuaixian", "mumu")],
+        )  # fmt: skip
+    score_new_mentions(warehouse, KeywordScorer(), ManualClock(NOW), on_scored=enroll_scored)
+    assert _tracked(warehouse) == {
+        "8": ("mumu", HOT),
+        "9": ("kuaixian", HOT),  # a competitor's own complaint is still followed
+        "10": ("mumu", HOT),  # two of ours: the first of them
+    }
+    with warehouse.begin() as conn:  # the nightly safety net chooses the same way
+        conn.execute(tracked_posts.delete())
+    assert enroll_negative_posts(warehouse, NOW, KeywordScorer.model_version) == 3
+    assert _tracked(warehouse)["8"] == ("mumu", HOT)
