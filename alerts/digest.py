@@ -222,10 +222,17 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
     }
 
 
-def queue_digest(engine: Engine, config: Config, clock: Clock) -> int:
-    """Queue yesterday's digest for every receiver the routing tree reaches; once a day."""
+def queue_digest(
+    engine: Engine, config: Config, clock: Clock, scheduled_for: dt.datetime | None = None
+) -> int:
+    """Queue yesterday's digest for every receiver the routing tree reaches; once a day.
+
+    "Yesterday" is the day before the run was scheduled for (`scheduled_for`, the DAG run's
+    logical date), not before the clock: a failed run cleared a day later must still
+    report its own day, not the next one (whose digest may already be out)."""
     now = clock.now()
-    day = now.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
+    at = scheduled_for or now
+    day = at.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
     payload = digest_payload(engine, config, day)
     if not payload["has_data"]:  # a fresh install: no day to report on, no open incident
         log.info("digest %s: nothing to report; not sent", day)

@@ -4,7 +4,8 @@
 Each morning (09:00 Asia/Shanghai by default), per brand: yesterday's mention volume,
 negative share and its trend, top complaints by spread, incidents opened and resolved with
 their lead times, and a chart — on Slack and email (or the local outbox), once per day
-and receiver.
+and receiver. "Yesterday" is the day before the run's logical date: a failed run cleared
+later still reports its own day.
 
 Schedule: `schedules.digest`.
 """
@@ -28,10 +29,13 @@ CONFIG = pipeline_config()
 )
 def yujing_digest():
     @task
-    def send_digest() -> dict:
+    def send_digest(logical_date=None, dag_run=None) -> dict:
         from yujing.tasks import send_digest
 
-        return send_digest()
+        # the day reported is the one this run was scheduled for, also when it is rerun
+        # later; a manual run without a logical date reports the day before it ran
+        scheduled_for = logical_date or getattr(dag_run, "run_after", None)
+        return send_digest(scheduled_for=scheduled_for)
 
     send_digest()
 

@@ -127,13 +127,14 @@ def deliver_notifications(resources: Resources | None = None) -> dict:
     return deliver_pending(res.engine, res.config, res.clock, res.channels())
 
 
-def send_digest(resources: Resources | None = None) -> dict:
-    """Queue and send the daily digest (once per day and receiver)."""
+def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
+    """Queue and send the daily digest (once per day and receiver) for the day before the
+    run's scheduled time (`scheduled_for`; the clock's now when it has none)."""
     from alerts.digest import queue_digest
     from alerts.stage import deliver_pending
 
     res = resources or Resources.from_airflow()
-    queued = queue_digest(res.engine, res.config, res.clock)
+    queued = queue_digest(res.engine, res.config, res.clock, scheduled_for)
     sent = deliver_pending(res.engine, res.config, res.clock, res.channels())
     return {"queued": queued, **sent}
 

@@ -425,6 +425,24 @@ def test_the_daily_digest_is_queued_once_per_day(world):
     assert payload["day"] == "2026-05-01" and any("沐沐奶粉" in x for x in payload["lines"])
 
 
+def test_a_digest_rerun_later_reports_the_day_its_run_was_scheduled_for(world):
+    from yujing.clock import ManualClock
+
+    clock = ManualClock(dt.datetime(2026, 5, 4, 1, 0, tzinfo=dt.UTC))  # two days late
+    world.post("1")
+    scheduled = dt.datetime(2026, 5, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 Shanghai, May 2
+    assert queue_digest(world.engine, CONFIG, clock, scheduled) == 3
+    assert queue_digest(world.engine, CONFIG, clock, scheduled) == 0
+    with world.engine.connect() as conn:
+        days = {
+            json.loads(p)["day"]
+            for p in conn.execute(
+                select(notifications.c.payload).where(notifications.c.event == "digest")
+            ).scalars()
+        }
+    assert days == {"2026-05-01"}
+
+
 def test_the_ops_notice_gives_the_outage_start_on_the_configs_clock(world):
     from alerts.ops import token_outage
     from yujing.clock import ManualClock

@@ -46,9 +46,12 @@ def stack(tmp_path_factory):
     sim.stop()
 
 
-def dags_test(env, dag_id: str) -> None:
+def dags_test(env, dag_id: str, logical_date: str | None = None) -> None:
     run = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", dag_id], env=env, capture_output=True, text=True
+        [str(BIN / "airflow"), "dags", "test", dag_id, *([logical_date] if logical_date else [])],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0 and "state=success" in run.stdout + run.stderr, (
         f"{dag_id} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
@@ -99,3 +102,22 @@ def test_the_dag_chain_turns_a_simulated_incident_into_one_outbox_alert(stack):
             ).scalar_one()
             == sent
         )
+
+
+def test_a_digest_run_reports_the_day_it_was_scheduled_for_when_rerun_later(stack):
+    # a failed digest run cleared days later must report its own day, not yesterday's
+    # (whose digest may already be out), and a second run for that day sends nothing more
+    import datetime as dt
+    from urllib.parse import quote
+
+    env, home, _ = stack
+    dags_test(env, "yujing_escalate")  # an open incident: there is something to report
+    scheduled = dt.datetime.now(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    scheduled -= dt.timedelta(days=3)  # 09:00 Asia/Shanghai, three days ago
+    day = (scheduled + dt.timedelta(hours=8)).date() - dt.timedelta(days=1)
+    dags_test(env, "yujing_digest", scheduled.isoformat())
+    outbox = home / "yujing" / "outbox"
+    digests = sorted(p.name for p in outbox.glob("digest*.json"))
+    assert digests and all(quote(f"digest:{day.isoformat()}:") in n for n in digests), digests
+    dags_test(env, "yujing_digest", (scheduled + dt.timedelta(minutes=1)).isoformat())
+    assert sorted(p.name for p in outbox.glob("digest*.json")) == digests
