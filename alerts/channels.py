@@ -428,6 +428,28 @@ class EmailChannel:
 # --- webhooks ---------------------------------------------------------------------------
 
 
+# query parameters that carry a robot's credentials (DingTalk access_token, WeCom key) or
+# a request signature (DingTalk timestamp + sign), masked in urllib3's URL logs
+URL_SECRET_PARAMS = ("access_token", "key", "token", "sign", "secret")
+
+
+def _hide_url_secrets(url: str) -> None:
+    """Keep a webhook URL's credentials out of urllib3's DEBUG lines (which print every
+    request's path and query; Airflow writes them to the task log at DEBUG): the values
+    of `URL_SECRET_PARAMS`, and the token a Feishu or generic hook carries as the last
+    segment of its path (`/open-apis/bot/v2/hook/<token>`), as `ingest.http` does for
+    the platform clients."""
+    from ingest.http import hide_in_url_logs
+
+    parts = urlsplit(url)
+    hide_in_url_logs(None, URL_SECRET_PARAMS)
+    for _, value in parse_qsl(parts.query, keep_blank_values=True):
+        hide_in_url_logs(value)  # values too short to be a secret are ignored there
+    segments = [x for x in parts.path.split("/") if x]
+    if len(segments) >= 2 and segments[-2] == "hook":
+        hide_in_url_logs(unquote(segments[-1]))
+
+
 class WebhookChannel:
     """A generic JSON webhook, or a Chinese team-chat group robot.
 
@@ -461,6 +483,7 @@ class WebhookChannel:
         self.session = session or requests.Session()
         self.timeout = timeout
         self._where = urlsplit(url).netloc
+        _hide_url_secrets(url)
 
     def __repr__(self) -> str:  # the URL may carry a robot token
         return f"WebhookChannel(kind={self.kind!r}, host={self._where!r})"

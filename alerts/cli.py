@@ -55,9 +55,9 @@ def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add a silence (every given matcher must match)")
     add.add_argument("--brand", help="brand code or name")
-    add.add_argument("--author", help="author name, exactly")
-    add.add_argument("--post", help="post id (the root post or any post of the incident)")
-    add.add_argument("--keyword", help="a word in the post text")
+    add.add_argument("--author", help="author name (as an alert shows it)")
+    add.add_argument("--post", help="post id, as an alert shows it (or the post it reposts)")
+    add.add_argument("--keyword", help="a word in the post's text")
     add.add_argument("--for", dest="duration", type=parse_duration, default="2h")
     add.add_argument("--comment", required=True, help="why (shown to the team)")
     add.add_argument("--by", default=None, help="who (default: your login)")
@@ -76,8 +76,12 @@ def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     tz = config.timezone  # times on the team's clock, not the warehouse's UTC
     if args.action == "add" and args.brand and args.brand.strip():
         # a silence for a brand the config does not know could never match anything
-        brands = {b.code for b in config.brands} | {b.name for b in config.brands}
-        if args.brand.strip() not in brands:
+        from alerts.silences import normalize
+
+        brands = {normalize(b.code) for b in config.brands} | {
+            normalize(b.name) for b in config.brands
+        }
+        if normalize(args.brand) not in brands:
             known = ", ".join(f"{b.code} ({b.name})" for b in config.brands)
             print(
                 f"yujing silence: unknown brand {args.brand!r}; configured: {known}",

@@ -1,21 +1,27 @@
 """The daily digest: yesterday per brand (Shanghai day), once per day and receiver.
 
-Mention volume, negative and complaint share with the change from the day before,
-incidents opened and resolved, top complaints by spread, and a chart of negative share
-per brand (competitors beside our brands).
+Each receiver gets the digest of the brands the routing tree sends it alerts about, with
+the competitors beside them as the benchmark (one brand's team never reads another's
+complaints). Per brand: mention volume, negative and complaint share with the change from
+the day before, share of voice and answered share, the incidents opened or resolved that
+day with their level, category, reach, lead time (first paging alert before the incident
+crossed the viral line) and a link to the post, the incidents open now, the top
+complaints by spread, and a chart of negative share per brand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import statistics
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 
 from alerts.routing import receivers_for
 from alerts.stage import queue_notice
+from warehouse.schema import incidents, notifications
 from warehouse.views import render as render_sql
 from yujing.clock import Clock
 from yujing.config import Config
@@ -74,10 +80,11 @@ def _response_text(rows, brand: str) -> str:
     return text_
 
 
-def _top_complaints(conn, config: Config, day: dt.date) -> list[dict]:
-    """The day's five most reposted complaints about our own brands: `brands` holds the
-    codes of every one of ours the post names (a post naming two is one line, not two
-    of the five), never a brand whose own official account wrote it (its statement).
+def _top_complaints(conn, config: Config, day: dt.date, brands=None) -> list[dict]:
+    """The day's five most reposted complaints about our own brands (`brands`: only these
+    codes of ours; None: all of them): `brands` of each line holds the codes of every one
+    of those the post names (a post naming two is one line, not two of the five), never a
+    brand whose own official account wrote it (its statement).
 
     v_top_complaints holds every tracked post of every day (scored or not), so the
     digest narrows it to complaints posted that Shanghai day (the same local_day the
@@ -85,7 +92,9 @@ def _top_complaints(conn, config: Config, day: dt.date) -> list[dict]:
     files it under."""
     from alerts.responses import own_statement
 
-    ours = [b.code for b in config.brands if not b.competitor]
+    ours = [
+        b.code for b in config.brands if not b.competitor and (brands is None or b.code in brands)
+    ]
     if not ours:
         return []
     query = text(
@@ -113,65 +122,174 @@ def _top_complaints(conn, config: Config, day: dt.date) -> list[dict]:
     return list(top.values())
 
 
-def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
+def _utc(value) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
+    """Incidents opened or resolved on `day` (the config's local day), each with its lead
+    post's URL and reposts, and its first alert that paged someone (an open or escalate
+    sent to a receiver that is not the outbox: as v_alert_outcomes counts alerts)."""
+    tz = ZoneInfo(config.timezone)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end = start + dt.timedelta(days=1)
+    i, n = incidents.c, notifications.c
+    rows = (
+        conn.execute(
+            select(i.incident_id, i.brand, i.category, i.level, i.status, i.opened_at,
+                   i.resolved_at, i.crossed_viral_at, i.evidence)
+            .where(
+                or_(
+                    and_(i.opened_at >= start, i.opened_at < end),
+                    and_(i.resolved_at >= start, i.resolved_at < end),
+                )
+            )
+            .order_by(i.opened_at, i.incident_id)
+        )
+        .mappings()
+        .all()
+    )  # fmt: skip
+    ids = [r["incident_id"] for r in rows]
+    first: dict[str, dt.datetime] = {}
+    for chunk in range(0, len(ids), 500):
+        first.update(
+            conn.execute(
+                select(n.incident_id, func.min(n.sent_at))
+                .where(
+                    n.incident_id.in_(ids[chunk : chunk + 500]),
+                    n.status == "sent",
+                    n.event.in_(["open", "escalate"]),
+                    n.channel != "outbox",
+                )
+                .group_by(n.incident_id)
+            ).all()
+        )
+    out = []
+    for r in rows:
+        try:
+            evidence = json.loads(r["evidence"] or "{}")
+        except ValueError:
+            evidence = {}
+        out.append(
+            {
+                **{k: v for k, v in r.items() if k != "evidence"},
+                "opened_at": _utc(r["opened_at"]),
+                "resolved_at": _utc(r["resolved_at"]),
+                "crossed_viral_at": _utc(r["crossed_viral_at"]),
+                "first_alert_at": _utc(first.get(r["incident_id"])),
+                "url": evidence.get("url"),
+                "observed": evidence.get("observed"),
+                "posts": len(evidence.get("posts") or {}) or 1,
+            }
+        )
+    return out
+
+
+def lead_time_text(incident: dict, viral: int, tz: str) -> str:
+    """The lead time of an incident's first paging alert before it crossed the viral
+    line (when it crossed), as the digest says it."""
+    first, crossed = incident.get("first_alert_at"), incident.get("crossed_viral_at")
+    line = f"{viral:,} reposts"
+    if crossed is not None and first is not None:
+        minutes = (crossed - first).total_seconds() / 60
+        if minutes >= 0:
+            return f"alerted {minutes:.0f} min before it crossed {line}"
+        return f"alerted {-minutes:.0f} min after it crossed {line}"
+    if crossed is not None:
+        return f"crossed {line} at {_clock(crossed, tz)} without a paging alert"
+    if first is not None:
+        return f"alerted {_clock(first, tz)}, did not cross {line}"
+    return f"did not cross {line}, nobody paged"
+
+
+def _clock(when: dt.datetime, tz: str, day: dt.date | None = None) -> str:
+    local = when.astimezone(ZoneInfo(tz))
+    return local.strftime("%H:%M" if day is None or local.date() == day else "%m-%d %H:%M")
+
+
+def _incident_line(incident: dict, name: str, day: dt.date, config: Config) -> str:
+    from nlp.lexicon import category_label
+
+    tz, category = config.timezone, incident["category"]
+    opened, resolved = incident["opened_at"], incident["resolved_at"]
+    resolved_that_day = resolved is not None and _clock(resolved, tz, day) == _clock(resolved, tz)
+    if _clock(opened, tz, day) == _clock(opened, tz):  # opened that day
+        head = f"opened {_clock(opened, tz)}"
+        head += f", resolved {_clock(resolved, tz)}" if resolved_that_day else ""
+    else:
+        head = f"resolved {_clock(resolved, tz)} (opened {_clock(opened, tz, day)})"
+    label = category_label(category)
+    category_text = category if label == category else f"{label} {category}"
+    reach = f"{int(incident['observed']):,} reposts, " if incident.get("observed") else ""
+    posts = f"{incident['posts']} posts, " if incident.get("posts", 1) > 1 else ""
+    lead = lead_time_text(incident, config.thresholds.viral_reposts, tz)
+    return (
+        f"{head}: {name} {incident['level']} {category_text}, {reach}{posts}{lead} "
+        f"({incident['incident_id']})"
+    )
+
+
+def _fetch(engine: Engine, config: Config, day: dt.date, scopes) -> dict:
+    """Everything the day's digests read (every brand), and each scope's top complaints."""
     before = (day - dt.timedelta(days=1)).isoformat()
     with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                text(
-                    "SELECT day, brand, MAX(is_competitor) AS is_competitor, "
-                    "SUM(mentions) AS mentions, SUM(scored) AS scored, "
-                    "SUM(negative) AS negative, SUM(complaints) AS complaints "
-                    "FROM v_mentions_daily WHERE day IN (:d, :b) GROUP BY day, brand"
-                ),
-                {"d": day.isoformat(), "b": before},
+
+        def rows(sql: str, **params) -> list:
+            return conn.execute(text(sql), params).mappings().all()
+
+        data = {
+            "rows": rows(
+                "SELECT day, brand, MAX(is_competitor) AS is_competitor, "
+                "SUM(mentions) AS mentions, SUM(scored) AS scored, "
+                "SUM(negative) AS negative, SUM(complaints) AS complaints "
+                "FROM v_mentions_daily WHERE day IN (:d, :b) GROUP BY day, brand",
+                d=day.isoformat(),
+                b=before,
+            ),
+            "open": conn.execute(
+                select(incidents.c.brand, incidents.c.level).where(incidents.c.status == "open")
             )
             .mappings()
-            .all()
-        )
-        top = _top_complaints(conn, config, day)
-        incidents = (
-            conn.execute(text("SELECT brand, level, status FROM incidents")).mappings().all()
-        )
-        benchmark = (
-            conn.execute(
-                text("SELECT brand, share_of_voice FROM v_brand_benchmark_daily WHERE day = :d"),
-                {"d": day.isoformat()},
-            )
-            .mappings()
-            .all()
-        )
-        categories = (
-            conn.execute(
-                text(
-                    "SELECT brand, is_competitor, category, complaints, complaint_share "
-                    "FROM v_category_benchmark_daily WHERE day = :d"
-                ),
-                {"d": day.isoformat()},
-            )
-            .mappings()
-            .all()
-        )
-        responses = (
-            conn.execute(
-                text(
-                    "SELECT brand, answered, minutes_to_response FROM v_complaint_responses "
-                    "WHERE day = :d"
-                ),
-                {"d": day.isoformat()},
-            )
-            .mappings()
-            .all()
-        )
+            .all(),
+            "day_incidents": _day_incidents(conn, config, day),
+            "benchmark": rows(
+                "SELECT brand, share_of_voice FROM v_brand_benchmark_daily WHERE day = :d",
+                d=day.isoformat(),
+            ),
+            "categories": rows(
+                "SELECT brand, is_competitor, category, complaints, complaint_share "
+                "FROM v_category_benchmark_daily WHERE day = :d",
+                d=day.isoformat(),
+            ),
+            "responses": rows(
+                "SELECT brand, answered, minutes_to_response FROM v_complaint_responses "
+                "WHERE day = :d",
+                d=day.isoformat(),
+            ),
+            "top": {scope: _top_complaints(conn, config, day, scope) for scope in scopes},
+        }
+    return data
+
+
+def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) -> dict:
+    """The digest of the brands in `scope` (codes of ours; None: all), with every
+    competitor beside them as the benchmark."""
+    before = (day - dt.timedelta(days=1)).isoformat()
+    shown = [b for b in config.brands if b.competitor or scope is None or b.code in scope]
+    ours = {b.code for b in shown if not b.competitor}
+    codes_shown = {b.code for b in shown}
     # SUM() is an integer on SQLite and a Decimal on PostgreSQL: make both plain numbers
     stats = {
         (r["day"], r["brand"]): {
             k: (v if k in ("day", "brand") else float(v or 0)) for k, v in r.items()
         }
-        for r in rows
+        for r in data["rows"]
     }
+    responses, benchmark = data["responses"], data["benchmark"]
     lines, labels, codes, shares = [], [], [], []
-    for brand in config.brands:
+    for brand in shown:
         today = stats.get((day.isoformat(), brand.code))
         prev = stats.get((before, brand.code))
         mentions = int(today["mentions"]) if today else 0
@@ -195,23 +313,42 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
     competitor_scored = sum(
         s["scored"] for (d, _), s in stats.items() if d == day.isoformat() and s["is_competitor"]
     )
+    categories = [r for r in data["categories"] if r["is_competitor"] or r["brand"] in ours]
     lines += worse_than_competitors(config, categories, competitor_scored)
-    open_incidents = [i for i in incidents if i["status"] == "open"]
-    lines.append(
-        f"open incidents: {len(open_incidents)} "
-        f"({sum(1 for i in open_incidents if i['level'] == 'critical')} critical)"
-    )
     names = {b.code: b.name for b in config.brands}
-    for t in top:
+    open_now = [i for i in data["open"] if i["brand"] in ours]
+    per_brand = [
+        f"{names[b.code]} {n}"
+        for b in shown
+        if (n := sum(1 for i in open_now if i["brand"] == b.code))
+    ]
+    lines.append(
+        f"open incidents: {len(open_now)} "
+        f"({sum(1 for i in open_now if i['level'] == 'critical')} critical)"
+        + (f": {', '.join(per_brand)}" if len(per_brand) > 1 else "")
+    )
+    links: list[str | None] = [None] * len(lines)
+    order = {b.code: n for n, b in enumerate(shown)}
+    for incident in sorted(
+        (i for i in data["day_incidents"] if i["brand"] in ours),
+        key=lambda i: (order[i["brand"]], i["opened_at"], i["incident_id"]),
+    ):
+        lines.append(_incident_line(incident, names[incident["brand"]], day, config))
+        links.append(incident["url"])
+    for t in data["top"][scope]:
         lines.append(
             f"top: {', '.join(names.get(b, b) for b in t['brands'])} {t['observed']} reposts, "
             f"P(viral) {float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
         )
+        links.append(None)
+    has_data = bool(data["rows"]) or bool(data["open"]) or bool(data["day_incidents"])
     return {
         "event": "digest",
-        "has_data": bool(rows) or bool(open_incidents),
+        "has_data": has_data,
         "day": day.isoformat(),
+        "brands": sorted(codes_shown),
         "lines": lines,
+        "links": links,  # beside `lines`: the post an incident line is about (alerts.render)
         # ascii_labels: the brand codes, drawn instead of the names without a CJK font
         "bars": {
             "labels": labels,
@@ -222,10 +359,37 @@ def digest_payload(engine: Engine, config: Config, day: dt.date) -> dict:
     }
 
 
+def digest_payload(engine: Engine, config: Config, day: dt.date, brands=None) -> dict:
+    """The digest of `day` for our brands in `brands` (codes; None: every brand), with the
+    competitors beside them as the benchmark. `has_data` is False only when the warehouse
+    has nothing at all to report (a fresh install), whatever the scope."""
+    scope = None if brands is None else frozenset(brands)
+    return _payload(config, day, _fetch(engine, config, day, [scope]), scope)
+
+
+def digest_scopes(config: Config) -> dict[str, frozenset]:
+    """{receiver: codes of our brands whose alerts the routing tree sends it, at any level
+    or category}: a receiver's digest is about those brands only."""
+    from alerts.levels import LEVELS
+    from nlp.lexicon import CATEGORIES
+
+    categories = [None, *(c.code for c in CATEGORIES)]
+    scopes: dict[str, set[str]] = {}
+    for brand in config.brands:
+        for level in LEVELS:
+            for category in categories:
+                labels = {"brand": brand.code, "level": level, "category": category}
+                for receiver in receivers_for(config, labels):
+                    scopes.setdefault(receiver, set()).add(brand.code)
+    return {name: frozenset(codes) for name, codes in scopes.items()}
+
+
 def queue_digest(
     engine: Engine, config: Config, clock: Clock, scheduled_for: dt.datetime | None = None
 ) -> int:
-    """Queue yesterday's digest for every receiver the routing tree reaches; once a day.
+    """Queue yesterday's digest for every receiver the routing tree reaches, each about the
+    brands routed to it (competitors beside them); once a day and receiver (dedupe key
+    `digest:DAY:RECEIVER`).
 
     "Yesterday" is the day before the run was scheduled for (`scheduled_for`, the DAG run's
     logical date), not before the clock: a failed run cleared a day later must still
@@ -233,15 +397,17 @@ def queue_digest(
     now = clock.now()
     at = scheduled_for or now
     day = at.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
-    payload = digest_payload(engine, config, day)
-    if not payload["has_data"]:  # a fresh install: no day to report on, no open incident
-        log.info("digest %s: nothing to report; not sent", day)
+    scopes = digest_scopes(config)
+    data = _fetch(engine, config, day, set(scopes.values()))
+    payloads = {scope: _payload(config, day, data, scope) for scope in set(scopes.values())}
+    if not any(p["has_data"] for p in payloads.values()):
+        log.info("digest %s: nothing to report; not sent", day)  # a fresh install
         return 0
-    receivers = set()
-    for brand in config.brands:
-        for level in ("watch", "warning", "critical"):
-            receivers.update(receivers_for(config, {"brand": brand.code, "level": level}))
+    queued = 0
     with engine.begin() as conn:
-        return queue_notice(
-            conn, config, receivers, f"digest:{day.isoformat()}", "digest", payload, now
-        )
+        for receiver, scope in sorted(scopes.items()):
+            queued += queue_notice(
+                conn, config, [receiver], f"digest:{day.isoformat()}", "digest",
+                payloads[scope], now,
+            )  # fmt: skip
+    return queued

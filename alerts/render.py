@@ -6,9 +6,12 @@ URL) is made inert for the target format before it is placed in a message:
 - Slack mrkdwn: `&`, `<`, `>` become entities (so `<!channel>`, `<!here>` and
   `<https://evil|官方通知>` show as text, ping nobody and link nowhere), the formatting
   characters `* _ ~ \\`` become their full-width forms, and user text goes in `verbatim`
-  text objects (no auto-linking of URLs, channels or mentions).
-- Email HTML: `html.escape` on every value; the only link is the post's own URL, and only
-  when it is http(s).
+  text objects (no auto-linking of URLs, channels or mentions). Silences compare values
+  NFKC-folded (`alerts.silences.normalize`), so a name copied from an alert still matches.
+- Email HTML: `html.escape` on every value; the only links are the posts' own URLs (the
+  alert's post, a digest's incidents: `list_items`), and only when they are http(s).
+- Every incident alert shows the post id it is about and a ready-made
+  `yujing silence add --post ID` (`silence_command`), escaped like the rest.
 - Chinese team-chat robots (DingTalk, WeCom/企业微信, Feishu/飞书): markdown and mention
   syntax (`<@userid>`, `<at user_id="all">`, `[text](url)`, `#`, `*`…) become full-width
   look-alikes; Feishu gets a `post` message whose text elements are literal.
@@ -24,6 +27,7 @@ import datetime as dt
 import html
 import json
 import re
+import shlex
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -228,6 +232,21 @@ def facts(p: dict) -> list[tuple[str, str]]:
 
 # events rendered as a title and a list of lines rather than one incident's facts
 LIST_EVENTS = ("summary", "digest", "ops")
+LINK_LABEL = "原帖 post"
+_LINK_LIMIT = 1000  # longer URLs are shown nowhere rather than blow a message's limits
+
+
+def list_items(p: dict) -> list[tuple[object, str | None]]:
+    """A list event's (line, link) pairs. `links`, when present, runs beside `lines`: the
+    URL of the post a line is about (a digest's incidents), shown as a real link when it
+    is a plain http(s) URL (`safe_url`). The lines themselves are text: a URL a stranger
+    wrote into a post never becomes a link."""
+    links = p.get("links") or []
+    out = []
+    for i, line in enumerate(p.get("lines", [])):
+        url = safe_url(links[i]) if i < len(links) else None
+        out.append((line, url if url and len(url) <= _LINK_LIMIT else None))
+    return out
 
 
 def title(p: dict) -> str:
@@ -251,16 +270,37 @@ def email_subject(p: dict) -> str:
     return clip(one_line(title(p)), 200)
 
 
+SILENCE_FOR = "1d"
+
+
+def silence_command(p: dict) -> str | None:
+    """A ready-made `yujing silence add --post ID` for the post the alert is about (the
+    incident's lead post, which is what a post silence matches), shell-quoted, so it
+    can be pasted as it is; None without a post id. Not yet escaped for a channel."""
+    post_id = p.get("post_id")
+    if not post_id:
+        return None
+    post_id = one_line(post_id)
+    return (
+        f"yujing silence add --post {shlex.quote(post_id)} --for {SILENCE_FOR} "
+        f'--comment "原因 reason"'
+    )
+
+
 def _ack_hint(p: dict) -> str:
     iid = p.get("incident_id", "")
-    return f"incident {iid} · 确认 ack: yujing ack {iid}"
+    hint = f"incident {iid} · 确认 ack: yujing ack {iid}"
+    command = silence_command(p)
+    if command:
+        hint += f" · 帖子 post {one_line(p.get('post_id'))} · 静音 mute: {command}"
+    return hint
 
 
 def plain_text(p: dict) -> str:
     """Plain text (email text part, outbox, webhook `text`)."""
     lines = [title(p)]
     if p.get("event") in LIST_EVENTS:
-        lines += [one_line(x) for x in p.get("lines", [])]
+        lines += [one_line(x) + (f" {url}" if url else "") for x, url in list_items(p)]
         if p.get("count", 0) > len(p.get("lines", [])) and p.get("event") == "summary":
             lines.append(f"… {p['count'] - len(p['lines'])} more")
         return "\n".join(lines)
@@ -303,7 +343,11 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
         "text": {"type": "plain_text", "text": clip(head, SLACK_HEADER_LIMIT), "emoji": True},
     }
     if p.get("event") in LIST_EVENTS:
-        lines = [f"• {slack_text(x, 500)}" for x in p.get("lines", [])]
+        lines = [
+            f"• {slack_text(x, 500)}"
+            + (f" <{url.replace('&', '&amp;')}|{LINK_LABEL}>" if url else "")
+            for x, url in list_items(p)
+        ]
         body, used = [], 0
         for line in lines:
             if used + len(line) + 1 > SLACK_SECTION_LIMIT - 20:
@@ -339,17 +383,12 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
     url = safe_url(p.get("url"))
     link = f"<{url.replace('&', '&amp;')}|查看原帖 Open post> · " if url else ""
     iid = slack_text(p.get("incident_id", ""), 100)
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"{link}incident `{iid}` · 确认 ack: `yujing ack {iid}`",
-                }
-            ],
-        }
-    )
+    hint = f"{link}incident `{iid}` · 确认 ack: `yujing ack {iid}`"
+    command = silence_command(p)
+    if command:  # the post id in full and a command that mutes it, both copyable
+        post = slack_text(p.get("post_id"), 200)
+        hint += f"\n帖子 post `{post}` · 静音 mute: `{slack_text(command, 500)}`"
+    blocks.append({"type": "context", "elements": [_mrkdwn(hint)]})
     return fallback, blocks
 
 
@@ -368,7 +407,12 @@ def email_html(p: dict, chart_cid: str | None) -> str:
     )
     head = f"<h2 style='margin:0 0 8px'>{e(title(p))}</h2>"
     if p.get("event") in LIST_EVENTS:
-        items = "".join(f"<li>{e(one_line(x))}</li>" for x in p.get("lines", []))
+        items = "".join(
+            f"<li>{e(one_line(x))}"
+            + (f' <a href="{e(url)}">{e(LINK_LABEL)}</a>' if url else "")
+            + "</li>"
+            for x, url in list_items(p)
+        )
         return f"<html><body>{head}<ul>{items}</ul>{chart}</body></html>"
     rows = "".join(
         f"<tr><th align='left' style='padding-right:12px'>{e(k)}</th><td>{e(v)}</td></tr>"
@@ -414,8 +458,11 @@ def webhook_json(note: dict) -> dict:
 def _robot_lines(p: dict, excerpt_limit: int, max_lines: int) -> list[str]:
     lines = [f"### {robot_escape(title(p))}"]
     if p.get("event") in LIST_EVENTS:
-        items = p.get("lines", [])
-        lines += [f"- {robot_escape(x)}" for x in items[:max_lines]]
+        items = list_items(p)
+        lines += [
+            f"- {robot_escape(x)}" + (f" [{LINK_LABEL}]({url})" if url else "")
+            for x, url in items[:max_lines]
+        ]
         if len(items) > max_lines:
             lines.append(f"- … +{len(items) - max_lines}")
         return lines
@@ -436,8 +483,11 @@ def _feishu_rows(p: dict, excerpt_limit: int, max_lines: int) -> list[list[dict]
         return [{"tag": "text", "text": value}]
 
     if p.get("event") in LIST_EVENTS:
-        items = p.get("lines", [])
-        rows = [text(robot_escape(x)) for x in items[:max_lines]]
+        items = list_items(p)
+        rows = [
+            text(robot_escape(x)) + ([{"tag": "a", "text": LINK_LABEL, "href": url}] if url else [])
+            for x, url in items[:max_lines]
+        ]
         if len(items) > max_lines:
             rows.append(text(f"… +{len(items) - max_lines}"))
         return rows

@@ -3,16 +3,28 @@
 As in Alertmanager, a silence is a set of matchers with a start, an expiry, an author and
 a comment; it applies while active, and it is a separate stage: the incident still opens,
 escalates and resolves, only its notifications are muted. A silence matches an alert when
-every matcher it sets matches: brand (code or name), author name, post id (the root post
-or any post of the incident), keyword (a substring of a post's text, case-insensitive).
-A silenced notification is recorded in the log as `silenced` and never sent later for
-the same event; the next event (an escalation, say) is checked again.
+every matcher it sets matches: brand (code or name), author name, post id, keyword (a
+substring of the post's text). The post is the one that caused the event: the lead post of
+the incident's open or latest escalation (or the post it reposts), never any other post
+grouped into the incident, so silencing one handled post does not hide another post's
+escalation (`alerts.stage`).
+
+Values compare as people copy them: NFKC-normalised, case-folded, runs of whitespace as
+one space (`normalize`). The alerts show ASCII `_`, `*`, `~` and backquotes as their
+full-width look-alikes to keep them inert in Slack mrkdwn; NFKC folds those back, so a
+name or keyword copied from an alert matches. Every incident alert shows its post id and
+a ready-made `yujing silence add --post ID` (`alerts.render.silence_command`).
+
+A silenced notification is recorded in the log as `silenced`. When the silence ends while
+its incident is still open at the same level, the stage sends it then (once: the same row);
+one about an incident that resolved meanwhile stays muted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 import uuid
 
 from sqlalchemy import Connection, select, update
@@ -32,7 +44,7 @@ def add_silence(
 ) -> str:
     """Store a silence active from `now` to `until`; returns its id."""
     matchers = {
-        k: str(v).strip() for k, v in matchers.items() if k in MATCHER_KEYS and v and str(v).strip()
+        k: str(v).strip() for k, v in matchers.items() if k in MATCHER_KEYS and v and normalize(v)
     }
     if not matchers:
         raise ValueError("a silence needs at least one of --brand, --author, --post, --keyword")
@@ -82,26 +94,33 @@ def expire_silence(conn: Connection, silence_id: str, now: dt.datetime) -> bool:
     return result.rowcount == 1
 
 
+def normalize(value: object) -> str:
+    """A value as a silence compares it: NFKC (full-width look-alikes and compatibility
+    forms become their plain characters), case-folded, whitespace runs as one space."""
+    text = unicodedata.normalize("NFKC", str(value if value is not None else ""))
+    return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
+
+
 def matches(matchers: dict, alert: dict) -> bool:
     """Does a silence with these matchers cover the alert?
 
-    `alert` keys: brand, brand_name, author_name, post_ids (or post_id), text.
+    `alert` keys: brand, brand_name, author_name, post_ids (or post_id), text: the post the
+    alert is about (`alerts.stage`: the incident's lead post), its whole text.
     """
-    if "brand" in matchers and matchers["brand"] not in (
-        alert.get("brand"),
-        alert.get("brand_name"),
+    if "brand" in matchers and normalize(matchers["brand"]) not in (
+        normalize(alert.get("brand")),
+        normalize(alert.get("brand_name")),
     ):
         return False
-    if "author" in matchers and matchers["author"] != (alert.get("author_name") or ""):
+    if "author" in matchers and normalize(matchers["author"]) != normalize(
+        alert.get("author_name")
+    ):
         return False
     if "post" in matchers:
         posts = set(alert.get("post_ids") or ()) | {alert.get("post_id")}
-        if matchers["post"] not in posts:
+        if normalize(matchers["post"]) not in {normalize(p) for p in posts if p is not None}:
             return False
-    if (
-        "keyword" in matchers
-        and matchers["keyword"].casefold() not in (alert.get("text") or "").casefold()
-    ):
+    if "keyword" in matchers and normalize(matchers["keyword"]) not in normalize(alert.get("text")):
         return False
     return True
 

@@ -8,12 +8,18 @@ the incidents, and queues one row per (incident, event, level, receiver) in the
 notification log (`notifications`, primary key `dedupe_key`; a reminder's key carries its
 time bucket). INSERT ... ON CONFLICT DO NOTHING makes a rerun, a retried task or an
 overlapping run queue nothing twice. Stages, in order: routing (competitors never alert),
-silences (recorded as `silenced`, never sent), and the per-receiver hourly rate limit
-(overflow recorded as `folded` and added to one summary per receiver and hour, sent when
-the hour is over; critical alerts are never folded but do count).
+silences (recorded as `silenced`; matched against the post that caused the event, the
+incident's lead post, with its whole live text: `alerts.silences`), and the per-receiver
+hourly rate limit (overflow recorded as `folded` and added to one summary per receiver and
+hour, sent when the hour is over; urgent alerts, `is_urgent`, are never folded but do
+count). A silenced notification about an incident still open at the same level when no
+silence covers it any more is released: the same row goes back to `pending` (with the
+incident as it stands), so it is sent once, late, like Alertmanager does once a silence
+expires; one about a resolved incident, or a lower level, stays muted.
 
-`deliver_pending` sends what is queued. Quiet hours defer a non-critical notification
-(it stays queued and goes out when they end; it is never dropped). Each row is claimed by
+`deliver_pending` sends what is queued. Quiet hours defer every notification that is not
+urgent (critical open/escalate/remind/no-response and ops notices are): it stays queued
+and goes out when they end; it is never dropped. Each row is claimed by
 a compare-and-set UPDATE to `sending` that stores a fresh claim token (in `external_id`
 until the row is sent) and a lease; only the holder of the token can mark the row `sent`
 or `failed`, so two overlapping runs never send the same row. A failed send goes back to
@@ -52,6 +58,7 @@ from alerts.engine import (
     incident_id,
     remind_bucket,
 )
+from alerts.render import local_time
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
 from warehouse.schema import (
@@ -86,6 +93,8 @@ EVENT_ORDER = {
     "answered": 2,
 }
 INCIDENT_EVENTS = ("open", "escalate", "remind", "resolve")
+URGENT_EVENTS = ("open", "escalate", "remind", "noresponse")  # at the critical level
+RELEASABLE = ("open", "escalate", "noresponse", "answered")  # sent late after a silence
 STAT_FOR_EVENT = {
     "open": "opened",
     "escalate": "escalated",
@@ -584,25 +593,28 @@ def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -
 def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
     """Update incidents from the latest evidence and queue their notifications.
 
-    Returns counts: evidence, opened, escalated, reminded, resolved, queued (new rows to
-    send), silenced, folded.
+    Returns counts: evidence, opened, escalated, reminded, resolved, noresponse, answered,
+    queued (rows to send), silenced, folded, released (silenced rows sent after all once
+    their silence ended; counted in queued or folded too).
     """
     now = clock.now()
     stats = dict.fromkeys(
         ("evidence", "opened", "escalated", "reminded", "resolved", "noresponse", "answered",
-         "queued", "silenced", "folded"),
+         "queued", "silenced", "folded", "released"),
         0,
     )  # fmt: skip
     with engine.begin() as conn:
         evidence = latest_evidence(conn, config)
         stats["evidence"] = len(evidence)
         known = _load_incidents(conn, now)
+        current = {s.incident_id: s for s in known}  # the incidents as this run leaves them
         silences = active_silences(conn, now)
         for before, items in _group(conn, config, known, evidence, now):
             state, events = evaluate(config, before, items, now)
             if state is None or (state == before and not events):
                 continue
             _save(conn, state)
+            current[state.incident_id] = state
             if not events:
                 continue
             lead = state.lead
@@ -613,12 +625,15 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
                 stats[STAT_FOR_EVENT[event]] += 1
                 payload = build_payload(config, state, event, now, series, counts, curve)
                 _queue(conn, config, state, event, payload, silences, now, stats)
-        _response_notices(conn, config, now, silences, stats)
+        _response_notices(conn, config, list(current.values()), now, silences, stats)
+        _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
     return stats
 
 
-def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: dict) -> None:
+def _response_notices(
+    conn, config: Config, states, now: dt.datetime, silences, stats: dict
+) -> None:
     """ "No response from the brand" / "the brand answered" for open incidents of brands
     with official accounts (alerts/responses.py has the rule: "no response" only on a
     complete check made at or after the target; this stage also runs when the check
@@ -627,7 +642,7 @@ def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: d
 
     targets = config.responses.targets_minutes
     r, m = brand_responses.c, mentions.c
-    for state in _load_incidents(conn, now):
+    for state in states:
         if state.status != "open" or not official_uids(config, state.brand, state.platform):
             continue
         author = conn.execute(
@@ -677,6 +692,71 @@ def _response_notices(conn, config: Config, now: dt.datetime, silences, stats: d
             _queue(conn, config, state, event, payload, silences, now, stats)
 
 
+def is_urgent(event: str | None, level: str | None) -> bool:
+    """News that must reach someone now: a critical incident opening, escalating, still
+    unacknowledged or still unanswered, and ops notices. Urgent notifications go through
+    quiet hours and are never folded by the rate limit; "resolved" and "answered" notes,
+    digests and summaries wait."""
+    return event == "ops" or (level == "critical" and event in URGENT_EVENTS)
+
+
+def _silence_alert(conn, state: IncidentState, payload: dict, silences) -> dict:
+    """What a silence is matched against: the post that caused the event (the incident's
+    lead post: the one that opened it or caused its latest escalation) and the post it
+    reposts, its author, and its whole text as stored (`mentions.text`; read only while a
+    keyword silence is active), not the other posts grouped into the incident."""
+    lead = state.lead
+    platform = lead.platform if lead else state.platform
+    post_id = lead.post_id if lead else state.root_post_id
+    text_ = None
+    if any("keyword" in s["matchers"] for s in silences):
+        m = mentions.c
+        text_ = conn.execute(
+            select(m.text)
+            .where(m.platform == platform, m.post_id == post_id, m.brand == state.brand)
+            .limit(1)
+        ).scalar_one_or_none()
+    if text_ is None:
+        text_ = (lead.text or lead.excerpt) if lead else payload.get("excerpt")
+    return {
+        "brand": state.brand,
+        "brand_name": payload["brand_name"],
+        "author_name": lead.author_name if lead else None,
+        "post_ids": {post_id, lead.root_post_id if lead else state.root_post_id},
+        "text": text_,
+    }
+
+
+def _admit(conn, config, receiver: str, urgent: bool, payload: dict, now) -> tuple[str, str]:
+    """The rate limit: ("pending", None), or ("folded", note) past the hourly limit."""
+    if not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
+        return "folded", f"folded into {_fold(conn, config, receiver, payload, now)}"
+    return "pending", None
+
+
+def _release(conn, config, state, key, receiver, event, payload, created, now, stats) -> None:
+    """Send a silenced notification after all, once: no silence covers it any more and
+    its incident is still open at the same level. The same row (so never twice), with the
+    incident as it stands now, queued now (or folded, like any other alert)."""
+    muted = local_time(_utc(created), config.timezone)
+    payload = {**payload, "reasons": [*payload.get("reasons", []), f"静音已结束 silence "
+               f"ended: muted since {muted}, still open"]}  # fmt: skip
+    status, note = _admit(conn, config, receiver, is_urgent(event, state.level), payload, now)
+    released = conn.execute(
+        update(notifications)
+        .where(notifications.c.dedupe_key == key, notifications.c.status == "silenced")
+        .values(
+            status=status,
+            created_at=now,
+            last_error=note or f"silenced since {muted}; released when the silence ended",
+            payload=json.dumps(payload, ensure_ascii=False, default=str),
+        )
+    ).rowcount
+    if released:
+        stats["released"] += 1
+        stats["queued" if status == "pending" else status] += 1
+
+
 def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
     labels = {
         "brand": state.brand,
@@ -684,32 +764,26 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
         "category": state.category,
         "platform": state.platform,
     }
-    lead = state.lead
-    silence = silenced_by(
-        silences,
-        {
-            "brand": state.brand,
-            "brand_name": payload["brand_name"],
-            "author_name": lead.author_name if lead else None,
-            "post_ids": {state.root_post_id, *(p.evidence.post_id for p in state.posts.values())},
-            "text": " ".join(p.evidence.text or p.evidence.excerpt for p in state.posts.values()),
-        },
-    )
-    urgent = state.level == "critical" and event != "resolve"
+    silence = silenced_by(silences, _silence_alert(conn, state, payload, silences))
+    urgent = is_urgent(event, state.level)
     body = json.dumps(payload, ensure_ascii=False, default=str)
     for receiver in receivers_for(config, labels):
         key = dedupe_key(state, event, receiver, config)
         exists = conn.execute(
-            select(notifications.c.dedupe_key).where(notifications.c.dedupe_key == key)
+            select(notifications.c.status, notifications.c.created_at).where(
+                notifications.c.dedupe_key == key
+            )
         ).first()
-        if exists:
-            continue  # a rerun: already queued (or sent)
+        if exists:  # a rerun: already queued (or sent); a notice due again after its silence
+            if exists.status == "silenced" and not silence and event in RELEASABLE:
+                _release(conn, config, state, key, receiver, event, payload,
+                         exists.created_at, now, stats)  # fmt: skip
+            continue
         status, note = "pending", None
         if silence:
             status, note = "silenced", f"silenced by {silence}"
-        elif not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
-            status = "folded"
-            note = f"folded into {_fold(conn, config, receiver, payload, now)}"
+        else:
+            status, note = _admit(conn, config, receiver, urgent, payload, now)
         added = insert_ignore(
             conn,
             notifications,
@@ -731,6 +805,49 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
             keys=["dedupe_key"],
         )
         stats["queued" if status == "pending" else status] += added
+
+
+def _release_after_silences(conn, config: Config, states, silences, now, stats) -> None:
+    """Open incidents whose open/escalate at their current level was only ever silenced,
+    and that no silence covers now (it expired, or was expired): announce them now, once
+    per receiver (`_release`). One query, through the notification log's incident index."""
+    current = {s.incident_id: s for s in states if s.is_open}
+    if not current:
+        return
+    n, i = notifications.c, incidents.c
+    rows = conn.execute(
+        select(n.dedupe_key, n.incident_id, n.event, n.receiver, n.created_at)
+        .select_from(notifications.join(incidents, i.incident_id == n.incident_id))
+        .where(
+            i.status == "open",
+            n.status == "silenced",
+            n.event.in_(["open", "escalate"]),
+            n.level == i.level,
+        )
+        .order_by(n.created_at, n.dedupe_key)
+    ).all()
+    for row in rows:
+        state = current.get(row.incident_id)
+        if state is None or row.receiver not in receivers_for(
+            config,
+            {"brand": state.brand, "level": state.level, "category": state.category,
+             "platform": state.platform},
+        ):  # fmt: skip
+            continue
+        lead = state.lead
+        payload = build_payload(
+            config,
+            state,
+            row.event,
+            now,
+            _series(conn, lead.platform, lead.post_id) if lead else [],
+            _counts(conn, lead.platform, lead.post_id) if lead else {},
+            _curve(conn, lead.platform, lead.post_id) if lead else [],
+        )
+        if silenced_by(silences, _silence_alert(conn, state, payload, silences)):
+            continue
+        _release(conn, config, state, row.dedupe_key, row.receiver, row.event, payload,
+                 row.created_at, now, stats)  # fmt: skip
 
 
 def queue_notice(
@@ -891,7 +1008,10 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         not_before = payload.get("not_before")
         if (
             (not_before and dt.datetime.fromisoformat(not_before) > now)
-            or (row["level"] != "critical" and in_quiet_hours(receiver, now, config.timezone))
+            or (
+                not is_urgent(row["event"], row["level"])
+                and in_quiet_hours(receiver, now, config.timezone)
+            )
             or (pair in blocked)
         ):
             stats["deferred"] += 1

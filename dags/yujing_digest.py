@@ -3,8 +3,9 @@
 
 Each morning (09:00 Asia/Shanghai by default), per brand: yesterday's mention volume,
 negative share and its trend, top complaints by spread, incidents opened and resolved with
-their lead times, and a chart — on Slack and email (or the local outbox), once per day
-and receiver. "Yesterday" is the day before the run's logical date: a failed run cleared
+their lead times and posts, and a chart — on Slack and email (or the local outbox), once
+per day and receiver. Each receiver gets the brands the routing sends it, competitors
+beside them. "Yesterday" is the day before the run's logical date: a failed run cleared
 later still reports its own day.
 
 Schedule: `schedules.digest`.
