@@ -25,12 +25,13 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     parser.add_argument("--negative-below", type=float, default=None)
     args = parser.parse_args(argv)
 
-    from nlp.scorer import Scorer
+    from nlp.scorer import Scorer, brand_words
     from yujing.config import ConfigError, load_config
 
     try:
         config = load_config()
-        words = [w for b in config.brands for w in (b.name, *b.aliases, *b.products)]
+        # the words the pipeline protects (yujing/resources.py lists the same ones)
+        words = brand_words(config)
         negative_below = config.thresholds.negative_below
     except ConfigError:
         words, negative_below = [], 0.4

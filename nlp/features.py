@@ -11,7 +11,9 @@ Besides plain n-grams a post gets:
 
 - negation-scoped copies of the n-grams that start within a few characters after a
   negation word (不是很好 → NEG:很, NEG:很好, NEG:好 …), so "不好" and "好" can weigh
-  differently even when the bigram is not in the training data;
+  differently even when the bigram is not in the training data; the scope starts after a
+  comparison or a verb of meeting (没有想象中那么|好, 没遇到过|假货), and words that only
+  contain a negation (不过 "but", 特别 "very"; lexicon.NOT_NEGATIONS) have none;
 - degree-scoped copies after an intensifier (太/非常/极其 …) so 太差 and 有点差 differ;
 - tokens: emoticons (`EMO_怒`) and lexicon hits (`LEX:problem:safety`, `LEX:cue`, …),
   hashed into the same space with a stable hash (murmurhash3, not Python's salted hash).
@@ -28,6 +30,8 @@ from functools import cache
 
 import numpy as np
 from scipy import sparse
+
+from nlp.lexicon import mask_not_negations
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -48,10 +52,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 @cache
 def _scope_patterns() -> tuple[re.Pattern, re.Pattern]:
-    from nlp.lexicon import DEGREE, NEGATIONS, trie_regex
+    from nlp.lexicon import COMPARISONS, DEGREE, ENCOUNTERS, NEGATIONS, trie_regex
 
     negations = [n for n in NEGATIONS if n not in ("杜绝", "防止", "预防", "避免")]
-    return re.compile(trie_regex(negations)), re.compile(trie_regex(DEGREE))
+    # the scope starts at what is evaluated or denied, after a comparison ("没有想象中那么|好")
+    # or a verb of meeting it ("从来没遇到过|质量问题")
+    skipped = trie_regex([*COMPARISONS, *ENCOUNTERS, *(f"{e}过" for e in ENCOUNTERS)])
+    negation = f"(?:{trie_regex(negations)})(?:{skipped})*"
+    return re.compile(negation), re.compile(trie_regex(DEGREE))
 
 
 @cache
@@ -112,7 +120,8 @@ class HashedFeatures:
             neg_re, deg_re = _scope_patterns()
             seps = np.flatnonzero(np.isin(codes, _CLAUSE_ENDS))
             if self.negation:
-                neg_mark = self._marks(neg_re, joined, total, seps)
+                # 不过 ("but"), 特别 ("very") and the like deny nothing
+                neg_mark = self._marks(neg_re, mask_not_negations(joined), total, seps)
             if self.degree:
                 deg_mark = self._marks(deg_re, joined, total, seps)
 

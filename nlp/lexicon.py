@@ -212,8 +212,11 @@ CATEGORIES: tuple[Category, ...] = (
             "物流太慢", "等了两个小时", "等了一个小时", "等了一个多小时", "等了半天",
             "凉了", "饭都凉", "暴力分拣", "包裹破损", "虚假签收", "被签收", "一直不送",
             # spilled or lost on the way
-            "洒出来", "全洒", "都洒", "洒了一", "撒了一", "洒一地", "撒一地", "弄丢", "搞丢",
-            "给丢了", "包裹丢", "行李丢", "被摔",
+            "洒出来", "全洒", "都洒", "洒了一", "撒了一", "洒一地", "撒一地", "包裹丢", "行李丢",
+            "被摔",
+            # lost by whoever carried it (弄丢, 搞丢 alone are anyone's keys or wallet)
+            "快递弄丢", "快递搞丢", "包裹弄丢", "包裹搞丢", "件弄丢", "件搞丢", "货弄丢",
+            "货搞丢", "行李弄丢", "行李搞丢",
             # everyday wording mined from negative reviews (2026-12-01): late
             "才送到", "才送来", "才送过来", "小时才送", "分钟才送", "天才到货", "几天才收到",
             "多天才收到", "星期才收到", "送了两个小时", "送了一个多小时", "送了一个半小时",
@@ -504,7 +507,18 @@ IRONY: tuple[str, ...] = (
     "真是好样的", "佩服佩服", "真有你的", "谢谢你全家", "也是一种实力", "真是服了",
     "能力yyds", "能力一流", "好到我想", "我谢谢你",
 )
+# Grief and sadness in the author's own words: a feeling, not a grievance. The
+# complaint-text head reads review-like wording and alone would call "这电影太悲伤了" a
+# complaint; with these it needs lexicon evidence (nlp/scorer.py).
+GRIEF: tuple[str, ...] = (
+    "悲伤", "难过", "伤心", "心疼", "哭了", "泪目", "想哭", "看哭", "哭死", "心酸", "舍不得",
+    "心碎", "破防", "难受",
+)
 SARCASTIC_EMOTICONS: frozenset[str] = frozenset({"微笑", "呵呵", "doge", "二哈", "白眼"})
+# Anger or disgust: a reposter's "[怒][怒]" over a quoted complaint takes its side.
+ANGRY_EMOTICONS: frozenset[str] = frozenset(
+    {"怒", "怒骂", "抓狂", "鄙视", "吐", "哼", "左哼哼", "右哼哼", "生气"}
+)
 # A reposter agreeing with the complaint quoted: its evidence counts as their own.
 AGREEMENT: tuple[str, ...] = (
     "同款", "我也是", "我也遇到", "我也被", "我家也是", "我也一样", "+1", "支持维权",
@@ -515,15 +529,32 @@ AGREEMENT: tuple[str, ...] = (
 # as 任何/发现) does not count ("没有发现任何异物", "不是假货", "宝宝不过敏").
 NEGATIONS: tuple[str, ...] = (
     "没有", "没", "无", "不是", "不", "并非", "非", "未", "毫无", "绝无", "从未", "从没",
-    "从来没有", "不存在", "不会", "并不", "一点也不", "一点都不", "别", "不用", "无需",
+    "从来没有", "从来没", "不存在", "不会", "并不", "一点也不", "一点都不", "别", "不用", "无需",
     "杜绝", "防止", "预防", "避免",
 )
+# Words that contain a negation character but deny nothing: 不过 "but", 特别 "very",
+# 区别 "difference", double negations that assert (不得不投诉 "had to complain", 非曝光不可).
+# They are masked before negations are looked for, here and in the model's negation scope
+# (nlp/features.py). 不过 stays a negation before 敏/期/关/分… (不过敏 is "not allergic").
+NOT_NEGATIONS: tuple[str, ...] = (
+    "只不过", "不得不", "不能不", "不可不", "不无", "无不", "非得", "非要", "无非", "非常",
+    "无比", "无论", "无数", "特别", "分别", "区别", "差别", "级别", "类别", "个别", "性别",
+    "识别", "鉴别", "告别", "别人", "别的", "未来",
+)
+# The comparison "没有想象中那么差" / "没有宣传的那么好" negates what it compares: a negation's
+# scope reaches past these to the evaluated word (here and in nlp/features.py).
+COMPARISONS: tuple[str, ...] = (
+    "想象中", "想象的", "想像中", "传说中", "宣传的", "预期的", "期待中", "图片上",
+    "描述的", "那么", "这么",
+)
+# Never having met the problem (从来没遇到过质量问题, 没买到过假货) denies it too: a
+# negation's scope reaches past these (here and in nlp/features.py).
+ENCOUNTERS: tuple[str, ...] = ("遇到", "碰到", "遇见", "遇过", "买到")
 _FILLERS = (
     "任何", "什么", "发现", "出现", "检测出", "检出", "吃出", "喝出", "有", "过", "再",
     "都", "也", "一点", "一丝", "半点", "啥", "到", "会", "曾", "被",
-    # the comparison "没有想象中那么差" / "没有宣传的那么好" negates what it compares
-    "想象中", "想象的", "想像中", "传说中", "宣传的", "预期的", "期待中", "图片上",
-    "描述的", "那么", "这么",
+    *ENCOUNTERS,
+    *COMPARISONS,
 )
 
 # Everyday evaluative words whose *negated* use flips their meaning ("一点也不差", "不贵",
@@ -660,12 +691,30 @@ def _negation_tail() -> re.Pattern:
     return re.compile(f"(?:{neg})(?:{fill}){{0,3}}$")
 
 
+@cache
+def _not_negation() -> re.Pattern:
+    # 非X不可 asserts X (the gap stops at a clause end or NUL, the batch separator)
+    gap = r"[^\0,，。.!?！？;；:：、\s~]{1,6}?"
+    return re.compile(
+        rf"不过(?![敏期关分火瘾时夜问来度于])|非{gap}不可|{trie_regex(NOT_NEGATIONS)}"
+    )
+
+
+def mask_not_negations(text: str) -> str:
+    """`text` with the words that only look like negations (NOT_NEGATIONS) blanked out
+    character for character, so that positions still line up with the original."""
+    return _not_negation().sub(lambda m: "_" * len(m.group()), text)
+
+
 _CLAUSE_END = re.compile(r"[,，。.!?！？;；:：、\s~]")
 
 
 def _clause_before(text: str, start: int) -> str:
-    """The (up to 10) characters of the clause that precede `start`."""
-    window = text[max(0, start - 10) : start]
+    """The (up to 10) characters of the clause that precede `start`, with the words that
+    only look like negations masked (seen in context: 特别 across the cut, 非…不可 around
+    the term)."""
+    lo = max(0, start - 13)
+    window = mask_not_negations(text[lo : start + 7])[max(0, start - lo - 10) : start - lo]
     cut = None
     for m in _CLAUSE_END.finditer(window):
         cut = m.end()
@@ -691,7 +740,8 @@ _RHETORICAL_END = re.compile(
 )
 _RHETORICAL_WHAT = re.compile(r"^(?:又|还)?是(?:什么|啥)")
 # "不是奶粉质量问题," : 不是 denies a whole noun phrase that ends its clause
-_NOT_A_PHRASE = re.compile(r"(?:不是|并不是|并非)[^,，。.!?！？;；:：、\s~]{1,4}$")
+# ... but "不是第一次坏了" says it broke again
+_NOT_A_PHRASE = re.compile(r"(?:不是|并不是|并非)(?!第|头一)[^,，。.!?！？;；:：、\s~]{1,4}$")
 _PHRASE_END = frozenset(",，。.!！;；:：、 ~")
 
 
@@ -717,11 +767,24 @@ def _product_context() -> re.Pattern:
     return re.compile(trie_regex(PRODUCT_CONTEXT))
 
 
-def _about_a_product(text: str, hits: list[Hit], has_brand: bool) -> bool:
-    """Whether a post names something consumed or sold (for symptom terms)."""
-    if has_brand or any(h.term not in SYMPTOMS and h.kind in (PROBLEM, TOPIC) for h in hits):
+def _about_a_product(text: str, hits: list[Hit], brands: list[tuple[int, int]]) -> bool:
+    """Whether a post names something consumed or sold (for symptom terms). A brand (and a
+    product word inside its name: 汽车 in 星辰汽车) counts only as what the post is about:
+    in a symptom's clause, or at the start or end of its own ("刚换了沐沐奶粉，宝宝就过敏了"),
+    not in passing ("开着星辰S7去医院，奶奶住院了")."""
+    if any(h.term not in SYMPTOMS and h.kind in (PROBLEM, TOPIC) for h in hits):
         return True
-    return _product_context().search(text) is not None
+    for m in _product_context().finditer(text):
+        if not any(a <= m.start() and m.end() <= b for a, b in brands):
+            return True
+    symptoms = [h.start for h in hits if h.term in SYMPTOMS]
+    for a, b in brands:
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, a)), default=0)
+        found = _CLAUSE_END.search(text, b)
+        end = found.start() if found else len(text)
+        if a == start or b == end or any(start <= i < end for i in symptoms):
+            return True
+    return False
 
 
 def match(text: str, protected: re.Pattern | None = None) -> Hits:
@@ -751,7 +814,7 @@ def match(text: str, protected: re.Pattern | None = None) -> Hits:
         for i, h in enumerate(out.hits)
         if h.term in SYMPTOMS and h.kind == PROBLEM and not h.negated
     ]
-    if symptoms and not _about_a_product(text, out.hits, bool(spans)):
+    if symptoms and not _about_a_product(text, out.hits, spans):
         # a symptom with no product behind it only says what the post is about
         for i in symptoms:
             h = out.hits[i]
@@ -830,9 +893,22 @@ def signals_in(text: str) -> list[str]:
 
 
 def protected_pattern(words: Iterable[str]) -> re.Pattern | None:
-    """A pattern of protected words (brand names) inside which lexicon terms are ignored."""
+    """A pattern of protected words (brand names) inside which lexicon terms are ignored.
+    A search phrase made of another of the words and a term (the keyword 沐沐质量问题 =
+    沐沐 + 质量问题) is no name: protecting it would hide the very problem it searches for."""
     words = [w for w in dict.fromkeys(words) if w]
+    words = [w for w in words if not _search_phrase(w, words)]
     return re.compile(trie_regex(words)) if words else None
+
+
+def _search_phrase(word: str, words: list[str]) -> bool:
+    pattern, roles = _matcher()
+    for other in words:
+        if other != word and other in word:
+            rest = word.replace(other, " ")
+            if any(roles[m.group()] for m in pattern.finditer(rest)):
+                return True
+    return False
 
 
 def all_terms() -> list[str]:

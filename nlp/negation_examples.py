@@ -21,14 +21,16 @@ from nlp.lexicon import NEGATIVE_WORDS, POSITIVE_WORDS
 
 # fmt: off
 SUBJECTS = ("", "质量", "味道", "服务", "东西", "这家店", "感觉", "其实")
+# the comparison with expectations negates whatever it compares, in both directions: taught
+# one way only (没有想象中那么差 → praise), the model read "没有想象中那么好" as praise too
+COMPARED = ("没有想象中那么", "没有想象的那么", "没有传说中那么")
 # negations that turn a negative word into (mild) praise: 不差, 一点也不贵, 没那么难吃
 NEGATING_NEGATIVE = (
-    "不", "一点也不", "一点都不", "并不", "也不", "没那么", "没有那么", "不算",
-    "没有想象中那么", "没有传说中那么",
+    "不", "一点也不", "一点都不", "并不", "也不", "没那么", "没有那么", "不算", *COMPARED,
 )
 # negations that turn a positive word into a complaint: 不好吃, 不太满意, 一点也不方便
 NEGATING_POSITIVE = (
-    "不", "一点也不", "一点都不", "并不", "不太", "不是很", "没那么", "不怎么",
+    "不", "一点也不", "一点都不", "并不", "不太", "不是很", "没那么", "不怎么", *COMPARED,
     "没有想象中", "没有宣传的那么",
 )
 DEGREE_NEGATIVE = ("", "很", "太", "非常", "有点", "真", "特别")

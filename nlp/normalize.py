@@ -25,8 +25,11 @@ from pathlib import Path
 MAX_CHARS = 5000
 
 _TAG = re.compile(r"<\s*(br|p|div|/p|/div)\b[^>]*>|<[a-zA-Z/!][^<>]{0,500}>", re.I)
+# a link stops at a repost marker glued to it ("t.cn/A6xyz//@user:"), which would otherwise
+# swallow the marker and read the quoted post as the reposter's own words
 _URL = re.compile(
-    r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+|t\.cn/[A-Za-z0-9]+|dwz\.cn/[A-Za-z0-9]+|"
+    r"(?:https?://|www\.)(?:[A-Za-z0-9\-._~:?#@!$&'()*+,;=%]|/(?!/\s*@))+|"
+    r"t\.cn/[A-Za-z0-9]+|dwz\.cn/[A-Za-z0-9]+|"
     r"[OL]?网页链接|\[?网页链接\]?",
     re.I,
 )
@@ -87,8 +90,19 @@ def _traditional_chars() -> re.Pattern:
     return re.compile("[" + "".join(sorted(re.escape(c) for c in chars)) + "]")
 
 
+# OpenCC t2s keeps 著 (著名 is simplified too), so traditional 著火 "on fire", 著凉, 睡著,
+# 等著 stayed 著 and matched nothing. 著 before these, or after these verbs, is 着
+# (zháo / zhe); 著名, 显著, 原著 are left alone. (tw2s converts 著 everywhere, also in
+# simplified 显著 and 原著.)
+_ZHUO = re.compile(
+    "著(?=[火凉涼急迷陆陸地手])|(?<=[睡看等拿穿带帶跟接顺順向朝沿随隨按照本冲衝忍憋盯站坐躺])著(?![作名称稱])"
+)
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified (OpenCC t2s), skipped when there is nothing to convert."""
+    if "著" in text:
+        text = _ZHUO.sub("着", text)
     if _traditional_chars().search(text) is None:
         return text
     return _opencc().convert(text)

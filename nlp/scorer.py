@@ -36,7 +36,12 @@ How a post reads adjusts this (`read_post`; the words are in nlp/lexicon.py):
   model sees the praise, so P(positive) is capped at SARCASM_SENTIMENT;
 - a repost whose own words agree with the quoted complaint (同款, 我也是, 支持维权) takes the
   quoted evidence at full weight instead of QUOTED_WEIGHT, and the model reads the quoted
-  post with them.
+  post with them; so does one whose own reaction is clearly negative (angry emoticons such
+  as "[怒][怒]", or own words with P(positive) < REACTION_BELOW), unless the quoted post is
+  a report or a question.
+
+Escalation signals (12315, 曝光, 抵制) add evidence only beside other evidence (a problem, a
+cue, a topic or the complaint-text head): "被偷了，报警了" is no complaint about us.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -57,6 +62,10 @@ from nlp.normalize import NormalizedText, normalize
 
 CHUNK = 2048  # posts featurised at once (bounds memory for huge batches)
 QUOTED_WEIGHT = 0.6  # evidence found only in the quoted post of a repost counts less
+# ... unless the reposter's own reaction is clearly negative (angry emoticons, or own words
+# reading below this): then it counts in full, like agreement (not for a quoted report or
+# question)
+REACTION_BELOW = 0.15
 # evidence in a question or a news item counts less: a question about 退款 or a report on
 # 12315 statistics is not someone's complaint, though a question full of problems can be
 REPORTED_WEIGHT = 0.6
@@ -70,6 +79,10 @@ _SIGNAL_WEIGHT = {s.code: s.weight for s in lexicon.SIGNALS}
 _TOPIC_WEIGHT, _TOPIC_WEIGHT_NEGATIVE = 0.35, 0.55
 # a topic term alone (价格, 快递) makes a complaint only in a clearly negative post
 TOPIC_NEGATIVE_BELOW = 0.15
+# signals that say the poster complains (投诉到, 维权群, 黑猫投诉) are evidence of their own
+_COMPLAINING_SIGNALS = frozenset(
+    t for s in lexicon.SIGNALS for t in s.terms if any(c in t for c in lexicon.COMPLAINT_CUES)
+)
 
 
 def _is_han(ch: str) -> bool:
@@ -119,7 +132,7 @@ def unusable_reason(raw: object, norm: NormalizedText) -> str | None:
     return None
 
 
-INQUIRY, QUESTION, RHETORICAL, NEWS, PRAISE, MOCK, IRONY, AGREE = (
+INQUIRY, QUESTION, RHETORICAL, NEWS, PRAISE, MOCK, IRONY, AGREE, GRIEF = (
     "inquiry",
     "question",
     "rhetorical",
@@ -128,6 +141,7 @@ INQUIRY, QUESTION, RHETORICAL, NEWS, PRAISE, MOCK, IRONY, AGREE = (
     "mock",
     "irony",
     "agree",
+    "grief",
 )
 
 
@@ -143,6 +157,7 @@ def _reading_matcher() -> tuple[re.Pattern, dict[str, str]]:
         (MOCK, lexicon.MOCK_PRAISE),
         (IRONY, lexicon.IRONY),
         (AGREE, lexicon.AGREEMENT),
+        (GRIEF, lexicon.GRIEF),
     ):
         for w in words:
             kinds[w.lower()] = kind
@@ -166,6 +181,9 @@ class Reading:
     news: bool = False  # reports (a headline, a bulletin, an advice column, a rebuttal)
     sarcastic: bool = False  # praise that means the opposite
     agrees: bool = False  # a repost whose own words agree with the quoted complaint
+    angry: bool = False  # ... or whose own emoticons are angry ([怒], [抓狂])
+    quotes_report: bool = False  # the quoted post asks or reports (see `inquiry`, `news`)
+    grieves: bool = False  # its own words are sad (悲伤, 难过): a feeling, not a grievance
 
 
 def _all_questions(text: str) -> bool:
@@ -198,7 +216,16 @@ def read_post(norm: NormalizedText, hits: Hits) -> Reading:
         or (MOCK in found and problem)
     )
     agrees = AGREE in found and bool(norm.quoted_text and norm.own_text)
-    return Reading(inquiry and not sarcastic, news and not inquiry, sarcastic, agrees)
+    angry = bool(lexicon.ANGRY_EMOTICONS & set(norm.scoring_emoticons))
+    grieves = GRIEF in found and not sarcastic
+    return Reading(
+        inquiry and not sarcastic,
+        news and not inquiry,
+        sarcastic,
+        agrees,
+        angry,
+        grieves=grieves,
+    )
 
 
 def model_tokens(norm: NormalizedText, hits: Hits) -> list[str]:
@@ -231,10 +258,13 @@ def complaint_of(
     negative: bool,
     reading: Reading = Reading(),
     complaint_text: float = 0.0,
+    hinted: bool = False,
 ) -> tuple[bool, float, list[str], list[str]]:
     """(complaint, complaint_score, categories, signals) from lexicon hits, sentiment and
-    the model's P(complaint text)."""
+    the model's P(complaint text); `hinted`: a category hint (lexicon.CATEGORY_HINTS) names
+    what happened, which lets an escalation signal count."""
     weights: list[float] = []
+    signal_weights: list[float] = []
     topic_weight = _TOPIC_WEIGHT_NEGATIVE if sentiment < TOPIC_NEGATIVE_BELOW else _TOPIC_WEIGHT
     denied = [h for h in own.hits if h.kind == PROBLEM]
     if denied and all(h.negated for h in denied):
@@ -245,7 +275,12 @@ def complaint_of(
     topics: list[str] = []
     signals: list[str] = []
     topic_evidence = 0.0
-    quoted_scale = 1.0 if reading.agrees else QUOTED_WEIGHT
+    reacts = (
+        quoted is not None
+        and not reading.quotes_report
+        and (sentiment < REACTION_BELOW or (reading.angry and sentiment < COMPLAINT_TEXT_BELOW))
+    )
+    quoted_scale = 1.0 if reading.agrees or reacts else QUOTED_WEIGHT
     for hits, scale in ((own, 1.0), (quoted, quoted_scale)):
         if hits is None:
             continue
@@ -263,18 +298,30 @@ def complaint_of(
             if not reading.inquiry:
                 signals.append(code)
             if not reported:
-                weights.append(_SIGNAL_WEIGHT[code] * scale)
-        for code in hits.codes(TOPIC):
-            topics.append(code)
-        # what a post is about counts once, however many categories it names; an illness
-        # with no product behind it (外婆住院了) is no evidence of a complaint at all
-        if not reported and any(h.term not in lexicon.SYMPTOMS for h in hits.live(TOPIC)):
+                signal_weights.append(_SIGNAL_WEIGHT[code] * scale)
+        # an illness with no product behind it (外婆住院了) is no evidence of a complaint
+        # and names no category (the lexicon made it a topic)
+        about = [h for h in hits.live(TOPIC) if h.term not in lexicon.SYMPTOMS]
+        topics += [h.code for h in about]
+        # what a post is about counts once, however many categories it names
+        if not reported and about:
             topic_evidence = max(topic_evidence, topic_weight * scale)
     weights.append(topic_evidence)
+    # an escalation signal escalates a complaint but makes none by itself: 报警 after a
+    # theft, 拉黑 after a break-up, 很多人都说 about a sad film. It counts beside other
+    # evidence, the complaint-text head, a hint of what happened (摄像头…报警了) or a
+    # signal that is itself a complaint (投诉到工信部, 拉了维权群)
+    complaining = any(
+        h.term in _COMPLAINING_SIGNALS for hs in (own, quoted) if hs for h in hs.live(SIGNAL)
+    )
+    if any(weights) or complaining or hinted or complaint_text >= COMPLAINT_TEXT_AT:
+        weights += signal_weights
     evidence = 1.0 - math.prod(1.0 - w for w in weights)
     negativity = min(1.0, max(0.0, (1.0 - sentiment) / 0.6))
     score = evidence * negativity
-    if sentiment < COMPLAINT_TEXT_BELOW and not reported:
+    # the head reads review-like wording: grief with nothing named ("这电影太悲伤了") is not
+    # enough for it alone, though lexicon evidence still makes a sad post a complaint
+    if sentiment < COMPLAINT_TEXT_BELOW and not reported and not reading.grieves:
         score = max(score, min(1.0, COMPLAINT_AT * complaint_text / COMPLAINT_TEXT_AT))
     complaint = score >= COMPLAINT_AT
     categories: list[str] = []
@@ -326,7 +373,9 @@ def lexicon_digest() -> str:
             lexicon.MOCK_PRAISE,
             lexicon.IRONY,
             sorted(lexicon.SARCASTIC_EMOTICONS),
+            sorted(lexicon.ANGRY_EMOTICONS),
             lexicon.AGREEMENT,
+            lexicon.GRIEF,
         ],
         "rule": [
             QUOTED_WEIGHT,
@@ -336,6 +385,7 @@ def lexicon_digest() -> str:
             TOPIC_NEGATIVE_BELOW,
             REPORTED_WEIGHT,
             SARCASM_SENTIMENT,
+            REACTION_BELOW,
             COMPLAINT_TEXT_AT,
             COMPLAINT_TEXT_BELOW,
         ],
@@ -368,8 +418,12 @@ def prepare(raw: object, protected=None) -> Prepared:
     text = norm.scoring_text
     hits = lexicon.match(text, protected)
     quoted_hits = None
+    quotes_report = False
     if norm.quoted_text and (norm.own_text or norm.emoticons):
         quoted_hits = lexicon.match(norm.quoted_text, protected)
+        if quoted_hits.hits:
+            quoted = read_post(NormalizedText(norm.quoted_text), quoted_hits)
+            quotes_report = quoted.inquiry or quoted.news
     reading = Reading()
     # how a post reads only matters with complaint vocabulary or a sarcastic emoticon
     # (the check costs about as much as the lexicon match, so most posts skip it)
@@ -378,11 +432,30 @@ def prepare(raw: object, protected=None) -> Prepared:
         or quoted_hits is not None
         or lexicon.SARCASTIC_EMOTICONS & set(norm.scoring_emoticons)
     ):
-        reading = read_post(norm, hits)
+        reading = replace(read_post(norm, hits), quotes_report=quotes_report)
     if reading.agrees:
         # "我也是" carries no sentiment of its own: the model reads what is agreed with
         text = norm.full
     return Prepared(norm, None, text, model_tokens(norm, hits), hits, quoted_hits, reading)
+
+
+def _hinted(item: Prepared, protected) -> bool:
+    """Whether a post with an escalation signal has a category hint outside the signal's
+    own words ("把他拉黑了": 拉黑 is a signal and a hint, and hints nothing about us)."""
+    found = False
+    for hits, text in (
+        (item.hits, item.norm.scoring_text),
+        (item.quoted_hits, item.norm.quoted_text),
+    ):
+        signals = hits.live(SIGNAL) if hits is not None else []
+        if not signals:
+            continue
+        chars = list(text)
+        for h in signals:
+            chars[h.start : h.start + len(h.term)] = " " * len(h.term)
+        codes = lexicon.hinted_codes("".join(chars), protected)
+        found = found or any(c in codes for c in lexicon.CATEGORY_CODES)
+    return found
 
 
 class _BaseScorer:
@@ -426,7 +499,13 @@ class _BaseScorer:
                 p = min(p, SARCASM_SENTIMENT)
             negative = p < self.negative_below
             complaint, cscore, cats, sigs = complaint_of(
-                item.hits, item.quoted_hits, p, negative, reading, complaint_text
+                item.hits,
+                item.quoted_hits,
+                p,
+                negative,
+                reading,
+                complaint_text,
+                _hinted(item, self.protected),
             )
             if complaint:
                 # a question about 12315 is no threat to call it (as in complaint_of)

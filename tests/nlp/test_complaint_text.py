@@ -55,6 +55,15 @@ def test_the_committed_model_reads_everyday_complaints(scorer):
     assert not question.complaint
 
 
+def test_grief_alone_is_a_feeling_not_a_complaint(scorer):
+    # the issue's own example: negative, not a complaint about us; the head reads it as
+    # review-like wording, so sad words leave the decision to lexicon evidence
+    for text in ("这电影太悲伤了", "这部电影太悲伤了", "这本书的结局太悲伤了，看哭了"):
+        assert not scorer.score(text).complaint, text
+    sad_and_harmed = scorer.score("买的奶粉里有异物，孩子喝了吐了一晚上，心疼死了")
+    assert sad_and_harmed.complaint and "safety" in sad_and_harmed.categories
+
+
 def test_the_head_is_trained_saved_and_loaded(tmp_path_factory):
     train = load_splits(tiny_data(tmp_path_factory.mktemp("data")))[0]
     model = fit(train, log=lambda *a: None)
