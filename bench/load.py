@@ -2,7 +2,7 @@
 
     python bench/load.py [--sizes 10000,100000,1000000] [--snapshots 10]
                          [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/test]
-                         [--no-pg | --no-sqlite] [--profile]
+                         [--no-pg | --no-sqlite] [--profile] [--probe 30]
 
 Real Weibo status JSON from the simulator (cloned with fresh ids) goes through the stages
 the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes`:
@@ -19,13 +19,22 @@ the DAGs run, into one growing warehouse, up to each cumulative size in `--sizes
   refresh: the clones are not on any server); items are the posts checked, including
   hot ones that came due again;
 - escalate: `run_escalation` over the latest evidence.
+- score/run: then, as in production every 5 minutes, one scoring run (a task per brand)
+  finds `--probe` (30) posts ingested since the last run among the whole history (the
+  bulk above is one call, which hides a per-run cost that grows with history). Printed,
+  the median of 5 such runs: a run's time, and the same posts' lookups bounded by the
+  scoring cursor beside the old unbounded lookup (every mention anti-joined against every
+  score), measured in the same run on the same posts. The history is first made older than the cursor's settle
+  time (clock advanced, one untimed run), as it is in a warehouse that has run for days.
 
 On PostgreSQL the planner statistics are refreshed (ANALYZE, untimed) before each reading
 stage, as autovacuum would on a production server: the local server runs with it off.
 
 Prints seconds and items/s per stage at each size, the process's peak memory so far, and
 per stage the cost per item at the largest size over the smallest (1.0x = linear growth).
-The baseline is the same stage at the smallest size, measured in the same run.
+The baseline is the same stage at the smallest size, measured in the same run. For the
+per-run scoring cost it prints the cost at the largest size over the smallest (1.0x =
+independent of history) for the run, its bounded lookups and the old lookup.
 
 `--profile` runs spread and escalate under cProfile (slower: read its ratios, not its
 rates) and prints, per size, Python function calls per item and the functions with the
@@ -48,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("ingest", "snapshots", "score", "spread", "escalate")
+PROBE_PARTS = ("run", "bounded lookups", "old unbounded lookups")
 
 
 @cache
@@ -126,13 +136,66 @@ class _Profiles:
             print(f"      {own / total:5.1%} own time  {calls / items:8.2f} calls/item  {where}")
 
 
+def _score_probe(
+    engine, config, client, scorer, clock, statuses, n: int, first_id: int, rounds: int = 5
+):
+    """Steady-state scoring runs, 5 minutes apart, each over `n` freshly ingested posts:
+    the median seconds of a run (a task per brand, enrolment included), of its bounded
+    lookups, and of the old unbounded lookups of the same posts (measured first,
+    read-only); the posts a run scored, and whether any run was a daily sweep."""
+    import statistics
+
+    from ingest.run import _Run
+    from nlp.stage import CURSOR_SOURCE, SETTLE, score_new_mentions, unscored, unscored_since
+    from spread.tracking import enroll_scored
+    from warehouse.cursors import get_cursor
+
+    brands = [b.code for b in config.brands]
+    version = scorer.model_version
+    clock.advance(SETTLE + dt.timedelta(minutes=10))  # the bulk is history now
+    for brand in brands:  # untimed: the run that found the bulk's last posts
+        score_new_mentions(engine, scorer, clock, brand=brand, on_scored=enroll_scored)
+    _analyze(engine)
+    runs, bounded, old, found, sweep = [], [], [], 0, False
+    for r in range(rounds):
+        batch = []
+        for k in range(n):
+            item = dict(statuses[(first_id + r * n + k) % len(statuses)])
+            pid = str(6 * 10**15 + first_id + r * n + k)
+            item.update(id=int(pid), idstr=pid, mid=pid)
+            batch.append(item)
+        _Run(engine, config, client, "weibo", clock.now(), None).store_page(batch)
+        clock.advance(dt.timedelta(minutes=5))
+        started = time.perf_counter()
+        for brand in brands:
+            unscored(engine, version, 1000, brand)
+        old.append(time.perf_counter() - started)
+        with engine.connect() as conn:
+            since = {b: get_cursor(conn, CURSOR_SOURCE, f"{b} {version}") for b in brands}
+        started = time.perf_counter()
+        for brand in brands:
+            unscored_since(engine, version, 1000, since[brand], brand)
+        bounded.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        results = [
+            score_new_mentions(engine, scorer, clock, brand=b, on_scored=enroll_scored)
+            for b in brands
+        ]
+        runs.append(time.perf_counter() - started)
+        found = sum(x["scored"] for x in results)
+        sweep = sweep or any(x["sweep"] for x in results)
+    median = statistics.median
+    return median(runs), median(bounded), median(old), found, sweep
+
+
 def run(
     url: str | None,
     sizes: list[int],
     per_mention: int,
     statuses: list[dict],
     profile: bool = False,
-) -> dict:
+    probe: int = 30,
+) -> tuple[dict, dict]:
     from alerts.stage import run_escalation
     from ingest.run import _Run
     from ingest.weibo import WeiboClient
@@ -154,6 +217,7 @@ def run(
     client = WeiboClient("http://127.0.0.1:9/2", "unused")  # parse only, never called
     scorer, predictor = scorer_for_config(config), Predictor.load()
     costs: dict[str, list[tuple[int, float]]] = {s: [] for s in STAGES}
+    runs: dict[str, list[tuple[int, float]]] = {s: [] for s in PROBE_PARTS}
     profiles = _Profiles(profile)
     done = 0
     for size in sizes:
@@ -238,8 +302,20 @@ def run(
             if n:
                 costs[stage].append((size, seconds / n))
             profiles.report(stage, n)
+        if probe:
+            seconds, bounded, old, found, sweep = _score_probe(
+                engine, config, client, scorer, clock, statuses, probe, size
+            )
+            print(
+                f"  score/run  {seconds:8.3f} s  {found:>10,} new posts among {size:,}+"
+                f"{' (a daily sweep)' if sweep else ''}: lookups {bounded:.4f} s bounded, "
+                f"{old:.4f} s old unbounded ({old / max(bounded, 1e-9):,.0f}x)",
+                flush=True,
+            )
+            for part, value in zip(PROBE_PARTS, (seconds, bounded, old), strict=True):
+                runs[part].append((size, value))
         clock.advance(dt.timedelta(minutes=5))
-    return costs
+    return costs, runs
 
 
 def main(argv=None) -> int:
@@ -251,6 +327,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument(
         "--profile", action="store_true", help="profile spread and escalate (see above)"
+    )
+    parser.add_argument(
+        "--probe", type=int, default=30, help="new posts per steady-state scoring run (0: off)"
     )
     args = parser.parse_args(argv)
     sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
@@ -267,12 +346,18 @@ def main(argv=None) -> int:
             print(f"(PostgreSQL skipped: {type(exc).__name__})")
     try:
         for name, url in targets:
-            costs = run(url, sizes, args.snapshots, statuses, args.profile)
+            costs, runs = run(url, sizes, args.snapshots, statuses, args.profile, args.probe)
             print(f"{name}: cost per item at the largest size vs the smallest (1.0x = linear)")
             for stage, points in costs.items():
                 if len(points) >= 2:
                     (s0, c0), (s1, c1) = points[0], points[-1]
                     print(f"  {stage:10} {c1 / c0:5.2f}x  ({s0:,} → {s1:,} mentions)")
+            print(f"{name}: a scoring run after {args.probe} posts ingested, largest size vs smallest "
+                  "(1.0x = independent of history)")  # fmt: skip
+            for part, points in runs.items():
+                if len(points) >= 2:
+                    (s0, c0), (s1, c1) = points[0], points[-1]
+                    print(f"  {part:22} {c1 / max(c0, 1e-9):7.2f}x  ({s0:,} → {s1:,} mentions)")
             print()
     finally:
         bench_ingest.drop_schemas()

@@ -1,7 +1,9 @@
 """Connecting to the warehouse and migrating it.
 
 The warehouse is SQLite by default (a file under the project's state directory) and any
-SQLAlchemy URL in `YUJING_WAREHOUSE_URL` in production (PostgreSQL).
+SQLAlchemy URL in `YUJING_WAREHOUSE_URL` in production (PostgreSQL). Where a local file
+cannot be the warehouse (a Celery worker on another machine) callers pass
+`local_fallback=False` and get `WarehouseNotConfigured` instead of an empty SQLite file.
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ VERSION_TABLE = "yujing_alembic_version"  # not Airflow's alembic_version, shoul
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def warehouse_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else $YUJING_WAREHOUSE_URL, else the local SQLite file."""
+class WarehouseNotConfigured(RuntimeError):
+    """No warehouse URL where the local SQLite file would be the wrong database."""
+
+
+def warehouse_url(url: str | None = None, *, local_fallback: bool = True) -> str:
+    """The URL to use: the argument, else $YUJING_WAREHOUSE_URL, else the local SQLite file
+    (only when `local_fallback`: otherwise WarehouseNotConfigured)."""
     if url:
         return url
     if os.environ.get("YUJING_WAREHOUSE_URL"):
         return os.environ["YUJING_WAREHOUSE_URL"]
+    if not local_fallback:
+        raise WarehouseNotConfigured(
+            "no warehouse URL: set YUJING_WAREHOUSE_URL (a SQLAlchemy URL) or the Airflow "
+            "Connection yujing_warehouse (AIRFLOW_CONN_YUJING_WAREHOUSE)"
+        )
     return f"sqlite:///{state_dir() / 'warehouse.db'}"
 
 

@@ -39,7 +39,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     try:
         shown = make_url(url).render_as_string(hide_password=True)
         engine = make_engine(url)
-    except (ArgumentError, ImportError) as exc:
+    except (ArgumentError, ImportError, ValueError) as exc:  # ValueError: a bad port
         print(f"yujing db upgrade: bad warehouse URL: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a SQLite file's folder cannot be made

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from yujing.config import PROJECT_ROOT, load_config
 from yujing.paths import outbox_dir, state_dir
+from yujing.profiles import mask_url
 
 SIM_PORT = 8765
 API_PORT = 8080
@@ -57,6 +58,24 @@ def airflow_env(home: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def write_worker_env(path: Path, env: dict[str, str]) -> Path:
+    """The settings a Celery worker on another machine needs, as `KEY=value` lines in a
+    file only its owner can read (it holds the database password and the JWT secret): the
+    README's scale-out steps start from it. Machine-local paths are left out."""
+    from yujing.config import config_path
+
+    keys = [k for k in env if k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "YUJING_"))]
+    local = {"AIRFLOW__CORE__DAGS_FOLDER", "YUJING_HOME", "AIRFLOW__API__SECRET_KEY"}
+    lines = [f"{k}={env[k]}" for k in sorted(keys) if k not in local]
+    if "YUJING_CONFIG" not in env:
+        lines.append(f"YUJING_CONFIG={config_path()}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    path.chmod(0o600)  # an older file keeps its mode through O_TRUNC
+    return path
 
 
 def _wait_for(url: str, seconds: float) -> bool:
@@ -159,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        worker_env = None
         if prod is None:
             start([str(bin_dir / "airflow"), "standalone"], "airflow-standalone.log")
         else:
+            worker_env = write_worker_env(home / "prod-worker.env", env)
             for command in prod.components():
                 name = "celery-worker" if command[0] == "celery" else command[0]
                 start([str(bin_dir / "airflow"), *command], f"airflow-{name}.log")
@@ -174,10 +195,13 @@ def main(argv: list[str] | None = None) -> int:
                     + ("" if up else " (the API server is still starting)"),
                     f"  Airflow UI   http://127.0.0.1:{API_PORT}  login admin / {_admin_password(env)}",
                     f"  Simulator    http://127.0.0.1:{SIM_PORT} (Weibo + WeChat APIs, speed ×{args.speed:g})",
-                    f"  Warehouse    {prod.warehouse_url if prod else home / 'warehouse.db'}",
+                    f"  Warehouse    {mask_url(prod.warehouse_url) if prod else home / 'warehouse.db'}",
                     *(
                         [
-                            f"  Executor     CeleryExecutor, broker {prod.redis}, metadata {prod.airflow_url}"
+                            f"  Executor     CeleryExecutor, broker {mask_url(prod.redis)}, "
+                            f"metadata {mask_url(prod.airflow_url)}",
+                            f"  Workers      more on other machines: the settings in {worker_env} "
+                            "(README, production profile)",
                         ]
                         if prod
                         else []

@@ -9,6 +9,7 @@ a global client or `datetime.now()`.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -19,6 +20,81 @@ from yujing.config import Config, load_config
 from yujing.connections import ConnectionLookup, MissingConnection, airflow_lookup, endpoint
 
 log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "yujing_warehouse"
+# executors whose tasks run on this machine, where the local SQLite file is the warehouse
+_LOCAL_EXECUTORS = {"LocalExecutor", "SequentialExecutor", "DebugExecutor"}
+_DRIVERS = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2"}
+# libpq options a PostgreSQL Connection's extras may carry (Airflow's own extras such as
+# `cursor` or `iam` are not connection options: psycopg2 would refuse them)
+_LIBPQ_OPTIONS = {
+    "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword", "connect_timeout",
+    "options", "application_name", "target_session_attrs", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "gssencmode", "channel_binding",
+}  # fmt: skip
+
+
+def _executors() -> list[str]:
+    """The configured executors' class names (`core.executor` may list several, each
+    maybe `alias:module.path.Class`)."""
+    value = os.environ.get("AIRFLOW__CORE__EXECUTOR")
+    if value is None:
+        try:
+            from airflow.configuration import conf
+
+            value = conf.get("core", "executor", fallback="LocalExecutor")
+        except ImportError:  # no Airflow here: a library caller, on this machine
+            value = "LocalExecutor"
+    names = [part.strip().split(":")[-1].rsplit(".", 1)[-1] for part in value.split(",")]
+    return [name for name in names if name]
+
+
+def _connection_url(conn) -> str:
+    """A SQLAlchemy URL from an Airflow Connection: type, host, port, login, password,
+    schema (the database) and extras as connection options (`sslmode` …)."""
+    from sqlalchemy import URL
+
+    conn_type = (getattr(conn, "conn_type", None) or "postgres").lower()
+    extra = {
+        k: v
+        for k, v in (getattr(conn, "extra_dejson", None) or {}).items()
+        if isinstance(v, str | int) and not isinstance(v, bool)
+        and (conn_type not in _DRIVERS or k in _LIBPQ_OPTIONS)
+    }  # fmt: skip
+    return URL.create(
+        _DRIVERS.get(conn_type, conn_type),
+        username=getattr(conn, "login", None) or None,
+        password=getattr(conn, "password", None) or None,
+        host=getattr(conn, "host", None) or None,
+        port=getattr(conn, "port", None) or None,
+        database=getattr(conn, "schema", None) or None,
+        query={str(k): str(v) for k, v in extra.items()},
+    ).render_as_string(hide_password=False)
+
+
+def warehouse_url_for_tasks(lookup: ConnectionLookup = airflow_lookup) -> str:
+    """The warehouse a task writes to: $YUJING_WAREHOUSE_URL, else the Airflow Connection
+    `yujing_warehouse` (a secret, so it may live in a secrets backend), else the local SQLite
+    file, but only when the executor runs tasks on this machine. A Celery worker started
+    elsewhere without either setting fails here, naming them, instead of writing to an empty
+    local file of its own ("no such table" on every task)."""
+    from warehouse.db import WarehouseNotConfigured, warehouse_url
+
+    if os.environ.get("YUJING_WAREHOUSE_URL"):
+        return warehouse_url()
+    try:
+        return _connection_url(lookup(WAREHOUSE_CONN_ID))
+    except MissingConnection:
+        pass
+    remote = [name for name in _executors() if name not in _LOCAL_EXECUTORS]
+    try:
+        return warehouse_url(local_fallback=not remote)
+    except WarehouseNotConfigured as exc:
+        raise WarehouseNotConfigured(
+            f"{exc}: the executor ({', '.join(remote)}) runs tasks on other machines, where "
+            "a local SQLite file is not the warehouse. Give every worker the same warehouse "
+            "setting as the scheduler (README, production profile)."
+        ) from None
 
 
 @cache
@@ -43,11 +119,13 @@ class Resources:
     lookup: ConnectionLookup = airflow_lookup
 
     @classmethod
-    def from_airflow(cls) -> Resources:
-        """Production: the active config, the shared warehouse engine, the system clock."""
+    def from_airflow(cls, lookup: ConnectionLookup = airflow_lookup) -> Resources:
+        """Production: the active config, the shared warehouse engine (see
+        `warehouse_url_for_tasks`), the system clock."""
         from warehouse.db import shared_engine
 
-        return cls(config=load_config(), engine=shared_engine(), clock=SystemClock())
+        engine = shared_engine(warehouse_url_for_tasks(lookup))
+        return cls(config=load_config(), engine=engine, clock=SystemClock(), lookup=lookup)
 
     def source_client(self, platform: str):
         """The API client for a platform, or None when the config disables it."""
@@ -69,11 +147,12 @@ class Resources:
         return WeChatClient(ep.base_url, ep.token, conn_id=source.conn_id, clock=self.clock)
 
     def scorer(self):
-        """The production sentiment/complaint scorer, with the brands in its dictionary."""
-        words = []
-        for brand in self.config.brands:
-            words += [brand.name, *brand.aliases, *brand.keywords, *brand.products]
-        return _scorer(tuple(dict.fromkeys(words)), self.config.thresholds.negative_below)
+        """The production sentiment/complaint scorer, with the brands in its dictionary
+        (the same words `yujing score` protects: nlp.scorer.brand_words)."""
+        from nlp.scorer import brand_words
+
+        words = brand_words(self.config)
+        return _scorer(tuple(words), self.config.thresholds.negative_below)
 
     def predictor(self):
         """The spread predictor for the configured horizon and viral line."""

@@ -3,8 +3,9 @@ Redis as the broker, the warehouse on PostgreSQL, and each component its own pro
 (api-server, scheduler, dag-processor, a Celery worker), as yujing/profiles.py starts them.
 
 One Weibo ingest run is triggered; the asset chain (score → spread → escalate) follows on
-its own; every run must succeed, its tasks must have been executed by the Celery worker,
-and the warehouse must hold the mentions and their scores. Uses throwaway databases and
+its own; every run must succeed, its tasks must have been executed by the Celery worker
+(which reads the warehouse URL from the `yujing_warehouse` Connection, as a worker on
+another machine may), and the warehouse must hold the mentions and their scores. Uses throwaway databases and
 its own Celery queue, so it never touches a `make run PROFILE=prod` on the same machine.
 """
 
@@ -20,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from simulator.server import Simulator
 from yujing.config import load_config
@@ -88,6 +89,13 @@ def prod(tmp_path_factory, pg_available):
         [str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True
     )
     subprocess.run([str(BIN / "yujing"), "db", "upgrade"], env=env, check=True, capture_output=True)
+    # the worker finds the warehouse the way a worker on another machine may: through the
+    # Airflow Connection `yujing_warehouse`, without YUJING_WAREHOUSE_URL (with neither, its
+    # tasks would fail: a Celery worker never falls back to a local SQLite file)
+    worker_env = {k: v for k, v in env.items() if k != "YUJING_WAREHOUSE_URL"}
+    worker_env["AIRFLOW_CONN_YUJING_WAREHOUSE"] = (
+        make_url(settings.warehouse_url).set(drivername="postgresql").render_as_string(False)
+    )
     procs, logs = [], {}
     for command in settings.components():
         if command[0] == "triggerer":
@@ -97,7 +105,7 @@ def prod(tmp_path_factory, pg_available):
         procs.append(
             subprocess.Popen(
                 [str(BIN / "airflow"), *command],
-                env=env,
+                env=worker_env if command[0] == "celery" else env,
                 stdout=open(logs[name], "wb"),  # noqa: SIM115 - closed with the process
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
