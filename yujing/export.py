@@ -29,6 +29,8 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from yujing.atomic import replacing
+
 CHUNK = 50_000
 # a spreadsheet evaluates a cell starting with one of these (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -185,8 +187,11 @@ def _export(args, engine, out, view_file: Path) -> int:
         frames = []
         csv_options = {"index": False}
         if args.format == "csv" and args.out:
+            # written beside the file and renamed over it at the end: an export that fails
+            # half-way leaves the previous file whole, never a truncated one in its place;
             # one handle for every chunk: utf-8-sig writes the BOM once, at the start
-            out = stack.enter_context(open(args.out, "w", encoding="utf-8-sig", newline=""))
+            partial = stack.enter_context(replacing(Path(args.out)))
+            out = stack.enter_context(open(partial, "w", encoding="utf-8-sig", newline=""))
             csv_options["lineterminator"] = "\r\n"
         with tqdm(total=total, unit=" rows", desc=args.view, disable=None, file=sys.stderr) as bar:
             first = True
@@ -200,7 +205,8 @@ def _export(args, engine, out, view_file: Path) -> int:
                 bar.update(len(chunk))
     if args.format == "parquet":
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        frame.to_parquet(args.out, index=False)
+        with replacing(Path(args.out)) as partial:
+            frame.to_parquet(partial, index=False)
     if args.out:
         print(f"{total} rows from {args.view} → {args.out}", file=sys.stderr)
     return 0

@@ -528,3 +528,29 @@ def test_alert_outcomes_from_the_real_alert_stage(warehouse, tmp_path):
     page = out.read_text(encoding="utf-8")
     assert re.search(r"First alert</th><td>([^<]*)", page).group(1) == "2026-05-01 13:00"
     assert re.search(r"First record</th><td>([^<]*)", page).group(1) == "2026-05-01 10:00"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_export_that_fails_half_way_leaves_the_previous_file_whole(
+    incident, tmp_path, monkeypatch, fmt
+):
+    # Fault injection (a database dropping the connection mid-stream cannot be staged
+    # here): the typing step raises after the file was opened. The analyst's previous
+    # export must stay as it was, with no truncated file or leftover beside it.
+    import yujing.export
+
+    (tmp_path / "exports").mkdir()
+    out = tmp_path / "exports" / f"mentions.{fmt}"
+    assert (
+        export_main(["v_mentions_daily", "--format", fmt, "--out", str(out)], engine=incident) == 0
+    )
+    before = out.read_bytes()
+
+    def broken(frame, kinds):
+        raise ValueError("connection lost")
+
+    monkeypatch.setattr(yujing.export, "typed", broken)
+    with pytest.raises(ValueError):
+        export_main(["v_mentions_daily", "--format", fmt, "--out", str(out)], engine=incident)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
