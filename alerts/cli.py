@@ -50,6 +50,43 @@ def _user() -> str:
         return "unknown"
 
 
+_WEIBO_URL = re.compile(r"^https?://(?:www\.|m\.)?weibo\.(?:com|cn)/(?:\d+|status|detail)/(\w+)")
+
+
+def _known_post_id(engine, value: str) -> str:
+    """The post id a silence should match, from what a person pastes: the id an alert
+    shows, a weibo.com link, or the base62 id in one (NkYJa2fRN is post 4950000000537651).
+    An id the warehouse has never seen is kept as given, with a warning on stderr."""
+    from sqlalchemy import select
+
+    from ingest.weibo_parse import bid_to_mid
+    from warehouse.schema import mentions
+
+    link = _WEIBO_URL.match(value)
+    candidates = [link.group(1)] if link else [value]
+    try:
+        if not candidates[0].isdigit():
+            candidates.append(bid_to_mid(candidates[0]))
+    except ValueError:
+        pass
+    with engine.connect() as conn:
+        for candidate in candidates:
+            query = select(mentions.c.post_id).where(mentions.c.post_id == candidate).limit(1)
+            if conn.execute(query).first() is not None:
+                if candidate != value:
+                    print(f"yujing silence: {value} is post {candidate}", file=sys.stderr)
+                return candidate
+    # unseen: a weibo.com link surely names a Weibo post; a bare id is kept as given
+    # (a WeChat article's id may look like base62 too)
+    chosen = candidates[-1] if link else value
+    print(
+        f"yujing silence: no post {chosen} in the warehouse (yet); the silence will match it "
+        "if it comes",
+        file=sys.stderr,
+    )
+    return chosen
+
+
 def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     parser = argparse.ArgumentParser(prog="yujing silence", description="mute alerts")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -91,10 +128,13 @@ def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
     now = (clock or SystemClock()).now()
     engine = engine or _engine()
     if args.action == "add":
+        post = args.post
+        if post and post.strip():
+            post = _known_post_id(engine, post.strip())
         matchers = {
             "brand": args.brand,
             "author": args.author,
-            "post": args.post,
+            "post": post,
             "keyword": args.keyword,
         }
         until = now + args.duration

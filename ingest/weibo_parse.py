@@ -141,6 +141,23 @@ def mid_to_bid(mid: str) -> str:
     return "".join(reversed(parts))
 
 
+def bid_to_mid(bid: str) -> str:
+    """The status mid of a weibo.com URL's base62 id (the inverse of `mid_to_bid`);
+    ValueError when it is not one."""
+    if not bid or not bid.isascii() or not bid.isalnum():
+        raise ValueError(f"not a Weibo base62 id: {bid!r}")
+    parts = []
+    for end in range(len(bid), 0, -4):
+        start = max(end - 4, 0)
+        number = 0
+        for ch in bid[start:end]:
+            number = number * 62 + _BASE62.index(ch)
+        if start > 0 and number >= 10_000_000:
+            raise ValueError(f"not a Weibo base62 id: {bid!r}")
+        parts.append(str(number).rjust(7, "0") if start > 0 else str(number))
+    return "".join(reversed(parts))
+
+
 def status_id(obj: dict, what: str) -> str:
     """The id of a status (`idstr`, `id`, else `mid`), digits; else ParseError."""
     ids = {str(obj[k]) for k in ("idstr", "id") if obj.get(k) not in (None, "")}

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 import shlex
 
 import pytest
 from alert_fixtures import T0, Recorder, mechanics_config
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from alerts.cli import silence_main
 from alerts.silences import add_silence, matches
 from alerts.stage import deliver_pending, run_escalation
-from warehouse.schema import brand_responses, mentions
+from warehouse.schema import brand_responses, mentions, silences
 from warehouse.writes import upsert
 
 CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
@@ -204,3 +205,23 @@ def test_the_slack_alert_gives_a_silence_command_that_works(world, clock, slack_
     world.estimate(mid, clock.now(), 900, 0.9, 300.0)  # the same post goes critical
     result = run_escalation(world.engine, CONFIG, clock)
     assert result["escalated"] == 1 and result["silenced"] == 2 and result["queued"] == 0
+
+
+def test_a_silence_takes_the_post_as_weibo_shows_it(world, clock, capsys):
+    """The link in an alert carries Weibo's base62 id; pasting it, or the whole link, mutes
+    the post. An id the warehouse has never seen is kept as given, with a warning."""
+    from ingest.weibo_parse import bid_to_mid, mid_to_bid
+
+    mid = "4950000000537651"
+    assert mid_to_bid(mid) == "NkYJa2fRN" and bid_to_mid("NkYJa2fRN") == mid
+    world.post(mid, **WARNING)
+    for pasted in ("NkYJa2fRN", "https://weibo.com/1234567/NkYJa2fRN?type=comment"):
+        argv = ["add", "--post", pasted, "--for", "1h", "--comment", "legal"]
+        assert silence_main(argv, config=CONFIG, clock=clock, engine=world.engine) == 0
+        assert f"is post {mid}" in capsys.readouterr().err
+    with world.engine.connect() as conn:
+        posts = {json.loads(m)["post"] for m in conn.execute(select(silences.c.matchers)).scalars()}
+    assert posts == {mid}
+    argv = ["add", "--post", "a1b2c3d4", "--for", "1h", "--comment", "not yet seen"]
+    assert silence_main(argv, config=CONFIG, clock=clock, engine=world.engine) == 0
+    assert "no post a1b2c3d4 in the warehouse" in capsys.readouterr().err
