@@ -210,6 +210,19 @@ brand_responses = Table(
     Index(None, "brand", "responded_at"),
 )
 
+official_accounts = Table(
+    "official_accounts",
+    metadata,
+    # each brand's official accounts, copied from the config (`brands[].official_accounts`)
+    # by warehouse/official_accounts.py, so the analyst views can tell the brand's own
+    # statement from a complaint against it
+    Column("brand", String(32), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("uid", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("brand", "platform", "uid"),
+)
+
 notifications = Table(
     "notifications",
     metadata,

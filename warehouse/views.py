@@ -8,6 +8,13 @@ with a `value` column), `{{ minutes_between(later, earlier) }}` and
 `{{ json_first(col) }}` (the first element of a JSON text array, NULL when empty). Views are
 created by a migration, so `yujing db upgrade` brings them up to date.
 
+`{{ official_author(brand, platform, author_id) }}` is true for a post by one of the brand's
+own official accounts (a row of `official_accounts`, kept in sync with the config by
+warehouse/official_accounts.py): the brand's statement, which the views count as a mention
+but never as a negative post or complaint against that brand. The same on both dialects;
+where the table does not exist (the views that revisions before 0006 create from today's
+files) it is false.
+
 `minutes_between` is exact on both: the difference in whole microseconds (SQLite stores a
 timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; julianday's floating-point days were off
 by up to a few microseconds, so a reply exactly 30 minutes later was 29.9999995 or 30.0000002
@@ -25,7 +32,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from yujing.config import PROJECT_ROOT
 
@@ -71,12 +78,34 @@ def _postgresql(name: str, args: list[str]) -> str:
     raise ValueError(f"unknown SQL macro {name!r}")
 
 
-def render(sql: str, dialect: str) -> str:
-    """Expand the dialect macros in one view definition."""
+OFFICIAL_ACCOUNTS = "official_accounts"
+
+
+def _official_author(args: list[str], official_accounts: bool) -> str:
+    brand, platform, author_id = args
+    if not official_accounts:
+        return "(1 = 0)"
+    # the arguments are column names from a view file, never data
+    return (
+        f"EXISTS (SELECT 1 FROM {OFFICIAL_ACCOUNTS} oa WHERE oa.brand = {brand}"  # noqa: S608
+        f" AND oa.platform = {platform} AND oa.uid = {author_id})"
+    )
+
+
+def render(sql: str, dialect: str, *, official_accounts: bool = True) -> str:
+    """Expand the dialect macros in one view definition (`official_accounts=False`: the
+    table does not exist yet, `official_author` is false)."""
     expand = {"sqlite": _sqlite, "postgresql": _postgresql}.get(dialect)
     if expand is None:
         raise NotImplementedError(f"views are defined for sqlite and postgresql, not {dialect}")
-    return _MACRO.sub(lambda m: expand(m.group(1), [a.strip() for a in m.group(2).split(",")]), sql)
+
+    def macro(m: re.Match) -> str:
+        name, args = m.group(1), [a.strip() for a in m.group(2).split(",")]
+        if name == "official_author":
+            return _official_author(args, official_accounts)
+        return expand(name, args)
+
+    return _MACRO.sub(macro, sql)
 
 
 def view_files(directory: Path = VIEWS_DIR, below: str | None = None) -> list[Path]:
@@ -119,8 +148,12 @@ def create_views(
 ) -> list[str]:
     """(Re)create every view (or those numbered before `below`); returns their names."""
     drop_views(conn, directory, below)
+    accounts = inspect(conn).has_table(OFFICIAL_ACCOUNTS)  # from revision 0006 on
     names = []
     for path in view_files(directory, below):
-        conn.execute(text(render(path.read_text(encoding="utf-8"), conn.dialect.name)))
+        sql = render(
+            path.read_text(encoding="utf-8"), conn.dialect.name, official_accounts=accounts
+        )
+        conn.execute(text(sql))
         names.append(view_name(path))
     return names

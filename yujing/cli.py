@@ -52,7 +52,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         print(f"yujing db upgrade: cannot open the warehouse {shown}: {reason}", file=sys.stderr)
         return 1
     print(f"warehouse {shown} at revision {revision}")
+    _sync_official_accounts(engine)
     return 0
+
+
+def _sync_official_accounts(engine) -> None:
+    """Copy the config's official accounts into the warehouse (the escalate DAG does it
+    every run too); a config that does not load only skips this, with a note."""
+    from warehouse.official_accounts import sync_official_accounts
+    from yujing.clock import SystemClock
+    from yujing.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        first = " ".join(line.strip() for line in str(exc).splitlines())
+        print(f"yujing db upgrade: official accounts not synced: {first}", file=sys.stderr)
+        return
+    synced = sync_official_accounts(engine, config, SystemClock().now())
+    print(f"official accounts: {synced['added']} added, {synced['removed']} removed")
 
 
 def _passthrough(module: str, function: str) -> Callable[[argparse.Namespace], int]:

@@ -98,10 +98,16 @@ def track_spread(resources: Resources | None = None) -> dict:
 
 
 def check_responses(resources: Resources | None = None) -> dict:
-    """Record the brand's first public reply under each unanswered tracked complaint."""
+    """Copy the config's official accounts into the warehouse (the analyst views tell a
+    brand's own statement from a complaint by them), then record the brand's first public
+    reply under each unanswered tracked complaint."""
     from alerts.responses import check_responses as run
+    from warehouse.official_accounts import sync_official_accounts
 
     res = resources or Resources.from_airflow()
+    synced = sync_official_accounts(res.engine, res.config, res.clock.now())
+    if synced["added"] or synced["removed"]:
+        log.info("official accounts: %(added)d added, %(removed)d removed", synced)
     return run(
         res.engine,
         res.config,

@@ -1,6 +1,8 @@
 -- v_mentions_daily: per local day (Asia/Shanghai, 'YYYY-MM-DD'), brand and platform:
 -- mention volume, how many were scored, negative and complaint counts and shares.
--- A post that names two brands counts once for each.
+-- A post that names two brands counts once for each. A post by one of the brand's own
+-- official accounts (`official_accounts`: its apology, its recall notice) is the brand
+-- speaking: a mention (and scored) of that brand, never a negative post or complaint of it.
 -- column types: day text, is_competitor integer, mentions integer, scored integer,
 -- column types: negative integer, complaints integer, negative_share float, complaint_share float
 CREATE VIEW v_mentions_daily AS
@@ -15,8 +17,10 @@ FROM (
     SELECT {{ local_day(m.created_at) }} AS day, m.brand, m.platform,
            CASE WHEN m.is_competitor THEN 1 ELSE 0 END AS is_competitor,
            CASE WHEN s.post_id IS NULL THEN 0 ELSE 1 END AS scored,
-           CASE WHEN s.negative THEN 1 ELSE 0 END AS negative,
-           CASE WHEN s.complaint THEN 1 ELSE 0 END AS complaint
+           CASE WHEN s.negative AND NOT {{ official_author(m.brand, m.platform, m.author_id) }}
+                THEN 1 ELSE 0 END AS negative,
+           CASE WHEN s.complaint AND NOT {{ official_author(m.brand, m.platform, m.author_id) }}
+                THEN 1 ELSE 0 END AS complaint
     FROM mentions m
     LEFT JOIN v_latest_scores s ON s.platform = m.platform AND s.post_id = m.post_id
 ) daily

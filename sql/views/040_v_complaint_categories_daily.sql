@@ -1,6 +1,7 @@
 -- v_complaint_categories_daily: complaints per local day, brand, platform and category
 -- code (see nlp/lexicon.py for the codes and their Chinese/English labels). A complaint
--- with two categories counts once in each.
+-- with two categories counts once in each. A post by one of the brand's own official
+-- accounts (`official_accounts`) is no complaint of that brand.
 -- column types: day text, category text, complaints integer
 CREATE VIEW v_complaint_categories_daily AS
 SELECT day, brand, platform, category, COUNT(*) AS complaints
@@ -9,6 +10,6 @@ FROM (
     FROM mentions m
     JOIN v_latest_scores s ON s.platform = m.platform AND s.post_id = m.post_id,
          {{ json_items(s.categories, c) }}
-    WHERE s.complaint
+    WHERE s.complaint AND NOT {{ official_author(m.brand, m.platform, m.author_id) }}
 ) exploded
 GROUP BY day, brand, platform, category

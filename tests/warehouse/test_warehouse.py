@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0005"
+HEAD = "0006"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0005", every),
         ("0004", every),
         ("0003", every),
         ("0002", {view_name(p) for p in view_files(below="080")}),
@@ -158,6 +159,86 @@ def test_0005_downgrade_restores_the_0004_views_and_upgrades_again(warehouse):
         assert upgrade(warehouse) == HEAD
         assert "first_recorded_at" in _view_columns(warehouse, "v_alert_outcomes")
         assert lead_and_minutes() == (60, 30.0)
+
+
+def test_0006_downgrade_restores_the_0005_views_and_upgrades_again(warehouse):
+    """Downgrading 0006 drops official_accounts and brings back the views as 0005 had them
+    (the same SQL, their columns, and their answers: the brand's own statement counted as a
+    complaint against it), twice over; upgrading again brings back today's."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from warehouse.db import _alembic_config
+    from warehouse.official_accounts import sync_official_accounts
+    from warehouse.schema import scores, tracked_posts
+    from warehouse.views import render, view_files, view_name
+    from yujing.config import load_config
+
+    migration = _migration("0006")
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    notice = {**_mention(created=t0), "author_id": "5503128761"}  # mumu's official account
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [notice])
+        conn.execute(
+            scores.insert().values(
+                platform="weibo", post_id="1", model_version="m1", sentiment=0.1, negative=True,
+                complaint=True, categories='["safety"]', signals="[]", scored_at=t0,
+            )
+        )  # fmt: skip
+        conn.execute(
+            tracked_posts.insert().values(
+                platform="weibo", post_id="1", brand="mumu", state="hot", created_at=t0,
+                tracked_since=t0, next_check_at=t0,
+            )
+        )  # fmt: skip
+    sync_official_accounts(warehouse, load_config(), t0)
+
+    def answers():
+        with warehouse.connect() as conn:
+            return (
+                conn.execute(text("SELECT complaints FROM v_mentions_daily")).scalar_one(),
+                conn.execute(text("SELECT count(*) FROM v_top_complaints")).scalar_one(),
+                conn.execute(
+                    text("SELECT count(*) FROM v_complaint_categories_daily")
+                ).scalar_one(),
+            )
+
+    today = {view_name(p): _view_columns(warehouse, view_name(p)) for p in view_files()}
+    assert answers() == (0, 0, 0)
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0005")
+        assert current_revision(warehouse) == "0005"
+        assert not inspect(warehouse).has_table("official_accounts")
+        assert [name for name, _ in migration.VIEWS_0005] == [p.name for p in view_files()]
+        for _, sql in migration.VIEWS_0005:
+            name = migration._name(sql)
+            assert _view_columns(warehouse, name) == today[name], name  # columns kept
+            if warehouse.dialect.name == "sqlite":  # the very SQL 0005 created
+                with warehouse.connect() as conn:
+                    stored = conn.execute(
+                        text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :n"),
+                        {"n": name},
+                    ).scalar_one()
+                rendered = render(sql, "sqlite")
+                assert stored == rendered[rendered.index("CREATE VIEW") :].strip(), name
+        assert answers() == (1, 1, 1)  # 0005: the statement was a complaint
+        assert upgrade(warehouse) == HEAD
+        assert inspect(warehouse).has_table("official_accounts")
+        sync_official_accounts(warehouse, load_config(), t0)
+        assert answers() == (0, 0, 0)
+
+
+def _migration(revision):
+    import importlib.util
+
+    from warehouse.db import MIGRATIONS
+
+    (path,) = (MIGRATIONS / "versions").glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"_migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_timestamps_are_stored_utc_and_read_back_aware(warehouse):
