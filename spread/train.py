@@ -4,7 +4,8 @@ DATA is the cascades folder (or the JSONL file, with the kernel histogram beside
 
 - Events are split into quarters by a hash of their id. The hold-out quarter
   (`is_holdout`) is left out, so `bench/spread_eval.py --model` can measure such a model
-  on cascades it has not seen (the model file lists the events it was fitted on).
+  on cascades it has not seen (the model file lists the events it was fitted on); such
+  an evaluation model is written only to `--out FILE`, never over the committed one.
   `--without-tuning` also leaves out the tuning quarter (`is_tuning`), on which
   `bench/spread_eval.py --tune` chooses the alerting line before the hold-out is looked
   at. `--all` fits on every event: that is the committed model (`make model`), measured
@@ -251,7 +252,12 @@ def fit_artifact(train, delays, cdf, trained_on: str, started: float, log=print)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="yujing train-spread", description=__doc__)
     parser.add_argument("data", type=Path, help="cascades folder or JSONL(.gz) file")
-    parser.add_argument("--out", type=Path, default=None, help="default: the committed model")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: the committed model, which only --all may write",
+    )
     split = parser.add_mutually_exclusive_group()
     split.add_argument("--all", action="store_true", help="also train on the hold-out events")
     split.add_argument(
@@ -277,6 +283,16 @@ def main(argv: list[str] | None = None) -> int:
         if not needed.exists():
             print(f"yujing train-spread: missing {needed}", file=sys.stderr)
             return 2
+    out = args.out or MODEL_PATH
+    if not args.all and out.resolve() == MODEL_PATH.resolve():
+        # a model without the hold-out quarter is for evaluation, never the committed one
+        print(
+            f"yujing train-spread: without --all the hold-out quarter is left out; use --all "
+            f"to retrain the committed model ({MODEL_PATH}) or --out FILE for an evaluation "
+            "model",
+            file=sys.stderr,
+        )
+        return 2
     try:
         delays, cdf = fit_kernel(hist_path)
         cascades = list(read_cascades(cascade_path))
@@ -319,7 +335,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     artifact["without_tuning"] = args.without_tuning
-    out = args.out or MODEL_PATH
     with replacing(out) as partial:  # a running predictor never loads half a file
         joblib.dump(artifact, partial, compress=3)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.time() - started:.0f} s")

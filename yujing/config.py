@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from nlp.lexicon import CATEGORY_CODES  # stdlib only: cheap enough for DAG parsing
 
@@ -237,16 +238,8 @@ class Levels(_Strict):
     resolve_after_quiet_minutes: float = Field(120, gt=0)
     remind_critical_after_minutes: float = Field(60, gt=0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Levels:
-        rules = (self.watch, self.warning, self.critical)
-        for trigger in ("p_viral", "velocity_per_10min", "predicted_reposts"):
-            values = [getattr(r, trigger) for r in rules if getattr(r, trigger) is not None]
-            if values != sorted(values):
-                raise ValueError(
-                    f"{trigger} thresholds must rise: watch <= warning <= critical (where set)"
-                )
-        return self
+    # That the thresholds rise from watch to critical is checked with the other cross-checks
+    # (_reference_problems), so each out-of-order threshold is reported at its own path.
 
 
 class RouteMatch(_Strict):
@@ -343,31 +336,19 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems = []
-        codes = [b.code for b in self.brands]
-        for code in sorted({c for c in codes if codes.count(c) > 1}):
-            problems.append(f"brand code {code!r} is used more than once")
-        names = [r.name for r in self.receivers]
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"receiver {name!r} is defined more than once")
-        known = set(names)
-
-        def walk(route: Route | Routing, where: str) -> None:
-            if route.receiver is not None and route.receiver not in known:
-                problems.append(f"{where}.receiver: unknown receiver {route.receiver!r}")
-            for i, child in enumerate(route.routes):
-                match = child.match
-                if match.brand:
-                    for brand in match.brand:
-                        if brand not in codes:
-                            problems.append(
-                                f"{where}.routes[{i}].match.brand: unknown brand {brand!r}"
-                            )
-                walk(child, f"{where}.routes[{i}]")
-
-        walk(self.routing, "routing")
+        problems = _reference_problems(self.model_dump(by_alias=True))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(REFERENCE_ERROR, "{problem}", {"problem": msg}),
+                        loc=loc,
+                        input=None,
+                    )
+                    for loc, msg in problems
+                ],
+            )
         return self
 
     def brand(self, code: str) -> Brand:
@@ -380,25 +361,154 @@ class Config(_Strict):
         return getattr(self.schedules, dag_name).timezone or self.timezone
 
 
-def _format_error(error: dict) -> str:
+# The error type of a cross-check problem (_reference_problems) raised by Config itself.
+REFERENCE_ERROR = "config_reference"
+Loc = tuple[str | int, ...]
+
+
+def _number(value: Any) -> float | None:
+    """A threshold as pydantic would read it, or None when it is not a number at all."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
+    """The checks across sections (brand codes and receiver names unique, routes naming
+    known receivers and brands, level thresholds rising), each problem with its own path.
+
+    Works on plain data, so it runs on a validated config and equally on the raw file when
+    some fields failed: whatever did parse is still checked, and what did not is skipped
+    (its field error already says why)."""
+    problems: list[tuple[Loc, str]] = []
+
+    def listed(key: str, default: list) -> list | None:
+        value = data.get(key, default)
+        return value if isinstance(value, list) else None
+
+    def first_seen(items: list, key: str, what: str, section: str) -> set[str]:
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
+            if value in first:
+                problems.append(
+                    (
+                        (section, i, key),
+                        f"{what} {value!r} is {'used' if what == 'brand code' else 'defined'} "
+                        f"more than once (first at {section}[{first[value]}])",
+                    )
+                )
+            else:
+                first[value] = i
+        return set(first)
+
+    brands = listed("brands", [])
+    codes = None if brands is None else first_seen(brands, "code", "brand code", "brands")
+    default_receivers = [r.model_dump() for r in Config.model_fields["receivers"].default]
+    receivers = listed("receivers", default_receivers)
+    known = None if receivers is None else first_seen(receivers, "name", "receiver", "receivers")
+
+    def walk(route: object, loc: Loc) -> None:
+        if not isinstance(route, dict):
+            return
+        receiver = route.get("receiver")
+        if known is not None and isinstance(receiver, str) and receiver not in known:
+            problems.append(((*loc, "receiver"), f"unknown receiver {receiver!r}"))
+        children = route.get("routes")
+        if not isinstance(children, list):
+            return
+        for i, child in enumerate(children):
+            match = child.get("match") if isinstance(child, dict) else None
+            wanted = match.get("brand") if isinstance(match, dict) else None
+            if codes is not None and isinstance(wanted, list):
+                for j, brand in enumerate(wanted):
+                    if isinstance(brand, str) and brand not in codes:
+                        problems.append(
+                            ((*loc, "routes", i, "match", "brand", j), f"unknown brand {brand!r}")
+                        )
+            walk(child, (*loc, "routes", i))
+
+    walk(data.get("routing", Config.model_fields["routing"].default.model_dump()), ("routing",))
+
+    levels = data.get("levels", {})
+    if isinstance(levels, dict):
+        rules = {}
+        for level in LEVELS:
+            rule = levels.get(level, Levels.model_fields[level].default.model_dump())
+            if isinstance(rule, dict):
+                rules[level] = rule
+        for trigger in ("p_viral", "velocity_per_10min", "predicted_reposts"):
+            highest: tuple[str, float] | None = None
+            for level, rule in rules.items():
+                value = _number(rule.get(trigger))
+                if value is None:
+                    continue
+                if highest is not None and value < highest[1]:
+                    problems.append(
+                        (
+                            ("levels", level, trigger),
+                            f"{trigger} thresholds must rise: watch <= warning <= critical "
+                            f"(where set); {level} {value:g} is below {highest[0]} "
+                            f"{highest[1]:g}",
+                        )
+                    )
+                else:
+                    highest = (level, value)
+    return problems
+
+
+def _format_loc(loc: Loc) -> str:
     path = ""
-    for part in error["loc"]:
+    for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
             path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _format_error(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
-    return f"{path or '(top level)'}: {message}"
+    return f"{_format_loc(error['loc'])}: {message}"
+
+
+def _problems(data: object) -> list[str]:
+    """Every problem in already-parsed YAML data, each with its path; [] when it is valid."""
+    if not isinstance(data, dict):
+        return ["(top level): the file must be a YAML mapping of settings"]
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+    else:
+        return []
+    problems = [_format_error(e) for e in errors if e["type"] != REFERENCE_ERROR]
+    if len(problems) < len(errors):
+        # every field was valid and Config ran its cross-checks itself
+        return [_format_error(e) for e in errors]
+    # Config stopped at the field errors; still run the cross-checks on what parsed (a
+    # value that is itself invalid is reported once, by its field error)
+    failed = {tuple(e["loc"]) for e in errors}
+    return problems + [
+        f"{_format_loc(loc)}: {msg}" for loc, msg in _reference_problems(data) if loc not in failed
+    ]
 
 
 def parse_config(data: object, source: str = "<config>") -> Config:
     """Validate already-parsed YAML data; raise ConfigError listing every problem."""
-    if not isinstance(data, dict):
-        raise ConfigError(source, ["(top level): the file must be a YAML mapping of settings"])
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(source, [_format_error(e) for e in exc.errors()]) from None
+    problems = _problems(data)
+    if problems:
+        raise ConfigError(source, problems)
+    return Config.model_validate(data)
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:
@@ -439,18 +549,18 @@ def _duplicate_keys(root: yaml.Node) -> list[str]:
     return problems
 
 
-def _safe_load_unique(text: str, source: str) -> object:
-    """`yaml.safe_load`, refusing a key given twice in one mapping: YAML keeps the last one
-    silently, so a second `thresholds:` block further down would quietly undo the first."""
+def _safe_load_unique(text: str) -> tuple[object, list[str]]:
+    """`yaml.safe_load`, plus every key given twice in one mapping: YAML keeps the last one
+    silently, so a second `thresholds:` block further down would quietly undo the first.
+    The file is refused for them, but the document is still read so its other problems are
+    reported alongside."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
-        problems = _duplicate_keys(node)
-        if problems:
-            raise ConfigError(source, problems)
-        return loader.construct_document(node)
+            return None, []
+        duplicates = _duplicate_keys(node)  # first: constructing flattens merge keys in place
+        return loader.construct_document(node), duplicates
     finally:
         loader.dispose()
 
@@ -467,10 +577,13 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         problem = f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})"
         raise ConfigError(str(file), [problem]) from None
     try:
-        data = _safe_load_unique(text, str(file))
+        data, duplicates = _safe_load_unique(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(file), [f"{where}: YAML syntax error: {problem}"]) from None
-    return parse_config(data, str(file))
+    problems = duplicates + _problems(data)
+    if problems:
+        raise ConfigError(str(file), problems)
+    return Config.model_validate(data)

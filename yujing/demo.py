@@ -2,7 +2,8 @@
 
 The simulator serves Weibo and WeChat over real HTTP on loopback; a manual clock moves
 five minutes per step; each step runs exactly what the DAGs run (ingest both platforms,
-score, track spread, escalate, deliver) on a throwaway SQLite warehouse, and the timeline
+score, track spread, then the escalate DAG's tasks in its order: check the brand's replies,
+update incidents, deliver) on a throwaway SQLite warehouse, and the timeline
 is printed: posts seen, scores, the incident's spread and each alert with its level and
 its lead time before the post crossed the viral line. No Airflow scheduler needed.
 """
@@ -52,7 +53,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from sqlalchemy import select, text
 
     from alerts.channels import OutboxChannel
-    from alerts.stage import deliver_pending, run_escalation
+    from alerts.stage import deliver_pending
     from ingest.run import ingest_source
     from nlp.stage import score_new_mentions
     from simulator.server import Simulator
@@ -63,6 +64,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from yujing.clock import ManualClock
     from yujing.config import load_config
     from yujing.resources import Resources
+    from yujing.tasks import check_responses, update_incidents
 
     config = load_config()
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
@@ -118,7 +120,13 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         b = ingest_source(engine, config, wechat, "wechat", clock)
         s = score_new_mentions(engine, scorer, clock, on_scored=enroll_scored)
         sp = track_spread(engine, config, clock, predictor, weibo=weibo, wechat=wechat)
-        run_escalation(engine, config, clock)
+        # the yujing_escalate DAG: check_responses >> update_incidents >> deliver, the
+        # later tasks running even when the check failed (trigger_rule all_done)
+        try:
+            check_responses(res)
+        except Exception as exc:  # noqa: BLE001 - the DAG's alerts go out regardless
+            print(f"brand-response check failed: {exc}", file=sys.stderr)
+        update_incidents(res)
         deliver_pending(engine, config, clock, channels)
         with engine.connect() as conn:
             est = conn.execute(

@@ -86,7 +86,9 @@ def _reflected_kind(sqltype) -> str | None:
         (types.DateTime, "timestamp"),
         (types.Boolean, "boolean"),
         (types.Integer, "integer"),
-        (types.Numeric, "float"),  # Float is a Numeric; a NUMERIC count is declared
+        # SQLAlchemy 2.1 no longer makes Float a Numeric; a NUMERIC count is declared
+        (types.Float, "float"),
+        (types.Numeric, "float"),
         (types.String, "text"),
     ):
         if isinstance(sqltype, cls):
@@ -118,6 +120,31 @@ def typed(frame, kinds: dict[str, str | None]):
             continue
         frame[column] = values
     return frame
+
+
+def arrow_schema(frame, kinds: dict[str, str | None]):
+    """The Parquet schema of a `typed` frame: each column of a known kind in that kind's
+    Arrow type, whatever its values, so an export with no rows (or a column of NULLs) has
+    the schema of a full one rather than Arrow's `null` type (pyarrow cannot tell the type
+    of an empty or all-missing text column); a column of unknown kind as pyarrow infers it."""
+    import pyarrow as pa
+
+    by_kind = {
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "integer": pa.int64(),
+        "float": pa.float64(),
+        "boolean": pa.bool_(),
+        "text": pa.string(),
+    }
+    inferred = pa.Schema.from_pandas(frame, preserve_index=False)
+    return pa.schema(
+        [
+            field.with_type(by_kind[kinds[field.name]])
+            if kinds.get(field.name) in by_kind
+            else field
+            for field in inferred
+        ]
+    )
 
 
 def export_main(argv: list[str], engine=None, stdout=None) -> int:
@@ -204,9 +231,14 @@ def _export(args, engine, out, view_file: Path) -> int:
                 first = False
                 bar.update(len(chunk))
     if args.format == "parquet":
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if frames:
+            frame = pd.concat(frames, ignore_index=True)
+        else:  # no chunk at all: the view's columns, no rows
+            frame = typed(
+                pd.DataFrame({c.name: pd.Series(dtype=object) for c in view.columns}), kinds
+            )
         with replacing(Path(args.out)) as partial:
-            frame.to_parquet(partial, index=False)
+            frame.to_parquet(partial, index=False, schema=arrow_schema(frame, kinds))
     if args.out:
         print(f"{total} rows from {args.view} → {args.out}", file=sys.stderr)
     return 0

@@ -554,3 +554,34 @@ def test_an_export_that_fails_half_way_leaves_the_previous_file_whole(
         export_main(["v_mentions_daily", "--format", fmt, "--out", str(out)], engine=incident)
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+
+
+def test_an_empty_export_has_the_schema_of_a_full_one(warehouse, tmp_path):
+    """A daily Parquet export appended by a reader: a quiet day (no rows) must give the
+    same Arrow schema as a busy one, not type `null` for its text and number columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from warehouse.views import view_files, view_name
+
+    views = [view_name(p) for p in view_files()]
+
+    def schemas(tag):
+        found = {}
+        for view in views:
+            out = tmp_path / f"{tag}-{view}.parquet"
+            args = [view, "--format", "parquet", "--out", str(out)]
+            assert export_main(args, engine=warehouse) == 0
+            found[view] = (pq.read_schema(out), pq.read_table(out).num_rows)
+        return found
+
+    empty = schemas("empty")
+    _seed_every_view(warehouse)
+    full = schemas("full")
+    for view in views:
+        schema, rows = empty[view]
+        assert rows == 0, view
+        nulls = [f.name for f in schema if pa.types.is_null(f.type)]
+        assert not nulls, f"{view}: type null for {nulls}"
+        assert full[view][1] > 0, view
+        assert [(f.name, f.type) for f in schema] == [(f.name, f.type) for f in full[view][0]], view

@@ -58,7 +58,10 @@ CASES = [
     (_set(["brands"], []), "brands: List should have at least 1 item"),
     (_delete(["brands", 0, "name"]), "brands[0].name: Field required"),
     (_set(["brands", 1, "code"], "Xing Che"), "brands[1].code: String should match pattern"),
-    (_set(["brands", 1, "code"], "mumu"), "brand code 'mumu' is used more than once"),
+    (
+        _set(["brands", 1, "code"], "mumu"),
+        "brands[1].code: brand code 'mumu' is used more than once",
+    ),
     (_set(["brands", 0, "aliases"], "沐沐"), "brands[0].aliases: Input should be a valid list"),
     (_set(["brands", 0, "colour"], "red"), "brands[0].colour: Extra inputs are not permitted"),
     (
@@ -69,10 +72,13 @@ CASES = [
         _set(["thresholds", "viral_reposts"], "lots"),
         "thresholds.viral_reposts: Input should be a valid integer",
     ),
-    (_set(["levels", "warning", "p_viral"], 0.9), "levels: p_viral thresholds must rise"),
+    (
+        _set(["levels", "warning", "p_viral"], 0.9),
+        "levels.critical.p_viral: p_viral thresholds must rise",
+    ),
     (
         _set(["levels", "critical", "velocity_per_10min"], 10),
-        "levels: velocity_per_10min thresholds must rise",
+        "levels.critical.velocity_per_10min: velocity_per_10min thresholds must rise",
     ),
     (_set(["levels", "watch"], {}), "levels.watch: a level needs at least one trigger"),
     (
@@ -81,7 +87,7 @@ CASES = [
     ),
     (
         _set(["levels", "critical", "predicted_reposts"], 500),
-        "levels: predicted_reposts thresholds must rise",
+        "levels.critical.predicted_reposts: predicted_reposts thresholds must rise",
     ),
     (
         _set(["levels", "watch", "predicted_reposts"], -5),
@@ -105,7 +111,7 @@ CASES = [
     ),
     (
         _set(["routing", "routes", 0, "match", "brand"], ["nosuch"]),
-        "routing.routes[0].match.brand: unknown brand 'nosuch'",
+        "routing.routes[0].match.brand[0]: unknown brand 'nosuch'",
     ),
     (
         _set(["routing", "routes", 1, "match", "category"], ["saftey"]),
@@ -323,3 +329,123 @@ def test_config_check_as_a_command(tmp_path):
     )
     assert result.returncode == 1
     assert "thresholds.viral_reposts: Input should be greater than or equal to 1" in result.stderr
+
+
+def _problems(edit) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken(edit), "ops.yaml")
+    return info.value.problems
+
+
+def _edits(*edits):
+    def edit(data):
+        for one in edits:
+            one(data)
+
+    return edit
+
+
+def test_field_and_cross_reference_problems_are_all_reported_each_with_its_path():
+    """A field error does not hide the cross-checks: every problem is its own line."""
+    problems = _problems(
+        _edits(
+            _set(["thresholds", "negative_below"], 1.4),
+            _set(["brands", 1, "code"], "mumu"),
+            _set(["routing", "routes", 1, "receiver"], "pr-emial"),
+        )
+    )
+    assert len(problems) == 3, problems
+    assert "thresholds.negative_below: Input should be less than 1" in problems
+    assert any(
+        p.startswith("brands[1].code: brand code 'mumu' is used more than once") for p in problems
+    )
+    assert "routing.routes[1].receiver: unknown receiver 'pr-emial'" in problems
+
+
+def test_cross_reference_problems_are_separate_lines_with_their_own_paths():
+    problems = _problems(
+        _edits(
+            _set(["brands", 1, "code"], "mumu"),
+            _set(["levels", "critical", "p_viral"], 0.1),
+            _set(["routing", "routes", 1, "receiver"], "pr-emial"),
+            _set(["routing", "routes", 0, "match", "brand"], ["mumu", "nosuch"]),
+        )
+    )
+    assert len(problems) == 4, problems
+    assert not any(p.startswith("(top level)") for p in problems)
+    paths = sorted(p.split(":")[0] for p in problems)
+    assert paths == [
+        "brands[1].code",
+        "levels.critical.p_viral",
+        "routing.routes[0].match.brand[1]",
+        "routing.routes[1].receiver",
+    ]
+
+
+def test_level_order_is_checked_even_when_another_section_fails():
+    problems = _problems(
+        _edits(_set(["timezone"], "CST"), _set(["levels", "critical", "p_viral"], 0.1))
+    )
+    assert len(problems) == 2, problems
+    assert any(
+        p.startswith("levels.critical.p_viral: p_viral thresholds must rise") for p in problems
+    )
+
+
+def test_duplicate_receiver_names_each_get_their_path():
+    problems = _problems(_set(["receivers", 2, "name"], "pr-slack"))
+    assert (
+        "receivers[2].name: receiver 'pr-slack' is defined more than once (first at receivers[1])"
+        in problems
+    )
+    # routes to pr-email now name an unknown receiver, each on its own line
+    assert "routing.routes[1].receiver: unknown receiver 'pr-email'" in problems
+
+
+def test_config_validated_directly_reports_each_cross_reference_problem():
+    from pydantic import ValidationError
+
+    from yujing.config import Config
+
+    data = broken(
+        _edits(_set(["brands", 1, "code"], "mumu"), _set(["routing", "receiver"], "nobody"))
+    )
+    with pytest.raises(ValidationError) as info:
+        Config.model_validate(data)
+    assert sorted(e["loc"] for e in info.value.errors()) == [
+        ("brands", 1, "code"),
+        ("routing", "receiver"),
+    ]
+
+
+def test_a_duplicate_yaml_key_does_not_hide_a_bad_value(tmp_path):
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    text = text.replace("  negative_below: 0.4", "  negative_below: 1.4\n  horizon_hours: 48", 1)
+    path = tmp_path / "e1.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = info.value.problems
+    assert len(problems) == 2, problems
+    assert any(p.startswith("thresholds: duplicate key 'horizon_hours'") for p in problems)
+    assert "thresholds.negative_below: Input should be less than 1" in problems
+
+
+def test_config_check_cli_lists_every_problem(tmp_path, capsys):
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    text = text.replace("  negative_below: 0.4", "  negative_below: 1.4", 1)
+    text = text.replace("  - code: xingche", "  - code: mumu", 1)
+    text = text.replace("receiver: pr-email", "receiver: pr-emial", 1)
+    path = tmp_path / "d1.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["config", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err
+    assert "  - thresholds.negative_below: Input should be less than 1" in err
+    assert "  - brands[1].code: brand code 'mumu' is used more than once" in err
+    assert "  - routing.routes[1].receiver: unknown receiver 'pr-emial'" in err
+
+
+def test_an_invalid_threshold_is_reported_once_by_its_field_error():
+    problems = _problems(_set(["levels", "critical", "p_viral"], -0.1))
+    assert problems == ["levels.critical.p_viral: Input should be greater than or equal to 0"]

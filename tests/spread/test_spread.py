@@ -212,3 +212,29 @@ def test_predict_and_train_report_bad_files_in_one_line(tmp_path, capsys):
         assert train_main([str(path), "--all", "--out", str(tmp_path / "m.joblib")]) == 2
         assert f"no usable cascades in {path}" in capsys.readouterr().err
     assert not (tmp_path / "m.joblib").exists()
+
+
+def test_train_without_all_never_overwrites_the_committed_model(tmp_path, monkeypatch, capsys):
+    """Without --all the hold-out quarter is left out: that is an evaluation model, never
+    the committed one (`make model` passes --all, `make bench` --out)."""
+    import spread.model
+    from spread.train import main as train_main
+
+    committed = tmp_path / "committed" / "spread.joblib"
+    committed.parent.mkdir()
+    committed.write_bytes(b"the committed model")
+    monkeypatch.setattr(spread.model, "MODEL_PATH", committed)
+    good = '{"event_id": "1", "root": {"created_at": 1, "followers": 10}, "posts": [[1, 2]]}\n'
+    (tmp_path / "weibo_reaction_time_hist_10s.txt").write_text("1 50\n2 40\n", encoding="utf-8")
+    three = tmp_path / "three.jsonl"
+    three.write_text(good.replace('"1"', '"2"') + good + good.replace('"1"', '"3"'))
+    for argv in ([], ["--without-tuning"], ["--out", str(committed)]):
+        assert train_main([str(three), *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert "--all" in err and "--out" in err and "committed model" in err, err
+    assert committed.read_bytes() == b"the committed model"
+    # with --out (an evaluation model) or --all (the committed one) it goes on to train
+    for argv in (["--out", str(tmp_path / "eval.joblib")], ["--all"]):
+        assert train_main([str(three), *argv]) == 2  # three events: too few to fit
+        assert f"no usable cascades in {three}" in capsys.readouterr().err
