@@ -73,8 +73,9 @@ def _opencc():
 
 
 @cache
-def _traditional_chars() -> re.Pattern:
-    """Characters whose presence means OpenCC t2s would change the text."""
+def _traditional_chars() -> frozenset[str]:
+    """Characters whose presence means OpenCC t2s would change the text (a set: a regular
+    expression class of these 4,000 characters took a sixth of all scoring time)."""
     import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
@@ -87,7 +88,7 @@ def _traditional_chars() -> re.Pattern:
         key, _, value = line.partition("\t")
         target = value.split(" ")[0]
         chars.update(k for k, v in zip(key, target, strict=False) if k != v)
-    return re.compile("[" + "".join(sorted(re.escape(c) for c in chars)) + "]")
+    return frozenset(chars)
 
 
 # OpenCC t2s keeps 著 (著名 is simplified too), so traditional 著火 "on fire", 著凉, 睡著,
@@ -103,7 +104,7 @@ def to_simplified(text: str) -> str:
     """Traditional → simplified (OpenCC t2s), skipped when there is nothing to convert."""
     if "著" in text:
         text = _ZHUO.sub("着", text)
-    if _traditional_chars().search(text) is None:
+    if _traditional_chars().isdisjoint(text):
         return text
     return _opencc().convert(text)
 
