@@ -47,3 +47,23 @@ def test_traditional_zhuo_becomes_zhao_where_it_means_on_or_ing(raw, expected):
 def test_a_fire_told_in_traditional_is_a_safety_complaint(scorer):
     score = scorer.score("剛買的星辰汽車停在車庫裡著火了")
     assert score.complaint and "safety" in score.categories
+
+
+def test_only_text_opencc_would_change_goes_through_opencc():
+    # the check must never skip a text t2s changes (exact), and should skip 么, which t2s
+    # changes only inside 么麼 (a quarter of Weibo posts went through the converter for it)
+    from nlp.normalize import _opencc, _would_convert
+
+    texts = [
+        "怎么回事，这么差",  # 么 alone: unchanged
+        "么麼小丑",  # the phrase t2s converts
+        "這個產品質量太差了",
+        "沈阳的快递",
+        "乾脆退款吧",
+        "说明书写得很清楚",
+        "",
+        "[怒][怒]",
+    ]
+    for text in texts:
+        assert _would_convert(text) == (_opencc().convert(text) != text), text
+    assert not _would_convert("怎么这么慢")
