@@ -132,15 +132,51 @@ def column_kinds(path: Path) -> dict[str, str]:
 
 
 def view_name(path: Path) -> str:
-    match = re.search(r"CREATE VIEW (\w+)", path.read_text(encoding="utf-8"))
-    if not match:
-        raise ValueError(f"{path} does not contain CREATE VIEW")
-    return match.group(1)
+    try:
+        return sql_view_name(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise ValueError(f"{path} does not contain CREATE VIEW") from None
 
 
 def drop_views(conn: Connection, directory: Path = VIEWS_DIR, below: str | None = None) -> None:
     for path in reversed(view_files(directory, below)):
         conn.execute(text(f"DROP VIEW IF EXISTS {view_name(path)}"))
+
+
+# The view files a revision replaced, as they were before it: views_before/<revision>/ holds
+# only the files whose view that revision changed (not those whose comments alone changed:
+# a database keeps no comment), so a downgrade can rebuild the whole earlier set.
+VIEWS_BEFORE_DIR = Path(__file__).resolve().parent / "migrations" / "views_before"
+
+
+def view_sources_before(revision: str) -> list[tuple[str, str]]:
+    """(file name, SQL) of every view file as it was before `revision`, in creation order:
+    today's sql/views with the files of each revision from the newest down to `revision`
+    put back as that revision found them."""
+    sources = {p.name: p.read_text(encoding="utf-8") for p in view_files()}
+    later = sorted((d for d in VIEWS_BEFORE_DIR.iterdir() if d.name >= revision), reverse=True)
+    for folder in later:
+        for path in folder.glob("*.sql"):
+            sources[path.name] = path.read_text(encoding="utf-8")
+    return sorted(sources.items())
+
+
+def sql_view_name(sql: str) -> str:
+    """The name a view definition creates."""
+    match = re.search(r"CREATE VIEW (\w+)", sql)
+    if not match:
+        raise ValueError("no CREATE VIEW in the definition")
+    return match.group(1)
+
+
+def restore_views(conn: Connection, sources: list[tuple[str, str]], render_sql=render) -> None:
+    """Replace today's views with `sources` (a downgrade's `view_sources_before`), each
+    rendered by `render_sql(sql, dialect)`: the macros as that revision expanded them."""
+    drop_views(conn)
+    for _, sql in reversed(sources):  # the same names today, unless a later file goes
+        conn.execute(text(f"DROP VIEW IF EXISTS {sql_view_name(sql)}"))
+    for _, sql in sources:
+        conn.execute(text(render_sql(sql, conn.dialect.name)))
 
 
 def create_views(
