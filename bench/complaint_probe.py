@@ -6,7 +6,7 @@ posts written and labelled by people, not taken from the training corpora) with 
 production scorer and prints, per file (the dev probe built the lexicon, the hold-out probe
 and it set the complaint-text head's thresholds; the fresh probe, written without the
 lexicon's words, measured the head and then helped write the everyday category and signal
-hints; fresh2, written after that, is the one never used for tuning):
+hints; fresh2 and fresh3, written after that, were never used for tuning):
 
 - complaint accuracy / precision / recall / F1, for the scorer and for the baseline that
   calls every negative post a complaint (the same sentiment model, no complaint lexicon),

@@ -184,6 +184,15 @@ class Reading:
     angry: bool = False  # ... or whose own emoticons are angry ([怒], [抓狂])
     quotes_report: bool = False  # the quoted post asks or reports (see `inquiry`, `news`)
     grieves: bool = False  # its own words are sad (悲伤, 难过): a feeling, not a grievance
+    asks: bool = False  # its own words end in a question ("定金能退吗？")
+
+
+# the last sentence asks for information: it ends in 吗 / 呢, or in a question mark after
+# 什么, 哪, 还是, 能不能 … (a bare "这是四星？" or "谁把我号码卖了？" is indignation)
+_ENDS_ASKING = re.compile(
+    r"(?:[吗呢]|(?:什么|哪|还是|要不要|能不能|可不可以|有没有|是否)[^。!！?？]*[?？])"
+    r"[\s?？~～。.!！]*$"
+)
 
 
 def _all_questions(text: str) -> bool:
@@ -225,6 +234,7 @@ def read_post(norm: NormalizedText, hits: Hits) -> Reading:
         agrees,
         angry,
         grieves=grieves,
+        asks=_ENDS_ASKING.search(text.strip()) is not None,
     )
 
 
@@ -512,6 +522,12 @@ class _BaseScorer:
                 cats, sigs = with_hints(
                     cats, sigs, item.norm, self.protected, signals_too=not reading.inquiry
                 )
+                if reading.asks and not cats and not sigs:
+                    # the head reads "双十一的定金能退吗？" like a review; a question that names
+                    # no problem is a complaint only on lexicon evidence
+                    complaint, cscore, cats, sigs = complaint_of(
+                        item.hits, item.quoted_hits, p, negative, reading, 0.0, False
+                    )
             results.append(Score(p, negative, complaint, round(cscore, 4), cats, sigs))
         return results
 
@@ -523,6 +539,19 @@ class _BaseScorer:
             except Exception:  # noqa: BLE001
                 out.append(np.full(2, np.nan))
         return out
+
+
+DEFAULT_NEGATIVE_BELOW = 0.4
+
+
+def threshold_suffix(negative_below: float) -> str:
+    """The part of a model version that says which `negative` threshold scored it: a
+    score's `negative` is decided when it is scored, so a new threshold is a new version
+    and rescores the history once, as a new model does ("" for the default 0.4, so
+    versions scored before this suffix existed stay valid)."""
+    if negative_below == DEFAULT_NEGATIVE_BELOW:
+        return ""
+    return f"-neg{negative_below:g}"
 
 
 class Scorer(_BaseScorer):
@@ -548,7 +577,7 @@ class Scorer(_BaseScorer):
         model, version = load(path or MODEL_PATH)
         return cls(
             model,
-            f"{version}-{lexicon_digest()}",
+            f"{version}-{lexicon_digest()}{threshold_suffix(negative_below)}",
             negative_below,
             lexicon.protected_pattern(words),
         )
@@ -569,7 +598,9 @@ class SnowNLPScorer(_BaseScorer):
 
         self.negative_below = negative_below
         self.protected = protected
-        self.model_version = f"snownlp-{getattr(snownlp, '__version__', '0.12.3')}"
+        self.model_version = (
+            f"snownlp-{getattr(snownlp, '__version__', '0.12.3')}{threshold_suffix(negative_below)}"
+        )
 
     @classmethod
     def load(cls, extra_words: Iterable[str] = (), negative_below: float = 0.4):

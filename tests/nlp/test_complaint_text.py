@@ -89,3 +89,20 @@ def test_training_reports_how_the_head_separates_complaints(tmp_path_factory):
     assert 0.0 <= result["auc"] <= 1.0
     assert 0.0 <= result["weibo_negative_flagged"] <= 1.0
     assert "complaint-text head" in lines[0] and "ROC-AUC" in lines[0]
+
+
+def test_a_question_that_names_no_problem_is_no_complaint_on_the_head_alone(scorer):
+    # the head reads a pre-purchase question like a review; it asks, it does not complain
+    for text in (
+        "双十一预售的定金能退吗？",
+        "准备在网上买个二手手机，但是很怕买到翻新机，有什么办法分辨吗？",
+        "第一次坐飞机，充电宝能带上去吗？要注意什么？",
+    ):
+        score = scorer.score(text)
+        assert score.negative and not score.complaint, text
+    # indignation ending in a question mark is still a complaint, and so is a question
+    # that names its problem
+    assert scorer.score("床单上有别人的头发，毛巾黄得发黑，这是四星？").complaint
+    assert scorer.score("外卖备注了不要香菜，结果满满一层香菜，无语子").complaint
+    named = scorer.score("买的奶粉喝出异物，能退吗？")
+    assert named.complaint and "safety" in named.categories
