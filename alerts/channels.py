@@ -86,6 +86,7 @@ def chart_png(note: dict) -> bytes | None:
                 title,
                 observed=p.get("observed_curve"),
                 posted_at=p.get("posted_at"),
+                platform=p.get("platform"),
             )
         if p.get("bars"):
             from alerts.chart import bar_chart
@@ -588,7 +589,7 @@ def channel_for_receiver(receiver, lookup):
     """The channel for one config receiver. Raises MissingConnection when its
     Connection is missing or incomplete."""
     if receiver.outbox is not None:
-        return OutboxChannel()
+        return OutboxChannel(receiver.outbox.dir)  # None: .yujing/outbox/
     if receiver.slack is not None:
         conn = lookup(receiver.slack.conn_id)
         extra = getattr(conn, "extra_dejson", None) or {}

@@ -1,6 +1,12 @@
 """The daily digest: yesterday per brand (Shanghai day), once per day and receiver.
 
-Each receiver gets the digest of the brands the routing tree sends it alerts about, with
+The day is the warehouse views' day (warehouse/views.py LOCAL_TIMEZONE, Asia/Shanghai)
+whatever `timezone` the config sets, and the digest's incident list and times use it too:
+its counts come from those views, so a day cut at another zone's midnight would list an
+incident beside counts of a different day.
+
+Each receiver gets the digest of the brands the routing tree sends it alerts about (at any
+level, category, including uncategorised `negative`, and platform), with
 the competitors beside them as the benchmark (one brand's team never reads another's
 complaints). Per brand: mention volume, negative and complaint share with the change from
 the day before, share of voice and answered share, the incidents opened or resolved that
@@ -19,14 +25,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 
-from alerts.routing import receivers_for
+from alerts.routing import brand_receivers
 from alerts.stage import queue_notice
 from warehouse.schema import incidents, notifications
+from warehouse.views import LOCAL_TIMEZONE
 from warehouse.views import render as render_sql
 from yujing.clock import Clock
 from yujing.config import Config
 
 log = logging.getLogger(__name__)
+
+# the digest's day and times: the day the warehouse views count in (see the docstring)
+DIGEST_TIMEZONE = LOCAL_TIMEZONE
+EXCERPT_CHARS = 50  # of a top complaint's text, then "…"
 
 # a category is flagged when our complaint share is at least this many times the
 # competitors' pooled share, with at least this many complaints behind it
@@ -99,7 +110,7 @@ def _top_complaints(conn, config: Config, day: dt.date, brands=None) -> list[dic
         return []
     query = text(
         render_sql(
-            "SELECT DISTINCT t.platform, t.post_id, t.excerpt, t.observed, t.p_viral, "
+            "SELECT DISTINCT t.platform, t.post_id, t.excerpt, t.url, t.observed, t.p_viral, "
             "m.brand, m.author_id, m.is_competitor "
             "FROM v_top_complaints t "
             "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
@@ -129,10 +140,10 @@ def _utc(value) -> dt.datetime | None:
 
 
 def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
-    """Incidents opened or resolved on `day` (the config's local day), each with its lead
+    """Incidents opened or resolved on `day` (the views' local day), each with its lead
     post's URL and reposts, and its first alert that paged someone (an open or escalate
     sent to a receiver that is not the outbox: as v_alert_outcomes counts alerts)."""
-    tz = ZoneInfo(config.timezone)
+    tz = ZoneInfo(DIGEST_TIMEZONE)
     start = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
     i, n = incidents.c, notifications.c
@@ -212,7 +223,7 @@ def _clock(when: dt.datetime, tz: str, day: dt.date | None = None) -> str:
 def _incident_line(incident: dict, name: str, day: dt.date, config: Config) -> str:
     from nlp.lexicon import category_label
 
-    tz, category = config.timezone, incident["category"]
+    tz, category = DIGEST_TIMEZONE, incident["category"]
     opened, resolved = incident["opened_at"], incident["resolved_at"]
     resolved_that_day = resolved is not None and _clock(resolved, tz, day) == _clock(resolved, tz)
     if _clock(opened, tz, day) == _clock(opened, tz):  # opened that day
@@ -273,6 +284,12 @@ def _fetch(engine: Engine, config: Config, day: dt.date, scopes) -> dict:
     return data
 
 
+def _excerpt(text_: str | None) -> str:
+    """A complaint's text on one line, cut at EXCERPT_CHARS with "…" when it goes on."""
+    flat = " ".join((text_ or "").split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS].rstrip() + "…"
+
+
 def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) -> dict:
     """The digest of the brands in `scope` (codes of ours; None: all), with every
     competitor beside them as the benchmark."""
@@ -300,9 +317,9 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
         complaints = int(today["complaints"]) if today else 0
         voice = next((float(b["share_of_voice"]) for b in benchmark if b["brand"] == brand.code), 0)
         lines.append(
-            f"{brand.name}{tag}: {mentions} mentions ({voice:.0%} share of voice), "
+            f"{brand.name}{tag}: {mentions:,} mentions ({voice:.0%} share of voice), "
             f"negative {share:.0%}{change}, "
-            f"{complaints} complaints{_response_text(responses, brand.code)}"
+            f"{complaints:,} complaints{_response_text(responses, brand.code)}"
         )
         labels.append(f"{brand.name}{' (竞品)' if brand.competitor else ''}")
         codes.append(f"{brand.code}{' (competitor)' if brand.competitor else ''}")
@@ -337,9 +354,15 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
         links.append(incident["url"])
     for t in data["top"][scope]:
         lines.append(
-            f"top: {', '.join(names.get(b, b) for b in t['brands'])} {t['observed']} reposts, "
-            f"P(viral) {float(t['p_viral'] or 0):.0%}: {t['excerpt'][:50]}"
+            f"top: {', '.join(names.get(b, b) for b in t['brands'])} "
+            f"{int(t['observed']):,} reposts, "
+            f"P(viral) {float(t['p_viral'] or 0):.0%}: {_excerpt(t['excerpt'])}"
         )
+        links.append(t.get("url"))
+    if ZoneInfo(config.timezone).utcoffset(dt.datetime.combine(day, dt.time(12))) != ZoneInfo(
+        DIGEST_TIMEZONE
+    ).utcoffset(dt.datetime.combine(day, dt.time(12))):
+        lines.append(f"(day and times in {DIGEST_TIMEZONE}, as the warehouse counts days)")
         links.append(None)
     has_data = bool(data["rows"]) or bool(data["open"]) or bool(data["day_incidents"])
     return {
@@ -368,19 +391,13 @@ def digest_payload(engine: Engine, config: Config, day: dt.date, brands=None) ->
 
 
 def digest_scopes(config: Config) -> dict[str, frozenset]:
-    """{receiver: codes of our brands whose alerts the routing tree sends it, at any level
-    or category}: a receiver's digest is about those brands only."""
-    from alerts.levels import LEVELS
-    from nlp.lexicon import CATEGORIES
-
-    categories = [None, *(c.code for c in CATEGORIES)]
+    """{receiver: codes of our brands whose alerts the routing tree sends it, at any level,
+    category (uncategorised `negative` included) or platform}: a receiver's digest is about
+    those brands only."""
     scopes: dict[str, set[str]] = {}
     for brand in config.brands:
-        for level in LEVELS:
-            for category in categories:
-                labels = {"brand": brand.code, "level": level, "category": category}
-                for receiver in receivers_for(config, labels):
-                    scopes.setdefault(receiver, set()).add(brand.code)
+        for receiver in brand_receivers(config, brand.code):
+            scopes.setdefault(receiver, set()).add(brand.code)
     return {name: frozenset(codes) for name, codes in scopes.items()}
 
 
@@ -396,7 +413,7 @@ def queue_digest(
     report its own day, not the next one (whose digest may already be out)."""
     now = clock.now()
     at = scheduled_for or now
-    day = at.astimezone(ZoneInfo(config.timezone)).date() - dt.timedelta(days=1)
+    day = at.astimezone(ZoneInfo(DIGEST_TIMEZONE)).date() - dt.timedelta(days=1)
     scopes = digest_scopes(config)
     data = _fetch(engine, config, day, set(scopes.values()))
     payloads = {scope: _payload(config, day, data, scope) for scope in set(scopes.values())}

@@ -6,8 +6,11 @@ fails loudly every run (the Airflow UI shows it), but ops are *notified* once pe
 the first failure records when the outage began (an `ingest_cursors` row under the query
 `__token_outage__`), the notice's dedupe key names that moment, and the first successful
 run afterwards clears it, so the next outage notifies again. The notice goes through the
-notification log like any alert (once per receiver, retried until it goes out), to the
-receivers the routing tree gives a critical alert.
+notification log like any alert (once per receiver, retried until it goes out), to
+`alerts.routing.ops_receivers`: where a dedicated ops route (`match: {category: [ops]}`)
+sends it, else where the tree sends its labels (level critical, its platform) and to every
+receiver a critical alert on that platform can reach, so per-brand routes still page
+someone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import datetime as dt
 from sqlalchemy import Engine, delete
 
 from alerts.render import local_time
-from alerts.routing import receivers_for
+from alerts.routing import ops_receivers
 from alerts.stage import queue_notice
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.schema import ingest_cursors
@@ -56,7 +59,7 @@ def token_outage(
         return queue_notice(
             conn,
             config,
-            receivers_for(config, {"level": "critical"}),
+            ops_receivers(config, platform),
             f"ops:token:{platform}:{began.strftime('%Y%m%dT%H%M%S')}",
             "ops",
             payload,

@@ -8,8 +8,10 @@ instead of scheduling with half a config.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +20,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -32,9 +35,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "yujing.yaml"
 LEVELS = ("watch", "warning", "critical")
 DAG_NAMES = ("weibo_ingest", "wechat_ingest", "score", "spread", "escalate", "digest")
+PLATFORMS = ("weibo", "wechat")
 # What an incident's `category` label can be (routes match on it): a lexicon category, or
 # alerts.engine.UNCATEGORISED for a negative post in none. A misspelt code would never match.
-ROUTE_CATEGORIES = (*CATEGORY_CODES, "negative")
+ROUTE_CATEGORIES = ALERT_CATEGORIES = (*CATEGORY_CODES, "negative")
+# The category label of an ops notice (alerts/ops.py: a source whose token expired): a
+# route matching `category: [ops]` is the dedicated ops route (alerts.routing.ops_receivers).
+OPS_CATEGORY = "ops"
 
 
 class ConfigError(ValueError):
@@ -72,9 +79,77 @@ def _check_term(value: str) -> str:
 Term = Annotated[str, AfterValidator(_check_term)]
 
 
+def fold(text: str) -> str:
+    """A term or post as brand matching compares it: NFKC (full-width Ｓ７ is S7) and case
+    folded (MUMU is mumu)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _match_form(text: str) -> str:
+    """`fold`, then traditional to simplified (汽車 is 汽车). nlp.normalize is imported here,
+    on the first match (an ingest task), never while a DAG file parses; its converter runs
+    only on text holding a traditional character (a set lookup decides)."""
+    from nlp.normalize import to_simplified
+
+    return to_simplified(fold(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _post_form(text: str) -> str:
+    # ingest matches one post against every brand in turn: fold it once, not once per brand
+    return _match_form(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _brand_forms(terms: tuple[str, ...], exclude: tuple[str, ...]):
+    # a brand's terms in match form, computed once per config, never per post
+    return (
+        tuple(dict.fromkeys(_match_form(t) for t in terms)),
+        tuple(dict.fromkeys(w for w in map(_match_form, exclude) if w)),
+    )
+
+
+def _account_id(value: object) -> object:
+    # a Weibo uid written without quotes is read by YAML as a number: take its digits
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+AccountId = Annotated[str, BeforeValidator(_account_id)]
+WEIBO_UID = re.compile(r"[0-9]{1,20}")
+# a WeChat official account's `__biz` (base64), as ingest stores it in mentions.author_id
+WECHAT_BIZ = re.compile(r"[A-Za-z0-9+/_-]{4,64}={0,2}")
+
+
+def _account_problem(platform: str, uid: str) -> str | None:
+    """Why `uid` cannot be one of the platform's official account ids (None: it can)."""
+    if platform == "weibo" and not WEIBO_UID.fullmatch(uid):
+        return (
+            f"{uid!r} is not a Weibo uid: paste the account's numeric uid (the digits of "
+            "its profile address weibo.com/u/5503128761), not its screen name; replies "
+            "are matched by uid only"
+        )
+    if platform == "wechat" and (
+        len(uid) > 64 or not WECHAT_BIZ.fullmatch(uid) or uid.startswith("gh_")
+    ):
+        hint = " (decode %3D as =)" if "%" in uid else ""
+        if uid.startswith("gh_"):
+            hint = " (a gh_ id is the account's original id, which articles do not carry)"
+        return (
+            f"{uid!r} is not a WeChat account id: paste the account's __biz, the value "
+            f"after __biz= in one of its article links (e.g. MzA1MjM0NTY3OA==){hint}, "
+            "not its name"
+        )
+    return None
+
+
 def _check_category(value: str) -> str:
-    if value not in ROUTE_CATEGORIES:
-        raise ValueError(f"unknown category {value!r} (one of {', '.join(ROUTE_CATEGORIES)})")
+    if value not in (*ROUTE_CATEGORIES, OPS_CATEGORY):
+        raise ValueError(
+            f"unknown category {value!r} (one of {', '.join(ROUTE_CATEGORIES)}; or "
+            f"{OPS_CATEGORY}, the ops notices)"
+        )
     return value
 
 
@@ -86,7 +161,7 @@ class Brand(_Strict):
     products: list[Term] = []
     exclude: list[Term] = []
     competitor: bool = False
-    official_accounts: dict[Literal["weibo", "wechat"], list[str]] = {}
+    official_accounts: dict[Literal["weibo", "wechat"], list[AccountId]] = {}
 
     @property
     def search_terms(self) -> list[str]:
@@ -94,10 +169,16 @@ class Brand(_Strict):
         return list(dict.fromkeys([self.name, *self.aliases, *self.keywords]))
 
     def matches(self, text: str) -> bool:
-        """True when the text names the brand and contains none of its excluded words."""
-        if any(word and word in text for word in self.exclude):
+        """True when the text names the brand and contains none of its excluded words,
+        both compared in match form (`fold` and traditional to simplified): 星辰s7 and
+        星辰Ｓ７ are 星辰S7."""
+        terms, exclude = _brand_forms(
+            (self.name, *self.aliases, *self.keywords), tuple(self.exclude)
+        )
+        post = _post_form(text)
+        if any(word in post for word in exclude):
             return False
-        return any(term in text for term in self.search_terms)
+        return any(term in post for term in terms)
 
 
 class Source(_Strict):
@@ -188,6 +269,17 @@ class LevelRule(_Strict):
         "post near the line is mostly a near miss; the level's other triggers still apply)",
     )
 
+    @field_validator("p_viral", "velocity_per_10min")
+    @classmethod
+    def _above_zero(cls, value: float | None) -> float | None:
+        # 0 would be met by every post: each one an incident at this level
+        if value == 0:
+            raise ValueError(
+                "0 is met by every post (each would open an incident at this level): set a "
+                "threshold above 0, or leave the trigger out to turn it off"
+            )
+        return value
+
     @model_validator(mode="after")
     def _triggers(self) -> LevelRule:
         if self.predicted_max_age_hours is not None and self.predicted_reposts is None:
@@ -248,6 +340,16 @@ class RouteMatch(_Strict):
     category: list[Annotated[str, AfterValidator(_check_category)]] | None = None
     platform: list[Literal["weibo", "wechat"]] | None = None
 
+    @field_validator("brand", "level", "category", "platform")
+    @classmethod
+    def _not_empty(cls, value: list | None) -> list | None:
+        if value is not None and not value:
+            raise ValueError(
+                "an empty list matches nothing, so this route would never match: list the "
+                "values to match, or leave the matcher out to match any"
+            )
+        return value
+
 
 class Route(_Strict):
     match: RouteMatch = RouteMatch()
@@ -284,9 +386,52 @@ class WebhookReceiver(_Strict):
     kind: Literal["json", "dingtalk", "wecom", "feishu"] = "json"
 
 
+def _quoted_time(value: object) -> object:
+    # YAML 1.1 reads an unquoted 22:00 as the base-60 number 1320
+    if isinstance(value, int) and not isinstance(value, bool):
+        hours, minutes = divmod(value, 60)
+        written = f"{hours:02d}:{minutes:02d}" if 0 <= hours < 24 else "HH:MM"
+        raise ValueError(
+            f'YAML read an unquoted time as the number {value}: quote the time: "{written}"'
+        )
+    return value
+
+
+Time = Annotated[str, BeforeValidator(_quoted_time), Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
 class QuietHours(_Strict):
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    start: Time
+    end: Time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError(
+                f"start and end are both {self.start}: that would be no quiet hours at all; "
+                'give the hours to hold notifications in (e.g. start: "22:00", end: '
+                '"07:00") or remove quiet_hours'
+            )
+        return self
+
+
+class OutboxReceiver(_Strict):
+    dir: str | None = Field(
+        None, description="the directory for its JSON files (default .yujing/outbox/)"
+    )
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value.strip()).expanduser()
+        if not path.is_absolute():
+            raise ValueError(
+                f"{value!r} is a relative path: give an absolute directory (tasks run from "
+                "different working directories), or leave dir out for .yujing/outbox/"
+            )
+        return str(path)
 
 
 class Receiver(_Strict):
@@ -294,7 +439,7 @@ class Receiver(_Strict):
     slack: SlackReceiver | None = None
     email: EmailReceiver | None = None
     webhook: WebhookReceiver | None = None
-    outbox: dict | None = None
+    outbox: OutboxReceiver | None = None
     quiet_hours: QuietHours | None = None
     max_per_hour: int = Field(20, ge=1)
 
@@ -304,9 +449,16 @@ class Receiver(_Strict):
             c for c in ("slack", "email", "webhook", "outbox") if getattr(self, c) is not None
         ]
         if len(channels) != 1:
+            # `outbox:` with nothing after it is null in YAML, as if it were not there
+            empty = [
+                c
+                for c in ("slack", "email", "webhook", "outbox")
+                if c in self.model_fields_set and getattr(self, c) is None
+            ]
+            hint = "; outbox: is empty (write outbox: {})" if "outbox" in empty else ""
             raise ValueError(
                 f"receiver {self.name!r} must have exactly one of slack, email, webhook, outbox "
-                f"(has {', '.join(channels) or 'none'})"
+                f"(has {', '.join(channels) or 'none'}){hint}"
             )
         return self
 
@@ -337,6 +489,8 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Config:
         problems = _reference_problems(self.model_dump(by_alias=True))
+        if not problems:  # reachability needs routes that name known receivers and brands
+            problems = _unreachable_receivers(self)
         if problems:
             raise ValidationError.from_exception_data(
                 type(self).__name__,
@@ -413,6 +567,11 @@ def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
 
     brands = listed("brands", [])
     codes = None if brands is None else first_seen(brands, "code", "brand code", "brands")
+    competitors = {
+        b.get("code") for b in brands or [] if isinstance(b, dict) and b.get("competitor") is True
+    }
+    if brands is not None:
+        problems += _term_problems(brands)
     default_receivers = [r.model_dump() for r in Config.model_fields["receivers"].default]
     receivers = listed("receivers", default_receivers)
     known = None if receivers is None else first_seen(receivers, "name", "receiver", "receivers")
@@ -431,9 +590,17 @@ def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
             wanted = match.get("brand") if isinstance(match, dict) else None
             if codes is not None and isinstance(wanted, list):
                 for j, brand in enumerate(wanted):
+                    where = (*loc, "routes", i, "match", "brand", j)
                     if isinstance(brand, str) and brand not in codes:
+                        problems.append((where, f"unknown brand {brand!r}"))
+                    elif brand in competitors:
                         problems.append(
-                            ((*loc, "routes", i, "match", "brand", j), f"unknown brand {brand!r}")
+                            (
+                                where,
+                                f"{brand!r} is a competitor: competitors never alert, so "
+                                "this matcher never matches; remove it (the digest shows "
+                                "competitors beside our brands anyway)",
+                            )
                         )
             walk(child, (*loc, "routes", i))
 
@@ -466,6 +633,105 @@ def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
     return problems
 
 
+SEARCH_FIELDS = ("name", "aliases", "keywords")
+
+
+def _term_problems(brands: list) -> list[tuple[Loc, str]]:
+    """Search terms that cannot work: one character long (in unrelated words: 奶 is in
+    奶茶), the same term on two brands (every post with it would count for both: ours
+    and a competitor's at once), an excluded word inside one of the brand's own search
+    terms (it would drop every post that term finds), and official account ids that are
+    not ids of their platform."""
+    problems: list[tuple[Loc, str]] = []
+    owner: dict[str, Loc] = {}
+    for i, brand in enumerate(brands):
+        if not isinstance(brand, dict):
+            continue
+        own: list[tuple[str, str, Loc]] = []  # (folded, as written, path)
+        for field in SEARCH_FIELDS:
+            values = brand.get(field)
+            values = [values] if field == "name" else values
+            if not isinstance(values, list):
+                continue
+            for j, value in enumerate(values):
+                if not isinstance(value, str) or not value.strip():
+                    continue  # the field's own check reports it
+                loc: Loc = ("brands", i, field) if field == "name" else ("brands", i, field, j)
+                term = fold(value.strip())
+                if len(term) == 1:
+                    problems.append(
+                        (
+                            loc,
+                            f"{value.strip()!r} is a single character: it is part of "
+                            "unrelated words (奶 is in 奶茶) and would file a flood of posts "
+                            "under this brand; use a word of at least two characters",
+                        )
+                    )
+                first = owner.get(term)
+                if first is None:
+                    owner[term] = loc
+                elif first[1] != i:
+                    problems.append(
+                        (
+                            loc,
+                            f"{value.strip()!r} is also a search term of another brand "
+                            f"({_format_loc(first)}): every post with it would count for "
+                            "both; keep it on one brand",
+                        )
+                    )
+                own.append((term, value.strip(), loc))
+        exclude = brand.get("exclude")
+        for j, word in enumerate(exclude if isinstance(exclude, list) else []):
+            if not isinstance(word, str) or not word.strip():
+                continue
+            folded = fold(word.strip())
+            swallowed = next((t for t in own if folded in t[0]), None)
+            if swallowed is not None:
+                problems.append(
+                    (
+                        ("brands", i, "exclude", j),
+                        f"excluded word {word.strip()!r} is part of the brand's own search "
+                        f"term {swallowed[1]!r} ({_format_loc(swallowed[2])}): every post "
+                        "that term finds would be dropped; exclude a longer phrase that "
+                        "only the unrelated posts contain (such as 沐沐的猫)",
+                    )
+                )
+        accounts = brand.get("official_accounts")
+        for platform, ids in accounts.items() if isinstance(accounts, dict) else ():
+            if platform not in PLATFORMS or not isinstance(ids, list):
+                continue
+            for j, uid in enumerate(ids):
+                uid = _account_id(uid)
+                why = _account_problem(platform, uid) if isinstance(uid, str) else None
+                if why:
+                    problems.append((("brands", i, "official_accounts", platform, j), why))
+    return problems
+
+
+def _unreachable_receivers(config: Config) -> list[tuple[Loc, str]]:
+    """Receivers nothing is ever sent to: no alert of ours (any brand, level, category,
+    platform), no ops notice and so no digest either (a digest goes to the receivers
+    alerts reach) is routed to them. Usually a route that was meant to reach them does
+    not match, so they are an error, not a silent no-op."""
+    from alerts.routing import brand_receivers, ops_receivers  # imports only this module
+
+    reached: set[str] = set()
+    for brand in config.brands:
+        reached.update(brand_receivers(config, brand.code))
+    for platform in PLATFORMS:
+        reached.update(ops_receivers(config, platform))
+    return [
+        (
+            ("receivers", i),
+            f"receiver {r.name!r} is never sent anything: no route sends it an alert, an "
+            "ops notice or a digest (check the routes meant to reach it: an earlier route "
+            "without continue: true may take its alerts), or remove it",
+        )
+        for i, r in enumerate(config.receivers)
+        if r.name not in reached
+    ]
+
+
 def _format_loc(loc: Loc) -> str:
     path = ""
     for part in loc:
@@ -478,6 +744,10 @@ def _format_loc(loc: Loc) -> str:
 
 def _format_error(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    if error["type"] == "string_type" and isinstance(value, int | float):
+        if not isinstance(value, bool):
+            message += f' (YAML read it as the number {value}: quote it, "{value}")'
     return f"{_format_loc(error['loc'])}: {message}"
 
 

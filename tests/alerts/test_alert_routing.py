@@ -40,6 +40,8 @@ def test_nested_routes_first_match_wins_unless_continue():
             "routing": {
                 "receiver": "a",
                 "routes": [
+                    # the ops notices' route: a receiver nothing reaches is refused
+                    {"match": {"category": ["ops"]}, "receiver": "e"},
                     {
                         "match": {"brand": ["xc"]},
                         "receiver": "b",

@@ -105,6 +105,10 @@ def test_robot_tokens_never_reach_the_debug_log(robot_server, caplog):
     raw["receivers"] += [
         {"name": kind, "webhook": {"conn_id": f"{kind}_default", "kind": kind}} for kind in secrets
     ]
+    # a receiver no route reaches is refused: give the robots the ops notices
+    raw["routing"]["routes"][:0] = [
+        {"match": {"category": ["ops"]}, "receiver": kind, "continue": True} for kind in secrets
+    ]
     config = parse_config(raw)
     lookup = lookup_from_uris({f"{kind}_default": uri for kind, uri in uris.items()})
     payload = {"event": "open", "level": "critical", "brand_name": "沐沐奶粉", "excerpt": "x",

@@ -179,14 +179,14 @@ def test_an_account_removed_from_the_config_stops_being_excluded(statement, tmp_
     edited.write_text(
         source.replace(
             f'official_accounts: {{weibo: ["{MUMU_OFFICIAL}"]}}',
-            'official_accounts: {weibo: ["5503120000"], wechat: ["gh_mumu"]}',
+            'official_accounts: {weibo: ["5503120000"], wechat: ["MzA1MjM0NTY3OA=="]}',
         ),
         encoding="utf-8",
     )
     later = T0 + dt.timedelta(minutes=5)
     assert _sync(statement, load_config(edited), later) == {"added": 2, "removed": 1}
     assert [(b, p, u) for b, p, u, _ in _accounts(statement) if b == "mumu"] == [
-        ("mumu", "wechat", "gh_mumu"),
+        ("mumu", "wechat", "MzA1MjM0NTY3OA=="),
         ("mumu", "weibo", "5503120000"),
     ]
     assert mumu_complaints() == [(2,)]  # the old account's notice counts again
