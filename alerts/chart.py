@@ -171,27 +171,46 @@ def repost_curve(
     return times, counts, False
 
 
-def spread_chart(
+def chart_platform(title: str) -> str | None:
+    """The platform named in a spread chart's title as `alerts.channels.chart_png` writes
+    it ("{brand} · {platform} {post id}"), or None."""
+    last = str(title or "").rsplit(" · ", 1)[-1].split(" ", 1)[0]
+    return last if last in ("weibo", "wechat") else None
+
+
+def spread_chart(*args, **kwargs) -> bytes:
+    """The spread chart of a post, PNG bytes; the arguments are `spread_figure`'s."""
+    return _png(spread_figure(*args, **kwargs))
+
+
+def spread_figure(
     series: list[list],
     viral: int,
     title: str = "",
     observed: list[list] | None = None,
     posted_at: str | None = None,
-) -> bytes:
-    """The spread of a post: reposts so far, the predicted 24 h reach with its interval,
-    and the viral line. Times on the x axis are Asia/Shanghai.
+    platform: str | None = None,
+    font: str | None = INSTALLED,
+):
+    """The spread of a post: reposts so far (a WeChat article: 在看 looks, which stand in for
+    reposts there), the predicted 24 h reach with its interval, and the viral line. Times
+    on the x axis are Asia/Shanghai.
 
     series: [[iso time, observed, predicted, low, high], ...] (the estimates made, in order);
-    observed: [[iso time, cumulative reposts], ...] (the measured curve), optional: when
+    observed: [[iso time, cumulative count], ...] (the measured curve), optional: when
     absent the estimates' observed counts are drawn instead; posted_at: when the post was
-    published (the curve starts there at 0).
+    published (the curve starts there at 0); platform: `weibo` or `wechat` (None: as the
+    title names it, else weibo).
     """
     import matplotlib.dates as mdates
 
-    fig, props, font = _figure(6.4, 3.2)
+    fig, props, font = _figure(6.4, 3.2, font)
     ax = fig.add_subplot(1, 1, 1)
     times = [dt.datetime.fromisoformat(s[0]) for s in series]
-    reposts = _label("转发 reposts", "reposts", font)
+    if (platform or chart_platform(title)) == "wechat":
+        reposts = _label("在看 looks", "looks", font)
+    else:
+        reposts = _label("转发 reposts", "reposts", font)
     curve_t, curve_n, from_publication = repost_curve(series, observed, posted_at)
     if from_publication:  # publication to first sight: the path between is unknown, dotted
         ax.plot(curve_t[:2], curve_n[:2], ":", color="#c0392b", lw=1.2)
@@ -243,7 +262,7 @@ def spread_chart(
     legend_props.set_size(7)
     ax.legend(loc="upper left", prop=legend_props)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 def bar_figure(

@@ -4,7 +4,8 @@
         --comment "known issue, PR handling it"
     yujing silence list [--all]
     yujing silence expire SILENCE_ID
-    yujing ack INCIDENT_ID [--by NAME]      (a unique prefix of the id is enough)
+    yujing ack INCIDENT_ID [--by NAME]      (a unique prefix of the id is enough; full-width
+                                            look-alikes are read as their plain forms)
 
 Both work on the warehouse at $YUJING_WAREHOUSE_URL (default: the local SQLite file).
 """
@@ -16,6 +17,7 @@ import datetime as dt
 import getpass
 import re
 import sys
+import unicodedata
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -179,6 +181,9 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     parser.add_argument("incident_id", help="the incident id (or a unique prefix)")
     parser.add_argument("--by", default=None, help="who (default: your login)")
     args = parser.parse_args(argv)
+    # as a person copies it: full-width look-alikes (an older alert showed `mumu＿milk-…`)
+    # are their plain characters, as `yujing silence add` compares values
+    args.incident_id = unicodedata.normalize("NFKC", args.incident_id).strip()
 
     from sqlalchemy import or_, select, update
 

@@ -12,6 +12,9 @@ Events, each notified once:
 - "remind": the incident is critical and nobody acknowledged it at that level, once per
   `levels.remind_critical_after_minutes` since it became critical;
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
+An open incident's reasons are always its lead post's current ones (`current_reasons`), so
+a reminder or a notice sent later never shows the numbers of an older level change. An
+incident whose brand is no longer one we alert on is closed (`close`), never resolved.
 A resolved incident whose post grows again at watch or above opens a new occurrence with
 its own id (`<id>-2`), so it notifies again instead of being swallowed by the old log.
 
@@ -25,7 +28,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from alerts.levels import ESCALATING_CATEGORIES, LEVELS, decide, rank
+from alerts.levels import ESCALATING_CATEGORIES, LEVELS, decide, rank, velocity_unit
 from alerts.levels import decide_level as decide_level  # re-exported
 from yujing.config import Config
 
@@ -40,6 +43,8 @@ __all__ = [
     "Evidence",
     "IncidentState",
     "PostState",
+    "close",
+    "current_reasons",
     "decide_level",
     "evaluate",
     "group_evidence",
@@ -105,7 +110,7 @@ class IncidentState:
     root_post_id: str
     category: str
     level: str
-    status: str  # "open" | "resolved"
+    status: str  # "open" | "resolved" | "closed" (its brand left the watchlist: `close`)
     opened_at: dt.datetime
     updated_at: dt.datetime
     level_changed_at: dt.datetime
@@ -177,6 +182,20 @@ def _as_list(evidence: Evidence | Iterable[Evidence] | None) -> list[Evidence]:
 def _growth_time(ev: Evidence, now: dt.datetime) -> dt.datetime:
     """When growth was observed: the estimate's time (never in the future)."""
     return min(ev.estimated_at, now) if ev.estimated_at else now
+
+
+def current_reasons(config: Config, ev: Evidence, level: str) -> tuple[str, ...]:
+    """Why an incident at `level` stands where it does, from its lead post's latest
+    evidence: the reasons that evidence gives now, and, when it warrants less than the
+    incident's level (levels never fall while an incident is open), a line saying so."""
+    d = decide(config, ev)
+    reasons = list(d.reasons) or [
+        f"P(viral) {ev.p_viral:.0%}, predicted 24 h reach {ev.predicted:,.0f}, "
+        f"{ev.velocity_per_10min:.0f} {velocity_unit(ev)} → below watch"
+    ]
+    if rank(d.level) < rank(level):
+        reasons.append(f"still {level}: the highest level reached, kept while the incident is open")
+    return tuple(reasons)
 
 
 def _open(
@@ -288,6 +307,9 @@ def evaluate(
         category=category,
     )
     level, lead, reasons = best
+    current = posts.get(state.lead_post)
+    if current is not None:  # what the alerts show now, never the numbers of an old change
+        new = replace(new, reasons=current_reasons(config, current.evidence, state.level))
     if rank(level) > rank(state.level):
         new = replace(
             new,
@@ -309,6 +331,14 @@ def evaluate(
         if due >= 1 and due > done:
             return replace(new, last_reminded_at=now), ["remind"]
     return new, []
+
+
+def close(state: IncidentState, now: dt.datetime, reason: str) -> IncidentState:
+    """An open incident closed without resolving (its brand is no longer one we alert on):
+    status "closed", no `resolved_at` and no event, so nobody is told it calmed down. The
+    reason joins its reasons. Growing again later (the brand back) opens a new occurrence,
+    like a resolved incident."""
+    return replace(state, status="closed", updated_at=now, reasons=(*state.reasons, reason))
 
 
 def group_evidence(

@@ -126,6 +126,14 @@ def age_hours(ev: object) -> float | None:
     return (estimated - created).total_seconds() / 3600
 
 
+def velocity_unit(ev) -> str:
+    """What a post's velocity counts: reposts on Weibo, 在看 ("looks") on WeChat, which
+    has no reposts (spread/stage.py tracks 在看 there)."""
+    if getattr(ev, "platform", "weibo") == "wechat":
+        return "在看 looks/10 min"
+    return "reposts/10 min"
+
+
 def decide(config: Config, ev: LevelFacts) -> Decision:
     """The level the evidence warrants, its base level, and the reasons (for the message)."""
     predicted = getattr(ev, "predicted", None)
@@ -134,7 +142,8 @@ def decide(config: Config, ev: LevelFacts) -> Decision:
         return Decision(None, None, ())
     reach = f", predicted 24 h reach {predicted:,.0f}" if predicted is not None else ""
     reasons = [
-        f"P(viral) {ev.p_viral:.0%}{reach}, {ev.velocity_per_10min:.0f} reposts/10 min → {base}"
+        f"P(viral) {ev.p_viral:.0%}{reach}, {ev.velocity_per_10min:.0f} "
+        f"{velocity_unit(ev)} → {base}"
     ]
     bumps = bump_reasons(ev, base)
     level = base

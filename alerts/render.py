@@ -11,7 +11,14 @@ URL) is made inert for the target format before it is placed in a message:
 - Email HTML: `html.escape` on every value; the only links are the posts' own URLs (the
   alert's post, a digest's incidents: `list_items`), and only when they are http(s).
 - Every incident alert shows the post id it is about and a ready-made
-  `yujing silence add --post ID` (`silence_command`), escaped like the rest.
+  `yujing silence add --post ID` (`silence_command`). Commands and ids sit in code spans
+  and are pasteable as shown (`slack_code`, `robot_code`): inside a code span only what
+  could end the span or make a mention/link is replaced, never `_`.
+- WeChat counts are what they are: 在看 (looks, stored as `observed`) and 阅读 (reads,
+  "10万+" at WeChat's cap) instead of Weibo's 转发 (reposts) (`spread_unit`).
+- Every incident alert says when its figures were measured ("截至 As of", on the config's
+  clock: a message held by quiet hours or retried after an outage is not "now") and when
+  the post was published, with its age then.
 - Chinese team-chat robots (DingTalk, WeCom/企业微信, Feishu/飞书): markdown and mention
   syntax (`<@userid>`, `<at user_id="all">`, `[text](url)`, `#`, `*`…) become full-width
   look-alikes; Feishu gets a `post` message whose text elements are literal.
@@ -44,6 +51,8 @@ EVENT_ZH = {
     "answered": "品牌已回应 brand answered",
 }
 ELLIPSIS = "…"
+DEFAULT_TZ = "Asia/Shanghai"  # payloads stored before they carried the config's timezone
+READS_CAP = 100_001  # WeChat stops counting reads here and shows "10万+" (ingest.wechat)
 
 # Slack Block Kit limits
 SLACK_HEADER_LIMIT = 150
@@ -144,6 +153,24 @@ def robot_escape(text: object) -> str:
     return one_line(text).translate(_ROBOT)
 
 
+def slack_code(text: object) -> str:
+    """Text for a Slack code span (a command, an id), shown as it will be pasted: Slack
+    formats nothing inside a code span, so only `&`, `<`, `>` become entities (Slack shows
+    them as the characters) and a backtick, which would end the span, its full-width form."""
+    text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("`", "｀")
+
+
+_ROBOT_CODE = str.maketrans({k: v for k, v in _ROBOT.items() if k != ord("_")})
+
+
+def robot_code(text: object) -> str:
+    """Text for a robot's code span (a command, an id): as `robot_escape`, except that `_`
+    stays (brand codes, incident and WeChat post ids have it; inside a code span it is no
+    markup), so a command pastes as shown."""
+    return one_line(text).translate(_ROBOT_CODE)
+
+
 _URL_OK = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&+,;=%]+$")
 
 
@@ -194,17 +221,93 @@ def categories_text(p: dict) -> str:
     return " / ".join(labels) or "负面 negative"
 
 
+def spread_unit(platform: object) -> tuple[str, str]:
+    """What a post's `observed` counts, (zh, en): WeChat articles have no reposts, their 在看
+    (looks) stand in for them (docs/warehouse.md, spread/stage.py); Weibo's are 转发."""
+    return ("在看", "looks") if platform == "wechat" else ("转发", "reposts")
+
+
+def reads_text(reads) -> str:
+    """A WeChat read count as WeChat shows it: "10万+" at its cap (stored as 100001)."""
+    if not isinstance(reads, int | float):
+        return one_line(reads) or "—"
+    return "10万+" if reads >= READS_CAP else _num(reads)
+
+
+def timezone_of(p: dict) -> str:
+    """The config's timezone the payload was made under (older payloads: Asia/Shanghai)."""
+    tz = p.get("timezone")
+    if isinstance(tz, str) and tz:
+        try:
+            ZoneInfo(tz)
+            return tz
+        except (ValueError, KeyError, OSError):
+            pass
+    return DEFAULT_TZ
+
+
+def when(value: object) -> dt.datetime | None:
+    """A payload's ISO time as an aware datetime (naive means UTC, as the warehouse stores
+    it), or None when absent or unreadable."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def short_time(moment: dt.datetime, tz: str) -> str:
+    """Like "05-01 10:00" on the `tz` clock."""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
+
+
+def age_text(delta: dt.timedelta) -> str:
+    """An age like "48 min", "2 h 5 min" or "3 d 4 h"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def measured_at(p: dict) -> dt.datetime | None:
+    """When the alert's figures were measured: the lead post's spread estimate
+    (`measured_at`), else (older payloads) when the payload was made (`at`)."""
+    return when(p.get("measured_at")) or when(p.get("at"))
+
+
+def counts_text(p: dict) -> str:
+    zh, en = spread_unit(p.get("platform"))
+    counts = f"{zh} {en} {_num(p.get('observed'))}"
+    if p.get("platform") == "wechat" and p.get("reads") is not None:
+        counts += f" · 阅读 reads {reads_text(p['reads'])}"
+    if p.get("comments") is not None:
+        counts += f" · 评论 comments {_num(p.get('comments'))}"
+    if p.get("likes") is not None:
+        counts += f" · 赞 likes {_num(p.get('likes'))}"
+    return counts
+
+
+RELATED_LABEL = "相关帖子 Related posts"
+
+
 def facts(p: dict) -> list[tuple[str, str]]:
     """(label, value) pairs every channel shows; values not yet escaped."""
     level = p.get("level") or "watch"
     level_text = f"{LEVEL_ZH.get(level, level)} {level}"
     if p.get("previous_level"):
         level_text = f"{p['previous_level']} → {level_text}"
-    counts = f"转发 reposts {_num(p.get('observed'))}"
-    if p.get("comments") is not None:
-        counts += f" · 评论 comments {_num(p.get('comments'))}"
-    if p.get("likes") is not None:
-        counts += f" · 赞 likes {_num(p.get('likes'))}"
+    tz = timezone_of(p)
+    measured, posted = measured_at(p), when(p.get("posted_at"))
+    now_label = f"截至 As of {short_time(measured, tz)} {tz}" if measured else "当前 Now"
     out = [
         ("级别 Level", level_text),
         ("品牌 Brand", f"{p.get('brand_name') or p.get('brand', '')} ({p.get('platform', '')})"),
@@ -217,8 +320,16 @@ def facts(p: dict) -> list[tuple[str, str]]:
             or "—",
         ),
         ("作者 Author", f"{one_line(p.get('author_name')) or '?'} · {author_reach(p)}"),
-        ("当前 Now", counts),
-        ("速度 Velocity", f"{p.get('velocity_per_10min', 0) or 0:,.0f} 转发/10 min"),
+        (now_label, counts_text(p)),
+    ]
+    if posted:
+        shown = short_time(posted, tz) + ("" if measured else f" {tz}")
+        if measured and measured >= posted:
+            shown += f" (帖龄 age {age_text(measured - posted)})"
+        out.append(("发布 Posted", shown))
+    zh, _ = spread_unit(p.get("platform"))
+    out += [
+        ("速度 Velocity", f"{p.get('velocity_per_10min', 0) or 0:,.0f} {zh}/10 min"),
         (
             "24h 预测 Predicted",
             f"{_num(p.get('predicted'))} (区间 interval {_num(p.get('low'))}–{_num(p.get('high'))})",
@@ -226,8 +337,18 @@ def facts(p: dict) -> list[tuple[str, str]]:
         ("爆发概率 P(viral)", f"{p.get('p_viral', 0) or 0:.0%}"),
     ]
     if (p.get("posts") or 1) > 1:
-        out.append(("相关帖子 Related posts", f"{p['posts'] - 1}"))
+        out.append((RELATED_LABEL, f"{p['posts'] - 1}"))
     return out
+
+
+def related_count(r: dict) -> str:
+    """A related post's count with its unit: "1,234 reposts", "12 在看 looks"."""
+    zh, en = spread_unit(r.get("platform"))
+    return (
+        f"{_num(r.get('observed'))} {en}"
+        if zh == "转发"
+        else f"{_num(r.get('observed'))} {zh} {en}"
+    )
 
 
 # events rendered as a title and a list of lines rather than one incident's facts
@@ -259,15 +380,42 @@ def title(p: dict) -> str:
     if event == "ops":
         return one_line(p.get("title") or "Yujing 运维 ops notice")
     level = p.get("level") or "watch"
+    what = EVENT_ZH.get(event, event or "")
+    if event == "remind" and isinstance(p.get("reminder"), int) and p["reminder"] > 0:
+        what = f"提醒#{p['reminder']}(未确认) reminder #{p['reminder']}"
     return (
         f"{LEVEL_ICON.get(level, '')} [{LEVEL_ZH.get(level, level)} {level.upper()}] "
-        f"{one_line(p.get('brand_name') or p.get('brand', ''))} · "
-        f"{EVENT_ZH.get(event, event or '')}"
+        f"{one_line(p.get('brand_name') or p.get('brand', ''))} · {what}"
     ).strip()
 
 
+SUBJECT_EXCERPT = 24  # characters of the post in a subject or a Slack notification
+
+
+def distinguishing(p: dict) -> list[str]:
+    """What tells one incident's alert from another's in a subject or a notification: the
+    category, the start of the post (user text: not yet escaped) and the incident id."""
+    if p.get("event") in LIST_EVENTS:
+        return []
+    code = p.get("category") or next(iter(p.get("categories") or []), None)
+    label = category_label(code, "zh") if code and code != "negative" else "负面"
+    out = [one_line(label)]
+    excerpt = clip(one_line(p.get("excerpt")), SUBJECT_EXCERPT)
+    if excerpt:
+        out.append(f"“{excerpt}”")
+    if p.get("incident_id"):
+        out.append(one_line(p["incident_id"]))
+    return out
+
+
+def headline(p: dict) -> str:
+    """The title and what tells this alert apart (`distinguishing`): email subjects and
+    Slack notification text. Holds user text: escape it for the medium."""
+    return " · ".join([title(p), *distinguishing(p)])
+
+
 def email_subject(p: dict) -> str:
-    return clip(one_line(title(p)), 200)
+    return clip(one_line(headline(p)), 200)
 
 
 SILENCE_FOR = "1d"
@@ -287,12 +435,14 @@ def silence_command(p: dict) -> str | None:
     )
 
 
-def _ack_hint(p: dict) -> str:
-    iid = p.get("incident_id", "")
-    hint = f"incident {iid} · 确认 ack: yujing ack {iid}"
+def _ack_hint(p: dict, code=one_line) -> str:
+    """The incident id, its `yujing ack` command, the post id and its silence command,
+    each made a pasteable code span by `code` (plain text: as they are)."""
+    iid = one_line(p.get("incident_id", ""))
+    hint = f"incident {code(iid)} · 确认 ack: {code('yujing ack ' + iid)}"
     command = silence_command(p)
     if command:
-        hint += f" · 帖子 post {one_line(p.get('post_id'))} · 静音 mute: {command}"
+        hint += f" · 帖子 post {code(p.get('post_id'))} · 静音 mute: {code(command)}"
     return hint
 
 
@@ -312,7 +462,7 @@ def plain_text(p: dict) -> str:
         lines.append(f"原帖 Post: {url}")
     for r in p.get("related") or []:
         if safe_url(r.get("url")):
-            lines.append(f"相关 Related: {safe_url(r['url'])} ({_num(r.get('observed'))} reposts)")
+            lines.append(f"相关 Related: {safe_url(r['url'])} ({related_count(r)})")
     lines.append(_ack_hint(p))
     return "\n".join(lines)
 
@@ -337,7 +487,8 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
             f"{LEVEL_ICON.get(level, '')} {one_line(p.get('brand_name') or p.get('brand', ''))}"
             f" · {state}"
         )
-    fallback = slack_text(head, SLACK_FALLBACK_LIMIT)
+    # the notification text: what tells this alert from the others (escaped user text)
+    fallback = slack_text(" · ".join([head, *distinguishing(p)]), SLACK_FALLBACK_LIMIT)
     header = {
         "type": "header",
         "text": {"type": "plain_text", "text": clip(head, SLACK_HEADER_LIMIT), "emoji": True},
@@ -369,10 +520,14 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
             "type": "section",
             "fields": [
                 _mrkdwn(f"*{k}*\n{slack_text(v, SLACK_FIELD_LIMIT - len(k) - 4)}")
-                for k, v in facts(p)[:10]
-            ],
+                for k, v in facts(p)
+                if k != RELATED_LABEL
+            ][:10],
         },
     ]
+    related = _slack_related(p)
+    if related:
+        blocks.append({"type": "section", "text": _mrkdwn(related)})
     if p.get("reasons"):
         blocks.append(
             {
@@ -382,14 +537,46 @@ def slack_blocks(p: dict, *, current: bool = False) -> tuple[str, list[dict]]:
         )
     url = safe_url(p.get("url"))
     link = f"<{url.replace('&', '&amp;')}|查看原帖 Open post> · " if url else ""
-    iid = slack_text(p.get("incident_id", ""), 100)
+    # code spans hold exactly what to paste (`slack_code`): `yujing ack mumu_milk-…`
+    iid = slack_code(clip(one_line(p.get("incident_id", "")), 100))
     hint = f"{link}incident `{iid}` · 确认 ack: `yujing ack {iid}`"
     command = silence_command(p)
     if command:  # the post id in full and a command that mutes it, both copyable
-        post = slack_text(p.get("post_id"), 200)
-        hint += f"\n帖子 post `{post}` · 静音 mute: `{slack_text(command, 500)}`"
+        post = slack_code(clip(one_line(p.get("post_id")), 200))
+        hint += f"\n帖子 post `{post}` · 静音 mute: `{slack_code(clip(command, 500))}`"
     blocks.append({"type": "context", "elements": [_mrkdwn(hint)]})
     return fallback, blocks
+
+
+RELATED_SHOWN = 5  # related posts listed on Slack; the rest are counted ("and N more")
+
+
+def _slack_related(p: dict) -> str | None:
+    """The incident's other posts, most spread first: platform, id (copyable, for a
+    silence), a link when the URL is plain http(s), the count; "and N more" past the list."""
+    related = p.get("related") or []
+    total = max((p.get("posts") or 1) - 1, len(related))
+    if total <= 0:
+        return None
+    lines, used = [], 0
+    for r in related[:RELATED_SHOWN]:
+        url = safe_url(r.get("url"))
+        link = (
+            f" <{url.replace('&', '&amp;')}|{LINK_LABEL}>"
+            if url and len(url) <= _LINK_LIMIT
+            else ""
+        )
+        line = (
+            f"• {slack_text(r.get('platform'), 20)} `{slack_code(clip(one_line(r.get('post_id')), 100))}`"
+            f"{link} ({slack_text(related_count(r), 100)})"
+        )
+        if used + len(line) + 1 > SLACK_SECTION_LIMIT - 200:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if total > len(lines):
+        lines.append(f"… 还有 and {total - len(lines)} more")
+    return f"*{RELATED_LABEL} ({total})*\n" + "\n".join(lines)
 
 
 # --- email ------------------------------------------------------------------------------------
@@ -423,7 +610,7 @@ def email_html(p: dict, chart_cid: str | None) -> str:
     link = f'<p><a href="{e(url)}">查看原帖 Open the post</a></p>' if url else ""
     related = "".join(
         f'<li><a href="{e(safe_url(r.get("url")))}">{e(r.get("platform"))} {e(r.get("post_id"))}'
-        f"</a> ({e(_num(r.get('observed')))} reposts)</li>"
+        f"</a> ({e(related_count(r))})</li>"
         for r in p.get("related") or []
         if safe_url(r.get("url"))
     )
@@ -472,7 +659,7 @@ def _robot_lines(p: dict, excerpt_limit: int, max_lines: int) -> list[str]:
     url = safe_url(p.get("url"))
     if url:
         lines.append(f"- [查看原帖 Open post]({url})")
-    lines.append(f"- {robot_escape(_ack_hint(p))}")
+    lines.append(f"- {_ack_hint(p, code=lambda v: '`' + robot_code(v) + '`')}")
     return lines
 
 
@@ -496,7 +683,7 @@ def _feishu_rows(p: dict, excerpt_limit: int, max_lines: int) -> list[list[dict]
     url = safe_url(p.get("url"))
     if url:
         rows.append([{"tag": "a", "text": "查看原帖 Open post", "href": url}])
-    rows.append(text(robot_escape(_ack_hint(p))))
+    rows.append(text(_ack_hint(p, code=robot_code)))  # literal text: pasteable as shown
     return rows
 
 

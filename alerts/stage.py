@@ -53,6 +53,7 @@ from alerts.engine import (
     Evidence,
     IncidentState,
     PostState,
+    close,
     evaluate,
     group_evidence,
     incident_id,
@@ -128,6 +129,12 @@ def _utc(value) -> dt.datetime | None:
     return value
 
 
+def _excerpt(body: str) -> str:
+    """The post's text as quoted in alerts: at most `EXCERPT` characters, and a cut one
+    ends with "…" so nobody reads it as the whole post."""
+    return body if len(body) <= EXCERPT else body[: EXCERPT - 1] + "…"
+
+
 def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     """Every tracked complaint's latest estimate with its mention and latest score, once
     for each of our brands the post names (a post is tracked under one brand, but a
@@ -186,7 +193,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
                 else None,
                 author_verified=bool(r["author_verified"]),
                 author_verified_type=r["verified_type"],
-                excerpt=body[:EXCERPT],
+                excerpt=_excerpt(body),
                 text=body[:2000],
                 url=r["url"],
                 root_id=root,
@@ -484,6 +491,15 @@ def build_payload(
         "opened_at": state.opened_at.isoformat(),
         "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None,
         "at": now.isoformat(),
+        # when the figures shown were measured (the lead's estimate; a message held by quiet
+        # hours or retried says so), on the config's clock; a reminder's number
+        "measured_at": min(ev.estimated_at, now).isoformat() if ev.estimated_at else None,
+        "timezone": config.timezone,
+        "reminder": (
+            remind_bucket(config, state.level_changed_at, state.last_reminded_at)
+            if event == "remind"
+            else None
+        ),
         "viral_line": config.thresholds.viral_reposts,
         "series": series or [],
         "observed_curve": curve or [],
@@ -492,13 +508,18 @@ def build_payload(
 
 def dedupe_key(state: IncidentState, event: str, receiver: str, config: Config) -> str:
     """`{incident}:{event}:{level}:{receiver}`; a reminder's event carries its time bucket
-    (`remind#2`: the second reminder interval since the incident became critical)."""
+    (`remind#2`: the second reminder interval since the incident became critical);
+    "answered" is `{incident}:answered:{receiver}`, with the lead post's id after the event
+    when the lead is not the incident's root post (a later post took the lead: its own
+    answer is news)."""
     if event == "remind":
         bucket = remind_bucket(config, state.level_changed_at, state.last_reminded_at)
         event = f"remind#{bucket}"
     key = f"{state.incident_id}:{event}:{state.level}:{receiver}"
-    if event == "answered":  # once per incident, whatever its level
-        key = f"{state.incident_id}:{event}:{receiver}"
+    if event == "answered":  # once per post shown (the lead), whatever its level
+        lead = state.lead
+        post = f":{lead.post_id}" if lead and lead.post_id != state.root_post_id else ""
+        key = f"{state.incident_id}:{event}{post}:{receiver}"
     if len(key) > _KEY_LIMIT:
         key = key[: _KEY_LIMIT - 17] + "~" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return key
@@ -523,10 +544,11 @@ def _recent(conn: Connection, receiver: str, now: dt.datetime) -> int:
 
 def _summary_line(payload: dict) -> str:
     excerpt = " ".join(str(payload.get("excerpt") or "").split())[:60]
+    post = f"帖子 post {payload['post_id']}, " if payload.get("post_id") else ""
     return (
         f"[{payload['level']}] {payload['brand_name']} {payload['event']}: {excerpt} "
         f"(P(viral) {payload['p_viral']:.0%}, {payload['observed']:,} reposts, "
-        f"{payload['incident_id']})"
+        f"{post}{payload['incident_id']})"
     )
 
 
@@ -559,6 +581,7 @@ def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -
                             "not_before": (hour + dt.timedelta(hours=1)).isoformat(),
                             "count": 0,
                             "lines": [],
+                            "links": [],
                             "incidents": [],
                         },
                         ensure_ascii=False,
@@ -575,7 +598,11 @@ def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -
         summary = json.loads(row.payload)
         summary["count"] += 1
         if len(summary["lines"]) < SUMMARY_LINES:
+            # the lead post's link beside its line, as a single alert carries it
+            links = summary.setdefault("links", [])
+            links += [None] * (len(summary["lines"]) - len(links))
             summary["lines"].append(_summary_line(payload))
+            links.append(payload.get("url"))
         if payload["incident_id"] not in summary["incidents"]:
             summary["incidents"].append(payload["incident_id"])
         conn.execute(
@@ -595,18 +622,19 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
 
     Returns counts: evidence, opened, escalated, reminded, resolved, noresponse, answered,
     queued (rows to send), silenced, folded, released (silenced rows sent after all once
-    their silence ended; counted in queued or folded too).
+    their silence ended; counted in queued or folded too), closed (open incidents of a
+    brand no longer ours: `_close_unwatched`).
     """
     now = clock.now()
     stats = dict.fromkeys(
         ("evidence", "opened", "escalated", "reminded", "resolved", "noresponse", "answered",
-         "queued", "silenced", "folded", "released"),
+         "queued", "silenced", "folded", "released", "closed"),
         0,
     )  # fmt: skip
     with engine.begin() as conn:
         evidence = latest_evidence(conn, config)
         stats["evidence"] = len(evidence)
-        known = _load_incidents(conn, now)
+        known = _close_unwatched(conn, config, _load_incidents(conn, now), now, stats)
         current = {s.incident_id: s for s in known}  # the incidents as this run leaves them
         silences = active_silences(conn, now)
         for before, items in _group(conn, config, known, evidence, now):
@@ -624,72 +652,237 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
             for event in events:
                 stats[STAT_FOR_EVENT[event]] += 1
                 payload = build_payload(config, state, event, now, series, counts, curve)
+                told = event in ("open", "escalate") and _with_known_answer(
+                    conn, config, state, payload
+                )
                 _queue(conn, config, state, event, payload, silences, now, stats)
+                if told:
+                    _answer_told(conn, config, state, event, now)
         _response_notices(conn, config, list(current.values()), now, silences, stats)
         _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
     return stats
 
 
+def _close_unwatched(conn, config: Config, states, now: dt.datetime, stats: dict) -> list:
+    """Close the open incidents of brands we no longer alert on (removed from the config,
+    made a competitor, or their code renamed): their posts are not evidence any more, so
+    the engine would take the silence for calm and page "resolved" while they may still
+    be spreading. Closed instead (`alerts.engine.close`: status "closed", no resolved_at,
+    no notification), their unsent notifications superseded, with a WARNING each.
+    Returns `states` with those closed."""
+    ours = {b.code for b in config.brands if not b.competitor}
+    out = []
+    for state in states:
+        if not state.is_open or state.brand in ours:
+            out.append(state)
+            continue
+        try:
+            config.brand(state.brand)  # in the config but not ours: a competitor now
+            why = "is now a competitor"
+        except StopIteration:
+            why = "is no longer in the config (removed, or its code renamed)"
+        closed = close(
+            state,
+            now,
+            f"closed, not resolved: brand {state.brand} left the watchlist ({why}); its "
+            f"posts are no longer followed for alerts",
+        )
+        _save(conn, closed)
+        n = notifications.c
+        dropped = conn.execute(
+            update(notifications)
+            .where(n.incident_id == state.incident_id, n.status.in_(["pending", "failed"]))
+            .values(status="superseded", last_error=f"brand {state.brand} left the watchlist")
+        ).rowcount
+        log.warning(
+            "incident %s closed without resolving: brand %r %s; no alert is sent about it "
+            "any more (%d unsent notification(s) superseded), and nobody was told it resolved",
+            state.incident_id,
+            state.brand,
+            why,
+            dropped,
+        )
+        stats["closed"] += 1
+        out.append(closed)
+    return out
+
+
+def _lead_response(conn, config: Config, state: IncidentState) -> dict | None:
+    """The brand's response to the post the alerts show (the incident's lead post), or
+    None when there is nothing to say: no official accounts, the post it reposts is the
+    brand's own statement, or the lead post was never checked.
+
+    A reply under the lead post, or under the original it reposts, answers it; replies
+    under the incident's other posts do not (the lead is the post the PR team is shown and
+    asked to answer) but are listed (`others`) so a "no response" says they exist.
+    `checked_at` is the lead post's last complete check (for "no response")."""
+    from alerts.responses import official_uids, own_statement
+
+    if not official_uids(config, state.brand, state.platform):
+        return None
+    lead = state.lead
+    post_id = lead.post_id if lead else state.root_post_id
+    original = lead.root_post_id if lead else state.root_post_id
+    r, m = brand_responses.c, mentions.c
+    author = conn.execute(
+        select(m.author_id).where(
+            m.platform == state.platform, m.post_id == original, m.brand == state.brand
+        )
+    ).scalar_one_or_none()
+    if own_statement(config, state.brand, state.platform, author):
+        return None  # under its own statement the brand has nothing to answer
+    ids = {post_id, original, state.root_post_id}
+    ids |= {
+        p.evidence.post_id for p in state.posts.values() if p.evidence.platform == state.platform
+    }
+    rows = {
+        row.post_id: row
+        for row in conn.execute(
+            select(r.post_id, r.responded_at, r.checked_at, r.responder_name,
+                   r.response_text).where(
+                r.platform == state.platform, r.brand == state.brand, r.post_id.in_(sorted(ids))
+            )
+        )
+    }  # fmt: skip
+    answers = [
+        rows[pid] for pid in dict.fromkeys((post_id, original))
+        if pid in rows and rows[pid].responded_at is not None
+    ]  # fmt: skip
+    if not answers and post_id not in rows:
+        return None  # the lead post not checked yet: say nothing rather than guess
+    answer = min(answers, key=lambda row: row.responded_at) if answers else None
+    return {
+        "post_id": post_id,
+        "answer": answer,
+        "under": (
+            None
+            if answer is None
+            else f"this post {post_id}"
+            if answer.post_id == post_id
+            else f"the original post {answer.post_id} it reposts"
+        ),
+        "checked_at": answer.checked_at if answer else rows[post_id].checked_at,
+        "others": sorted(
+            pid
+            for pid, row in rows.items()
+            if row.responded_at is not None and pid not in (post_id, original)
+        ),
+    }
+
+
+def _answered_reason(state: IncidentState, found: dict) -> str:
+    answer = found["answer"]
+    account = answer.responder_name or "官方账号 official account"
+    minutes = (answer.responded_at - state.opened_at).total_seconds() / 60
+    when = f"{minutes:.0f} min after the alert" if minutes >= 0 else "before the alert"
+    return f"@{account} replied under {found['under']} {when}: “{answer.response_text or ''}”"
+
+
+def _response_field(found: dict) -> dict:
+    answer = found["answer"]
+    return {
+        "post_id": found["post_id"],
+        "responded_at": answer.responded_at.isoformat() if answer else None,
+        "responder_name": answer.responder_name if answer else None,
+    }
+
+
+def _with_known_answer(conn, config: Config, state: IncidentState, payload: dict) -> bool:
+    """An opening (or escalating) alert about a post the brand has already answered says
+    so (and then no separate "answered" note about that post follows: `_answer_told`).
+    True when it did."""
+    found = _lead_response(conn, config, state)
+    if found is None or found["answer"] is None:
+        return False
+    payload["reasons"] = [*payload.get("reasons", []), "已回应 already answered: "
+                          + _answered_reason(state, found)]  # fmt: skip
+    payload["response"] = _response_field(found)
+    return True
+
+
+def _answer_told(conn, config: Config, state: IncidentState, event: str, now) -> None:
+    """The alert (`event`: open or escalate) just queued to a receiver carried the brand's
+    answer: record that receiver's "answered" note about the lead post as `superseded`, so
+    it is never sent as well (a receiver whose alert was silenced or folded still gets it)."""
+    n = notifications.c
+    receivers = conn.execute(
+        select(n.receiver).where(
+            n.incident_id == state.incident_id,
+            n.event == event,
+            n.level == state.level,
+            n.status == "pending",
+        )
+    ).scalars()
+    rows = [
+        {
+            "dedupe_key": dedupe_key(state, "answered", receiver, config),
+            "incident_id": state.incident_id,
+            "event": "answered",
+            "level": state.level,
+            "receiver": receiver,
+            "channel": config.receiver(receiver).channel,
+            "status": "superseded",
+            "attempts": 0,
+            "created_at": now,
+            "last_error": f"the {event} alert said the brand had answered",
+            "payload": "{}",
+        }
+        for receiver in sorted(set(receivers))
+    ]
+    if rows:
+        insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
+
+
 def _response_notices(
     conn, config: Config, states, now: dt.datetime, silences, stats: dict
 ) -> None:
     """ "No response from the brand" / "the brand answered" for open incidents of brands
-    with official accounts (alerts/responses.py has the rule: "no response" only on a
-    complete check made at or after the target; this stage also runs when the check
-    was rate-limited or failed, and then waits)."""
-    from alerts.responses import official_uids, own_statement, response_events
+    with official accounts, about the post the alerts show (`_lead_response`;
+    alerts/responses.py has the rule: "no response" only on a complete check of that post
+    made at or after the target; this stage also runs when the check was rate-limited or
+    failed, and then waits)."""
+    from alerts.responses import response_events
 
     targets = config.responses.targets_minutes
-    r, m = brand_responses.c, mentions.c
     for state in states:
-        if state.status != "open" or not official_uids(config, state.brand, state.platform):
+        if state.status != "open":
             continue
-        author = conn.execute(
-            select(m.author_id).where(
-                m.platform == state.platform,
-                m.post_id == state.root_post_id,
-                m.brand == state.brand,
-            )
-        ).scalar_one_or_none()
-        if own_statement(config, state.brand, state.platform, author):
-            continue  # under its own statement the brand has nothing to answer
-        row = conn.execute(
-            select(r.responded_at, r.checked_at, r.responder_name, r.response_text).where(
-                r.platform == state.platform,
-                r.post_id == state.root_post_id,
-                r.brand == state.brand,
-            )
-        ).first()
-        if row is None:  # not checked yet: say nothing rather than guess
+        found = _lead_response(conn, config, state)
+        if found is None:
             continue
-        responded_at = row.responded_at
+        answer = found["answer"]
+        responded_at = answer.responded_at if answer else None
         for event in response_events(
             state.level,
             state.level_changed_at,
             responded_at,
             targets,
             now,
-            checked_at=row.checked_at,
+            checked_at=found["checked_at"],
         ):
             payload = build_payload(config, state, event, now)
-            account = row.responder_name or "官方账号 official account"
             if event == "answered":
-                minutes = (responded_at - state.opened_at).total_seconds() / 60
-                when = f"{minutes:.0f} min after the alert" if minutes >= 0 else "before the alert"
-                payload["reasons"] = [f"@{account} replied {when}: “{row.response_text or ''}”"]
+                payload["reasons"] = [_answered_reason(state, found)]
             else:
                 waited = (now - state.level_changed_at).total_seconds() / 60
                 payload["reasons"] = [
-                    f"no response from the brand's official accounts after {waited:.0f} min "
-                    f"at {state.level} (target {targets[state.level]} min), still spreading"
+                    f"no response from the brand's official accounts under this post "
+                    f"{found['post_id']} after {waited:.0f} min at {state.level} "
+                    f"(target {targets[state.level]} min), still spreading"
                 ]
-            payload["response"] = {
-                "responded_at": responded_at.isoformat() if responded_at else None,
-                "responder_name": row.responder_name,
-            }
-            stats[STAT_FOR_EVENT[event]] += 1
+                if found["others"]:
+                    payload["reasons"].append(
+                        "the brand did reply under other posts of this incident: "
+                        + ", ".join(found["others"])
+                    )
+            payload["response"] = _response_field(found)
+            rows = ("queued", "silenced", "folded")
+            before = [stats[k] for k in rows]
             _queue(conn, config, state, event, payload, silences, now, stats)
+            # counted when it queued something (each run re-derives the notice; the log's
+            # keys send it once, and a count every run would read as news every run)
+            stats[STAT_FOR_EVENT[event]] += [stats[k] for k in rows] != before
 
 
 def is_urgent(event: str | None, level: str | None) -> bool:
@@ -846,6 +1039,7 @@ def _release_after_silences(conn, config: Config, states, silences, now, stats) 
         )
         if silenced_by(silences, _silence_alert(conn, state, payload, silences)):
             continue
+        _with_known_answer(conn, config, state, payload)
         _release(conn, config, state, row.dedupe_key, row.receiver, row.event, payload,
                  row.created_at, now, stats)  # fmt: skip
 
@@ -955,7 +1149,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     to channels (`alerts.channels`). Returns counts: sent, recovered (found already
     delivered after a crash), failed (queued for the next run), deferred (quiet hours,
     a summary's hour not over, or waiting for an earlier message of the same incident),
-    skipped (claimed by another run, or the receiver left the config).
+    skipped (claimed by another run, or orphaned), and, only when there are any, orphaned
+    (of the skipped, rows for a receiver no longer in the config: kept, never sent, with a
+    WARNING naming each receiver and its count).
 
     The clock is read again for each row: a slow run (channel timeouts) must stamp a
     late claim with the time it was made, or a concurrent run would see an already
@@ -985,6 +1181,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         rows, key=lambda r: (r["created_at"], EVENT_ORDER.get(r["event"], 9), r["dedupe_key"])
     )
     blocked: set[tuple[str, str]] = set()  # (incident, receiver) with an earlier unsent row
+    orphaned: dict[str, int] = {}  # receiver no longer in the config -> its unsent rows
     for row in rows:
         now = clock.now()
         key, receiver_name = row["dedupe_key"], row["receiver"]
@@ -1001,8 +1198,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             continue
         try:
             receiver = config.receiver(receiver_name)
-        except StopIteration:
-            stats["skipped"] += 1  # the receiver left the config: keep the row, send nothing
+        except StopIteration:  # the receiver left the config: keep the row, send nothing
+            orphaned[receiver_name] = orphaned.get(receiver_name, 0) + 1
+            stats["skipped"] += 1
             continue
         payload = json.loads(row["payload"])
         not_before = payload.get("not_before")
@@ -1106,5 +1304,15 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         ):
             log.error("notification %s: lost its claim while sending (lease %s)", key, LEASE)
         _supersede(engine, row, key)
+    for name, count in sorted(orphaned.items()):
+        log.warning(
+            "delivery: %d notification(s) for receiver %r are stranded: it is no longer in "
+            "the config (renamed or removed?). They stay queued in the notifications table "
+            "and go out if a receiver of that name comes back",
+            count,
+            name,
+        )
+    if orphaned:
+        stats["orphaned"] = sum(orphaned.values())
     log.info("delivery: %s", stats)
     return stats

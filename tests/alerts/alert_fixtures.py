@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select
 
 from warehouse.schema import (
+    brand_responses,
     incidents,
     mentions,
     metric_snapshots,
@@ -22,6 +23,7 @@ from warehouse.schema import (
     spread_estimates,
     tracked_posts,
 )
+from warehouse.writes import upsert
 from yujing.clock import ManualClock
 from yujing.config import load_config, parse_config
 
@@ -309,3 +311,31 @@ def slack_stub():
     stub = SlackStub().start()
     yield stub
     stub.stop()
+
+
+OFFICIAL = "5503128761"  # 沐沐奶粉's official Weibo uid in config/yujing.yaml
+
+
+def seed_response(engine, post_id: str, responded_at=None, brand="mumu", checked_at=T0) -> None:
+    """A brand_responses row as the comment check writes it: checked at `checked_at`,
+    answered by the official account at `responded_at` (None: no reply found)."""
+    with engine.begin() as conn:
+        upsert(
+            conn,
+            brand_responses,
+            [
+                {
+                    "platform": "weibo",
+                    "post_id": post_id,
+                    "brand": brand,
+                    "checked_at": checked_at,
+                    "comments_seen": 3,
+                    "responded_at": responded_at,
+                    "response_id": "c1" if responded_at else None,
+                    "responder_uid": OFFICIAL if responded_at else None,
+                    "responder_name": "沐沐奶粉官方微博" if responded_at else None,
+                    "response_text": "已私信 <@all>" if responded_at else None,
+                }
+            ],
+            keys=["platform", "post_id", "brand"],
+        )

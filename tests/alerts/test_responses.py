@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 import requests
-from alert_fixtures import T0, CommentsAPI, mechanics_config, weibo_comment
+from alert_fixtures import OFFICIAL, T0, CommentsAPI, mechanics_config, seed_response, weibo_comment
 from sqlalchemy import select
 
 from alerts.responses import check_responses, first_official_reply, response_events
@@ -21,7 +21,6 @@ from warehouse.writes import upsert
 from yujing.clock import ManualClock
 
 CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
-OFFICIAL = "5503128761"  # 沐沐奶粉's official Weibo uid in config/yujing.yaml
 TARGETS = {"warning": 240, "critical": 30}
 
 
@@ -180,29 +179,6 @@ def test_check_responses_gives_up_when_weibo_keeps_failing(world):
     assert len(session.ids) == 3 * 5  # three posts, each with the client's 4 retries
 
 
-def _seed_response(engine, post_id: str, responded_at=None, brand="mumu", checked_at=T0) -> None:
-    with engine.begin() as conn:
-        upsert(
-            conn,
-            brand_responses,
-            [
-                {
-                    "platform": "weibo",
-                    "post_id": post_id,
-                    "brand": brand,
-                    "checked_at": checked_at,
-                    "comments_seen": 3,
-                    "responded_at": responded_at,
-                    "response_id": "c1" if responded_at else None,
-                    "responder_uid": OFFICIAL if responded_at else None,
-                    "responder_name": "沐沐奶粉官方微博" if responded_at else None,
-                    "response_text": "已私信 <@all>" if responded_at else None,
-                }
-            ],
-            keys=["platform", "post_id", "brand"],
-        )
-
-
 def _events(world) -> list[str]:
     return [r["dedupe_key"].split(":", 2)[1] for r in world.rows()]
 
@@ -217,7 +193,7 @@ def test_no_response_once_per_level_and_an_answer_noted_once(world, clock, answe
         # each run's check reads the comments; the check after the reply finds it
         answered = answer_after is not None and minute >= answer_after + 3
         replied = T0 + dt.timedelta(minutes=answer_after) if answered else None
-        _seed_response(world.engine, "1", replied, checked_at=clock.now())
+        seed_response(world.engine, "1", replied, checked_at=clock.now())
         run_escalation(world.engine, CONFIG, clock)
     events = _events(world)
     receivers = 2  # critical → pr-slack and pr-email
@@ -363,8 +339,8 @@ def test_competitors_and_brands_without_official_accounts_get_no_response_notice
     )
     for _ in range(20):
         clock.advance(300)
-        _seed_response(world.engine, "9", brand="kuaixian", checked_at=clock.now())
-        _seed_response(world.engine, "7", brand="xingche", checked_at=clock.now())
+        seed_response(world.engine, "9", brand="kuaixian", checked_at=clock.now())
+        seed_response(world.engine, "7", brand="xingche", checked_at=clock.now())
         run_escalation(world.engine, cfg, clock)
     assert "noresponse" not in _events(world)
 
@@ -375,8 +351,8 @@ def test_the_digest_reports_answered_share_and_median_response_time(world):
     world.post("1")
     world.post("2")
     posted = T0 - dt.timedelta(hours=1)  # world.post's created_at
-    _seed_response(world.engine, "1", posted + dt.timedelta(minutes=45))
-    _seed_response(world.engine, "2")
+    seed_response(world.engine, "1", posted + dt.timedelta(minutes=45))
+    seed_response(world.engine, "2")
     lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
     mumu = next(line for line in lines if line.startswith("沐沐奶粉"))
     assert mumu.endswith("answered 1/2 (median 45 min)")
