@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 
+from alerts.render import related_count
 from alerts.routing import brand_receivers
 from alerts.stage import queue_notice
 from warehouse.schema import incidents, notifications
@@ -149,8 +150,8 @@ def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
     i, n = incidents.c, notifications.c
     rows = (
         conn.execute(
-            select(i.incident_id, i.brand, i.category, i.level, i.status, i.opened_at,
-                   i.resolved_at, i.crossed_viral_at, i.evidence)
+            select(i.incident_id, i.brand, i.platform, i.category, i.level, i.status,
+                   i.opened_at, i.resolved_at, i.crossed_viral_at, i.evidence)
             .where(
                 or_(
                     and_(i.opened_at >= start, i.opened_at < end),
@@ -202,7 +203,7 @@ def lead_time_text(incident: dict, viral: int, tz: str) -> str:
     """The lead time of an incident's first paging alert before it crossed the viral
     line (when it crossed), as the digest says it."""
     first, crossed = incident.get("first_alert_at"), incident.get("crossed_viral_at")
-    line = f"{viral:,} reposts"
+    line = related_count({"platform": incident.get("platform"), "observed": viral})
     if crossed is not None and first is not None:
         minutes = (crossed - first).total_seconds() / 60
         if minutes >= 0:
@@ -233,7 +234,7 @@ def _incident_line(incident: dict, name: str, day: dt.date, config: Config) -> s
         head = f"resolved {_clock(resolved, tz)} (opened {_clock(opened, tz, day)})"
     label = category_label(category)
     category_text = category if label == category else f"{label} {category}"
-    reach = f"{int(incident['observed']):,} reposts, " if incident.get("observed") else ""
+    reach = f"{related_count(incident)}, " if incident.get("observed") else ""
     posts = f"{incident['posts']} posts, " if incident.get("posts", 1) > 1 else ""
     lead = lead_time_text(incident, config.thresholds.viral_reposts, tz)
     return (
@@ -355,7 +356,7 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
     for t in data["top"][scope]:
         lines.append(
             f"top: {', '.join(names.get(b, b) for b in t['brands'])} "
-            f"{int(t['observed']):,} reposts, "
+            f"{related_count(t)}, "
             f"P(viral) {float(t['p_viral'] or 0):.0%}: {_excerpt(t['excerpt'])}"
         )
         links.append(t.get("url"))

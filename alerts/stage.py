@@ -59,7 +59,7 @@ from alerts.engine import (
     incident_id,
     remind_bucket,
 )
-from alerts.render import local_time
+from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
 from warehouse.schema import (
@@ -506,19 +506,22 @@ def build_payload(
     }
 
 
-def dedupe_key(state: IncidentState, event: str, receiver: str, config: Config) -> str:
+def dedupe_key(
+    state: IncidentState, event: str, receiver: str, config: Config, answered: str | None = None
+) -> str:
     """`{incident}:{event}:{level}:{receiver}`; a reminder's event carries its time bucket
     (`remind#2`: the second reminder interval since the incident became critical);
-    "answered" is `{incident}:answered:{receiver}`, with the lead post's id after the event
-    when the lead is not the incident's root post (a later post took the lead: its own
-    answer is news)."""
+    "answered" is `{incident}:answered:{receiver}`, with the id of the post the reply was
+    found under (`answered`) after the event when that is not the incident's root post: a
+    reply under a later lead post is news, while the root's reply, announced once, is not
+    announced again when a repost of it takes the lead (nor re-sent by an upgrade from
+    keys without the post)."""
     if event == "remind":
         bucket = remind_bucket(config, state.level_changed_at, state.last_reminded_at)
         event = f"remind#{bucket}"
     key = f"{state.incident_id}:{event}:{state.level}:{receiver}"
-    if event == "answered":  # once per post shown (the lead), whatever its level
-        lead = state.lead
-        post = f":{lead.post_id}" if lead and lead.post_id != state.root_post_id else ""
+    if event == "answered":  # once per post answered under, whatever the level
+        post = f":{answered}" if answered and answered != state.root_post_id else ""
         key = f"{state.incident_id}:{event}{post}:{receiver}"
     if len(key) > _KEY_LIMIT:
         key = key[: _KEY_LIMIT - 17] + "~" + hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -547,7 +550,7 @@ def _summary_line(payload: dict) -> str:
     post = f"帖子 post {payload['post_id']}, " if payload.get("post_id") else ""
     return (
         f"[{payload['level']}] {payload['brand_name']} {payload['event']}: {excerpt} "
-        f"(P(viral) {payload['p_viral']:.0%}, {payload['observed']:,} reposts, "
+        f"(P(viral) {payload['p_viral']:.0%}, {related_count(payload)}, "
         f"{post}{payload['incident_id']})"
     )
 
@@ -657,7 +660,8 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
                 )
                 _queue(conn, config, state, event, payload, silences, now, stats)
                 if told:
-                    _answer_told(conn, config, state, event, now)
+                    answered = payload["response"]["answered_post_id"]
+                    _answer_told(conn, config, state, event, answered, now)
         _response_notices(conn, config, list(current.values()), now, silences, stats)
         _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
@@ -785,6 +789,8 @@ def _response_field(found: dict) -> dict:
         "post_id": found["post_id"],
         "responded_at": answer.responded_at.isoformat() if answer else None,
         "responder_name": answer.responder_name if answer else None,
+        # where the reply was found: the lead post or the original it reposts
+        "answered_post_id": answer.post_id if answer else None,
     }
 
 
@@ -801,7 +807,9 @@ def _with_known_answer(conn, config: Config, state: IncidentState, payload: dict
     return True
 
 
-def _answer_told(conn, config: Config, state: IncidentState, event: str, now) -> None:
+def _answer_told(
+    conn, config: Config, state: IncidentState, event: str, answered: str, now
+) -> None:
     """The alert (`event`: open or escalate) just queued to a receiver carried the brand's
     answer: record that receiver's "answered" note about the lead post as `superseded`, so
     it is never sent as well (a receiver whose alert was silenced or folded still gets it)."""
@@ -816,7 +824,7 @@ def _answer_told(conn, config: Config, state: IncidentState, event: str, now) ->
     ).scalars()
     rows = [
         {
-            "dedupe_key": dedupe_key(state, "answered", receiver, config),
+            "dedupe_key": dedupe_key(state, "answered", receiver, config, answered),
             "incident_id": state.incident_id,
             "event": "answered",
             "level": state.level,
@@ -961,7 +969,8 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
     urgent = is_urgent(event, state.level)
     body = json.dumps(payload, ensure_ascii=False, default=str)
     for receiver in receivers_for(config, labels):
-        key = dedupe_key(state, event, receiver, config)
+        answered = (payload.get("response") or {}).get("answered_post_id")
+        key = dedupe_key(state, event, receiver, config, answered)
         exists = conn.execute(
             select(notifications.c.status, notifications.c.created_at).where(
                 notifications.c.dedupe_key == key

@@ -187,11 +187,12 @@ class Reading:
     asks: bool = False  # its own words end in a question ("定金能退吗？")
 
 
-# the last sentence asks for information: it ends in 吗 / 呢, or in a question mark after
-# 什么, 哪, 还是, 能不能 … (a bare "这是四星？" or "谁把我号码卖了？" is indignation)
+# the last clause asks for information: a question word that seeks an answer (什么,
+# 哪, 还是, 能不能, 有没有 …) and a question mark or 吗. Not a bare 吗 ("这正常吗", "你们就是
+# 这么卖东西的吗" are indignation), nor 呢 (it ends statements: "到现在也没见到人呢")
 _ENDS_ASKING = re.compile(
-    r"(?:[吗呢]|(?:什么|哪|还是|要不要|能不能|可不可以|有没有|是否)[^。!！?？]*[?？])"
-    r"[\s?？~～。.!！]*$"
+    r"(?:什么|哪|还是|要不要|能不能|可不可以|有没有(?!搞错|人管)|是否)[^。!！?？，,；;]*"
+    r"(?:[?？]|吗)[\s?？~～。.!！]*$"
 )
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import os
 import re
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,34 +78,68 @@ def _check_term(value: str) -> str:
 Term = Annotated[str, AfterValidator(_check_term)]
 
 
+# full-width ASCII forms (Ｓ７, ＭＵＭＵ, the ideographic space) as their ASCII characters:
+# the look-alikes people type in Chinese posts. A translate table, not NFKC, and only on
+# posts holding a full-width letter or digit: NFKC also rewrites every full-width comma of
+# a Chinese post, and it and a per-post traditional check tripled ingest's matching time
+_HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
+_WIDE = re.compile("[０-９Ａ-Ｚａ-ｚ\u3000]")
+
+
 def fold(text: str) -> str:
-    """A term or post as brand matching compares it: NFKC (full-width Ｓ７ is S7) and case
-    folded (MUMU is mumu)."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    """A term or post as brand matching compares it: full-width letters and digits as
+    ASCII (Ｓ７ is S7), case folded (MUMU is mumu)."""
+    if _WIDE.search(text):
+        text = text.translate(_HALF_WIDTH)
+    return text.casefold()
 
 
-def _match_form(text: str) -> str:
-    """`fold`, then traditional to simplified (汽車 is 汽车). nlp.normalize is imported here,
-    on the first match (an ingest task), never while a DAG file parses; its converter runs
-    only on text holding a traditional character (a set lookup decides)."""
+@functools.cache
+def _script_forms(term: str) -> tuple[str, ...]:
+    """A term as written, in simplified and in traditional characters (汽车 and 汽車), so a
+    post in either script matches without converting every post. opencc is imported on
+    the first match (an ingest task), never while a DAG file parses."""
+    from opencc import OpenCC
+
     from nlp.normalize import to_simplified
 
-    return to_simplified(fold(text))
+    simplified = to_simplified(term)
+    return tuple(dict.fromkeys((term, simplified, OpenCC("s2t").convert(simplified))))
 
 
 @functools.lru_cache(maxsize=256)
 def _post_form(text: str) -> str:
     # ingest matches one post against every brand in turn: fold it once, not once per brand
-    return _match_form(text)
+    return fold(text)
+
+
+def _latin_edges(term: str) -> re.Pattern | None:
+    """For a term that starts or ends with a Latin letter or digit, a pattern that finds
+    it only as a whole word on that side: folded case made NIO match "senior" and MINI
+    "iPad mini" (Chinese has no spaces: 买了NIO的车 still matches)."""
+    head = term[:1].isascii() and term[:1].isalnum()
+    tail = term[-1:].isascii() and term[-1:].isalnum()
+    if not (head or tail):
+        return None
+    return re.compile(
+        ("(?<![a-z0-9])" if head else "") + re.escape(term) + ("(?![a-z0-9])" if tail else "")
+    )
+
+
+def _found(post: str, forms) -> bool:
+    return any(
+        term in post and (edges is None or edges.search(post) is not None) for term, edges in forms
+    )
 
 
 @functools.lru_cache(maxsize=1024)
 def _brand_forms(terms: tuple[str, ...], exclude: tuple[str, ...]):
     # a brand's terms in match form, computed once per config, never per post
-    return (
-        tuple(dict.fromkeys(_match_form(t) for t in terms)),
-        tuple(dict.fromkeys(w for w in map(_match_form, exclude) if w)),
-    )
+    def forms(words):
+        folded = dict.fromkeys(fold(f) for w in words if w for f in _script_forms(w))
+        return tuple((term, _latin_edges(term)) for term in folded)
+
+    return forms(terms), forms(exclude)
 
 
 def _account_id(value: object) -> object:
@@ -170,15 +203,13 @@ class Brand(_Strict):
 
     def matches(self, text: str) -> bool:
         """True when the text names the brand and contains none of its excluded words,
-        both compared in match form (`fold` and traditional to simplified): 星辰s7 and
-        星辰Ｓ７ are 星辰S7."""
+        both compared folded (`fold`) and in either script: 星辰s7 and 星辰Ｓ７ are
+        星辰S7, 星辰汽車 is 星辰汽车."""
         terms, exclude = _brand_forms(
             (self.name, *self.aliases, *self.keywords), tuple(self.exclude)
         )
         post = _post_form(text)
-        if any(word in post for word in exclude):
-            return False
-        return any(term in post for term in terms)
+        return not _found(post, exclude) and _found(post, terms)
 
 
 class Source(_Strict):
@@ -593,15 +624,17 @@ def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
                     where = (*loc, "routes", i, "match", "brand", j)
                     if isinstance(brand, str) and brand not in codes:
                         problems.append((where, f"unknown brand {brand!r}"))
-                    elif brand in competitors:
-                        problems.append(
-                            (
-                                where,
-                                f"{brand!r} is a competitor: competitors never alert, so "
-                                "this matcher never matches; remove it (the digest shows "
-                                "competitors beside our brands anyway)",
-                            )
+                # a competitor beside one of ours is harmless (making a brand a competitor
+                # must not break a shared route); a matcher of competitors only never matches
+                if wanted and all(b in competitors for b in wanted):
+                    problems.append(
+                        (
+                            (*loc, "routes", i, "match", "brand"),
+                            f"{', '.join(map(repr, wanted))}: competitors never alert, so "
+                            "this route never matches; remove it (the digest shows "
+                            "competitors beside our brands anyway)",
                         )
+                    )
             walk(child, (*loc, "routes", i))
 
     walk(data.get("routing", Config.model_fields["routing"].default.model_dump()), ("routing",))

@@ -93,6 +93,33 @@ def test_no_verdict_until_the_lead_post_itself_was_checked(world, clock):
     assert _rows(world, "noresponse") == [] and _rows(world, "answered") == []
 
 
+def test_the_roots_answer_is_not_announced_again_when_a_repost_takes_the_lead(world, clock):
+    # a repost B of A leads the incident; the brand's reply is found under A, the original
+    # it reposts. Before an upgrade, that answer was announced under the key without a
+    # post (`incident:answered:receiver`): the same reply must not be announced again
+    world.post(A, observed=400, p=0.4, velocity=5, categories=("quality",), signals=())
+    run_escalation(world.engine, CONFIG, clock)
+    clock.advance(300)
+    world.post(B, observed=500, p=0.7, velocity=90, categories=("quality",), signals=(),
+               at=clock.now(), root_id=A)  # fmt: skip
+    run_escalation(world.engine, CONFIG, clock)
+    (escalate, *_) = _rows(world, "escalate")
+    incident = escalate["incident_id"]
+    assert json.loads(escalate["payload"])["post_id"] == B
+    with world.engine.begin() as conn:  # what the code before the upgrade had sent
+        for receiver in ("pr-slack", "pr-email"):
+            conn.execute(notifications.insert().values(
+                dedupe_key=f"{incident}:answered:{receiver}", incident_id=incident,
+                event="answered", level="critical", receiver=receiver, channel="outbox",
+                status="sent", attempts=1, created_at=clock.now(), payload="{}"))  # fmt: skip
+    for now in _keep_growing(world, clock, 30):
+        seed_response(world.engine, A, T0 + dt.timedelta(minutes=8), checked_at=now)
+        seed_response(world.engine, B, None, checked_at=now)
+        run_escalation(world.engine, CONFIG, clock)
+    assert [r["status"] for r in _rows(world, "answered")] == ["sent", "sent"]
+    assert _rows(world, "noresponse") == []  # the reply under the original counts
+
+
 # --- 2. reminders carry the current reasons ---------------------------------------------
 
 

@@ -284,3 +284,23 @@ def test_subjects_and_slack_notifications_tell_alerts_apart():
     fallback = render.slack_blocks(hostile)[0]
     assert "<!channel>" not in fallback and "*买*" not in fallback
     assert "\n" not in render.email_subject({**BASE, "excerpt": "a\nBcc: x@y"})
+
+
+def test_summaries_and_digest_lines_count_wechat_looks_not_reposts():
+    from alerts.digest import _incident_line
+    from alerts.stage import _summary_line
+    from yujing.config import load_config
+
+    wechat = {**BASE, "platform": "wechat", "observed": 12, "p_viral": 0.3, "event": "open"}
+    line = _summary_line(wechat)
+    assert "12 在看 looks" in line and "repost" not in line
+    assert "1,500 reposts" in _summary_line({**wechat, "platform": "weibo", "observed": 1500})
+    opened = dt.datetime(2026, 5, 1, 2, tzinfo=dt.UTC)
+    incident = {
+        "incident_id": "mumu-0123456789", "brand": "mumu", "platform": "wechat",
+        "category": "safety", "level": "warning", "status": "open", "opened_at": opened,
+        "resolved_at": None, "crossed_viral_at": None, "first_alert_at": opened,
+        "url": None, "observed": 40, "posts": 1,
+    }  # fmt: skip
+    text = _incident_line(incident, "沐沐奶粉", opened.date(), load_config())
+    assert "40 在看 looks" in text and "repost" not in text

@@ -128,6 +128,17 @@ def test_matching_ignores_case_width_and_traditional_characters():
     assert not mumu.matches("沐沐的貓 MuMu奶粉")  # the excluded word, traditional and all
 
 
+def test_a_latin_term_matches_as_a_whole_word_only():
+    # with case folded, NIO was found in "senior" and "UnionPay": another team paged
+    data = edited(lambda d: d["brands"].append(
+        {"code": "nio", "name": "蔚来汽车", "aliases": ["NIO"]}))  # fmt: skip
+    nio = parse_config(data).brand("nio")
+    assert not nio.matches("沐沐奶粉的客服太差了，我用UnionPay付的款到现在没退")
+    assert not nio.matches("my senior colleague")
+    assert nio.matches("买了NIO的车") and nio.matches("nio es8 刹车失灵") and nio.matches("NIO!")
+    assert load_config().brand("xingche").matches("星辰S7刹车失灵")  # Chinese on one side
+
+
 def test_ingest_files_a_post_written_in_another_case_under_the_brand():
     import datetime as dt
 
@@ -145,8 +156,8 @@ def test_brand_terms_are_normalised_once_not_per_post(monkeypatch):
     brand_ = load_config().brand("mumu")
     brand_.matches("warm up")
     calls = []
-    real = cfg._match_form
-    monkeypatch.setattr(cfg, "_match_form", lambda t: calls.append(t) or real(t))
+    real = cfg.fold
+    monkeypatch.setattr(cfg, "fold", lambda t: calls.append(t) or real(t))
     for i in range(20):
         brand_.matches(f"沐沐奶粉 post {i}")
     assert len(calls) == 20  # one per post, none for the brand's terms
@@ -183,7 +194,11 @@ def test_an_empty_outbox_says_to_write_braces(tmp_path):
 def test_a_route_on_a_competitor_is_refused():
     data = edited(lambda d: d["routing"]["routes"][1]["match"].update(brand=["kuaixian"]))
     (problem,) = problems_of(data)
-    assert problem.startswith("routing.routes[1].match.brand[0]: 'kuaixian' is a competitor")
+    assert problem.startswith("routing.routes[1].match.brand: 'kuaixian': competitors never")
+    # a competitor beside one of ours is harmless: making a brand a competitor must not
+    # turn a shared route into an error that stops every DAG
+    shared = edited(lambda d: d["routing"]["routes"][1]["match"].update(brand=["mumu", "kuaixian"]))
+    assert parse_config(shared).routing.routes[1].match.brand == ["mumu", "kuaixian"]
 
 
 def test_an_empty_matcher_is_refused():
