@@ -184,7 +184,7 @@ class Reading:
     angry: bool = False  # ... or whose own emoticons are angry ([怒], [抓狂])
     quotes_report: bool = False  # the quoted post asks or reports (see `inquiry`, `news`)
     grieves: bool = False  # its own words are sad (悲伤, 难过): a feeling, not a grievance
-    asks: bool = False  # its own words end in a question ("定金能退吗？")
+    asks: bool = False  # its last clause asks for information ("有什么办法分辨吗？")
 
 
 # the last clause asks for information: a question word that seeks an answer (什么,
@@ -524,8 +524,8 @@ class _BaseScorer:
                     cats, sigs, item.norm, self.protected, signals_too=not reading.inquiry
                 )
                 if reading.asks and not cats and not sigs:
-                    # the head reads "双十一的定金能退吗？" like a review; a question that names
-                    # no problem is a complaint only on lexicon evidence
+                    # the head reads "充电宝能带上去吗？要注意什么？" like a review; a question
+                    # that names no problem is a complaint only on lexicon evidence
                     complaint, cscore, cats, sigs = complaint_of(
                         item.hits, item.quoted_hits, p, negative, reading, 0.0, False
                     )
