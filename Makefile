@@ -39,6 +39,7 @@ test: lint
 # Retrain the committed models from the labelled data in $(DATA) (see README).
 model: install
 	$(VENV)/bin/yujing train $(DATA)/sentiment
+	$(VENV)/bin/yujing train-categories
 	$(VENV)/bin/yujing train-spread $(DATA)/cascades --all
 
 bench: install

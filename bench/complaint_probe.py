@@ -6,13 +6,17 @@ posts written and labelled by people, not taken from the training corpora) with 
 production scorer and prints, per file (the dev probe built the lexicon, the hold-out probe
 and it set the complaint-text head's thresholds; the fresh probe, written without the
 lexicon's words, measured the head and then helped write the everyday category and signal
-hints; fresh2 and fresh3, written after that, were never used for tuning):
+hints; fresh2 and fresh3, written after that, were never used for tuning, until fresh2
+joined the category model's training data):
 
 - complaint accuracy / precision / recall / F1, for the scorer and for the baseline that
   calls every negative post a complaint (the same sentiment model, no complaint lexicon),
   measured in the same run; the same without the rows the labellers marked debatable;
 - negative-sentiment accuracy;
-- categories and escalation signals: exact-set agreement and micro precision / recall.
+- categories and escalation signals: exact-set agreement and micro precision / recall;
+  categories also as the lexicon alone names them (without the category model), the
+  baseline for nlp/category_model.py. The category model was trained on the complaints of
+  every probe but fresh3 (nlp/train_categories.py), so only fresh3 measures it.
 
     .venv/bin/python bench/complaint_probe.py tests/nlp/fixtures/complaint_probe_*.tsv
 """
@@ -97,9 +101,10 @@ def _line(name: str, m: dict) -> str:
     )
 
 
-def report(path: Path, scorer) -> None:
+def report(path: Path, scorer, lexicon_only) -> None:
     rows = read_probe(path)
     scores = scorer.score_batch([r["text"] for r in rows])
+    baseline = lexicon_only.score_batch([r["text"] for r in rows])
     n_complaints = sum(r["complaint"] for r in rows)
     print(f"\n{path.name}: {len(rows)} posts, {n_complaints} complaints")
     for subset, keep in (
@@ -115,10 +120,14 @@ def report(path: Path, scorer) -> None:
         )
     negative = binary([r["negative"] for r in rows], [s.negative for s in scores])
     print(f"  negative sentiment accuracy {negative['accuracy']:.3f}")
-    for field in ("categories", "signals"):
-        m = sets([r[field] for r in rows], [set(getattr(s, field)) for s in scores])
+    for field, name, found in (
+        ("categories", "categories", scores),
+        ("categories", "  lexicon only", baseline),
+        ("signals", "signals", scores),
+    ):
+        m = sets([r[field] for r in rows], [set(getattr(s, field)) for s in found])
         print(
-            f"  {field:10} exact set {m['exact']:.3f}  micro precision {m['precision']:.2f}  "
+            f"  {name:14} exact set {m['exact']:.3f}  micro precision {m['precision']:.2f}  "
             f"recall {m['recall']:.2f}"
         )
 
@@ -132,9 +141,10 @@ def main(argv=None) -> int:
     from nlp.scorer import Scorer
 
     scorer = Scorer.load()
+    lexicon_only = Scorer.load(categories=False)
     print(f"scorer {scorer.model_version}")
     for path in args.probes:
-        report(path, scorer)
+        report(path, scorer, lexicon_only)
     return 0
 
 

@@ -473,6 +473,7 @@ class _BaseScorer:
     model_version: str = "base"
     negative_below: float = 0.4
     protected = None  # brand names inside which lexicon terms are ignored
+    category_model = None  # nlp.category_model.CategoryModel: categories the lexicon misses
 
     def _probabilities(self, items: list[Prepared]) -> np.ndarray:  # pragma: no cover
         """One row per item: P(positive), P(complaint text)."""
@@ -530,7 +531,19 @@ class _BaseScorer:
                         item.hits, item.quoted_hits, p, negative, reading, 0.0, False
                     )
             results.append(Score(p, negative, complaint, round(cscore, 4), cats, sigs))
+        if self.category_model is not None:
+            self._add_learned_categories(items, results)
         return results
+
+    def _add_learned_categories(self, items: list[Prepared], results: list[Score]) -> None:
+        """Add the categories the category model reads in each complaint to those the
+        lexicon named ("耳机戴了一周左边就不响了" names no quality term); it never makes a
+        post a complaint."""
+        found = [i for i, r in enumerate(results) if r.complaint]
+        learned = self.category_model.categories([items[i].text for i in found])
+        for i, codes in zip(found, learned, strict=True):
+            have = set(results[i].categories) | set(codes)
+            results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in have]
 
     def _one_by_one(self, items: list[Prepared], exc: Exception) -> list[np.ndarray]:
         out = []
@@ -558,29 +571,56 @@ def threshold_suffix(negative_below: float) -> str:
 class Scorer(_BaseScorer):
     """The committed in-domain model (see nlp/sentiment_model.py and `yujing train`)."""
 
-    def __init__(self, model, model_version: str, negative_below: float = 0.4, protected=None):
+    def __init__(
+        self,
+        model,
+        model_version: str,
+        negative_below: float = 0.4,
+        protected=None,
+        category_model=None,
+    ):
         self.model = model
         self.model_version = model_version
         self.negative_below = negative_below
         self.protected = protected
+        self.category_model = category_model
 
     @classmethod
     def load(
-        cls, extra_words: Iterable[str] = (), negative_below: float = 0.4, path=None
+        cls,
+        extra_words: Iterable[str] = (),
+        negative_below: float = 0.4,
+        path=None,
+        categories: bool = True,
     ) -> Scorer:
-        """The committed model (offline). `extra_words` (brand names, products) join the
-        jieba dictionary and are protected from lexicon matches inside them."""
+        """The committed models (offline). `extra_words` (brand names, products) join the
+        jieba dictionary and are protected from lexicon matches inside them; without
+        `categories` only the lexicon names categories (the baseline `yujing
+        train-categories` and bench/complaint_probe.py compare against)."""
         from nlp.segment import register_words
         from nlp.sentiment_model import MODEL_PATH, load
 
         words = [w for w in dict.fromkeys(extra_words) if w]
         register_words(words)
         model, version = load(path or MODEL_PATH)
+        category_model, rules = None, lexicon_digest()
+        if categories:
+            from nlp import category_model as learned
+
+            category_model, digest = learned.load(learned.MODEL_PATH)
+            unknown = set(category_model.codes) - set(lexicon.CATEGORY_CODES)
+            if unknown:
+                raise ValueError(
+                    f"{learned.MODEL_PATH}: categories {sorted(unknown)} are not in the "
+                    "lexicon (run `yujing train-categories`)"
+                )
+            rules = f"{rules}c{digest}"
         return cls(
             model,
-            f"{version}-{lexicon_digest()}{threshold_suffix(negative_below)}",
+            f"{version}-{rules}{threshold_suffix(negative_below)}",
             negative_below,
             lexicon.protected_pattern(words),
+            category_model,
         )
 
     def _probabilities(self, items: list[Prepared]) -> np.ndarray:

@@ -112,6 +112,10 @@ PASSTHROUGH = {
         _passthrough("ingest.backfill", "backfill_main"),
     ),
     "train": ("train the sentiment model", _passthrough("nlp.train", "main")),
+    "train-categories": (
+        "train the complaint-category model",
+        _passthrough("nlp.train_categories", "main"),
+    ),
     "train-spread": ("train the spread model", _passthrough("spread.train", "main")),
     "demo": (
         "replay a simulated incident through the pipeline in accelerated time",
