@@ -21,10 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +40,47 @@ ADD_AT = 0.6
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 
-def char_ngrams(text: str, ngrams: tuple[int, int] = NGRAMS) -> list[str]:
-    """The character n-grams scikit-learn's char analyzer yields (lower-cased, runs of
-    white space as one space)."""
-    text = _WHITE_SPACES.sub(" ", text.lower())
-    lo, hi = ngrams
-    return [
-        text[i : i + n] for n in range(lo, min(hi, len(text)) + 1) for i in range(len(text) - n + 1)
-    ]
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, element-wise on uint64 (wrapping arithmetic)."""
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+def _hash_rows(codes: np.ndarray) -> np.ndarray:
+    """The hash of each row of code points (an n-gram), as `_ngram_hashes` builds it."""
+    h = np.zeros(codes.shape[0], dtype=np.uint64)
+    for j in range(codes.shape[1]):
+        h = _mix(h ^ codes[:, j] ^ np.uint64(j + 1))
+    return h
+
+
+def _ngram_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, hash) of every character n-gram of a batch, the 64-bit hash of an n-gram built
+    from its (n-1)-gram's, as nlp/features.py does (texts hold no NUL: normalised)."""
+    joined = "\0".join(texts) + "\0"
+    codes = np.frombuffer(joined.encode("utf-32-le", "replace"), dtype=np.uint32).astype(np.uint64)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)
+    breaks = np.concatenate(([0], np.cumsum(codes == 0)))
+    rows, hashes = [], []
+    h = np.zeros(len(codes), dtype=np.uint64)
+    for n in range(1, NGRAMS[1] + 1):
+        m = len(codes) - n + 1
+        if m <= 0:
+            break
+        h = _mix(h[:m] ^ codes[n - 1 : n - 1 + m] ^ np.uint64(n))
+        if n < NGRAMS[0]:
+            continue
+        idx = np.flatnonzero(breaks[n:] == breaks[:m])  # no separator inside the n-gram
+        rows.append(row_of[idx])
+        hashes.append(h[idx])
+    return np.concatenate(rows), np.concatenate(hashes)
 
 
 @dataclass
@@ -62,21 +94,39 @@ class CategoryModel:
     meta: dict | None = None
 
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Sublinear TF × IDF of the known n-grams, rows scaled to unit L2 norm."""
-        indptr, indices, data = [0], [], []
-        for text in texts:
-            counts = Counter(self.vocabulary[g] for g in char_ngrams(text) if g in self.vocabulary)
-            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            values = (1.0 + np.log(tf)) * self.idf[cols] if len(cols) else tf
-            norm = np.sqrt((values**2).sum())
-            indices.extend(cols.tolist())
-            data.extend((values / norm if norm else values).tolist())
-            indptr.append(len(indices))
-        return sparse.csr_matrix(
-            (np.asarray(data), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        """Sublinear TF × IDF of the known n-grams, rows scaled to unit L2 norm. The
+        n-grams of the whole batch are hashed in NumPy and looked up among the vocabulary's
+        hashes (building them string by string cost more than the rest of scoring)."""
+        rows, hashes = _ngram_hashes([_WHITE_SPACES.sub(" ", t.lower()) for t in texts])
+        known, order = self._lookup
+        pos = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+        found = known[pos] == hashes
+        x = sparse.csr_matrix(
+            (np.ones(int(found.sum())), (rows[found], order[pos[found]])),
             shape=(len(texts), len(self.vocabulary)),
-        )
+        )  # duplicates are summed: term counts
+        x.sum_duplicates()
+        x.data = (1.0 + np.log(x.data)) * self.idf[x.indices]
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        x.data /= np.repeat(norms, np.diff(x.indptr))
+        return x
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted hashes of the vocabulary's n-grams, their columns)."""
+        grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        hashes = np.zeros(len(grams), dtype=np.uint64)
+        for n in range(NGRAMS[0], NGRAMS[1] + 1):
+            idx = np.array([i for i, g in enumerate(grams) if len(g) == n], dtype=np.int64)
+            if len(idx):
+                codes = np.array([[ord(c) for c in grams[i]] for i in idx], dtype=np.uint64)
+                hashes[idx] = _hash_rows(codes)
+        order = np.argsort(hashes, kind="stable")
+        known = hashes[order]
+        if len(known) > 1 and (np.diff(known) == 0).any():
+            raise ValueError("two n-grams of the category model share a hash")
+        return (known, order) if len(known) else (np.zeros(1, np.uint64), np.zeros(1, np.int64))
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """P(category) per text (rows) and code (columns, in `codes` order)."""
@@ -87,10 +137,10 @@ class CategoryModel:
 
     def categories(self, texts: Sequence[str]) -> list[list[str]]:
         """The codes each text reads as at P >= `add_at`."""
-        return [
-            [c for c, p in zip(self.codes, row, strict=True) if p >= self.add_at]
-            for row in self.probabilities(texts)
-        ]
+        found: list[list[str]] = [[] for _ in texts]
+        for i, j in zip(*np.nonzero(self.probabilities(texts) >= self.add_at), strict=True):
+            found[i].append(self.codes[j])  # row-major: codes stay in `codes` order
+        return found
 
     # --- storage -------------------------------------------------------------------
     def save(self, path: Path) -> None:
