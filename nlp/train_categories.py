@@ -123,11 +123,14 @@ def cross_validate(rows: list[Labelled], texts: list[str], labels: np.ndarray, c
 
     from nlp.scorer import Scorer
 
+    log(f"scoring {len(rows)} posts with the lexicon alone", flush=True)
     scorer = Scorer.load(categories=False)
     scores = scorer.score_batch([r.text for r in rows])
     lexicon = [set(s.categories) for s in scores]
     proba = np.zeros(labels.shape)
-    for train, test in KFold(5, shuffle=True, random_state=SEED).split(texts):
+    folds = KFold(5, shuffle=True, random_state=SEED).split(texts)
+    for k, (train, test) in enumerate(folds, start=1):
+        log(f"  fold {k}/5: training on {len(train)} posts", flush=True)
         model = fit([texts[i] for i in train], labels[train], codes)
         proba[test] = model.probabilities([texts[i] for i in test])
     truth = [r.categories for r in rows]
