@@ -145,6 +145,7 @@ def test_make_run_prod_prints_no_password(monkeypatch, capsys):
     monkeypatch.setattr("warehouse.db.make_engine", lambda *a, **k: None)
     monkeypatch.setattr("warehouse.db.upgrade", lambda *a, **k: "head")
     monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
+    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
     monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
     monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
 
@@ -155,8 +156,8 @@ def test_make_run_prod_prints_no_password(monkeypatch, capsys):
         def start(self, *a, **k):
             return None
 
-        def all_running(self):
-            return False
+        def exited(self):
+            return ["airflow-scheduler.log"]
 
         def stop(self):
             self.say("[yujing] stopped.")

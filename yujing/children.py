@@ -23,6 +23,7 @@ class ChildProcesses:
         self.env = env  # read at each start: the caller may add to it between starts
         self.say = say
         self.children: list[subprocess.Popen] = []
+        self.logs: dict[int, str] = {}  # pid -> its log file's name
 
     def start(self, cmd: Sequence[str], log_name: str) -> subprocess.Popen:
         """Start `cmd` in its own session, its output appended to log_dir/log_name."""
@@ -35,10 +36,15 @@ class ChildProcesses:
                 start_new_session=True,
             )
         self.children.append(child)
+        self.logs[child.pid] = log_name
         return child
 
     def all_running(self) -> bool:
-        return all(child.poll() is None for child in self.children)
+        return not self.exited()
+
+    def exited(self) -> list[str]:
+        """The log names of the children that have exited (say which one stopped)."""
+        return [self.logs[c.pid] for c in self.children if c.poll() is not None]
 
     def stop(self, grace_s: float = 20.0) -> None:
         """SIGTERM each child's process group (newest first), SIGKILL what is still there

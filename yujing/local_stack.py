@@ -18,11 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from yujing.config import PROJECT_ROOT, load_config
+from yujing.config import PROJECT_ROOT, ConfigError, config_path, load_config
 from yujing.paths import outbox_dir, state_dir
 from yujing.profiles import mask_url
 
 SIM_PORT = 8765
+SERVE_LOGS_PORT = 8793  # airflow serve-logs (standalone) or the Celery worker's log server
 API_PORT = 8080
 
 
@@ -78,17 +79,88 @@ def write_worker_env(path: Path, env: dict[str, str]) -> Path:
     return path
 
 
-def _wait_for(url: str, seconds: float) -> bool:
+def ports_in_use(ports) -> list[int]:
+    """The ports another program is listening on. A taken API port once gave a false
+    "Yujing is running" while the scheduler had crashed behind it."""
+    import socket
+
+    busy = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
+def _wait_for(url: str, seconds: float, expect: str = "") -> bool:
+    """Whether `url` answers 200 (with `expect` in its body) within `seconds`: any reply
+    is not enough, it may come from another program on the port."""
     import requests
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=2)
-            return True
+            reply = requests.get(url, timeout=2)
+            if reply.status_code == 200 and expect in reply.text:
+                return True
         except requests.RequestException:
-            time.sleep(1)
+            pass
+        time.sleep(1)
     return False
+
+
+class ConfigWatch:
+    """Says on the console when the config file changes into one that does not load (every
+    DAG then fails to import and vanishes from the DAG list until it is fixed) and when
+    it loads again: ops watch this console, not the UI's import errors."""
+
+    def __init__(self, path: Path, say=print):
+        self.path = Path(path)
+        self.say = say
+        self.stamp = self._stamp()
+        self.broken = False
+
+    def _stamp(self):
+        try:
+            stat = self.path.stat()
+            return (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            return None
+
+    def check(self) -> None:
+        stamp = self._stamp()
+        if stamp == self.stamp:
+            return
+        self.stamp = stamp
+        try:
+            load_config(self.path)
+        except ConfigError as exc:
+            self.broken = True
+            self.say(
+                f"[yujing] CONFIG ERROR, the pipeline is stopped until it is fixed (every DAG "
+                f"fails to import):\n{exc}"
+            )
+            return
+        if self.broken:
+            self.say(f"[yujing] config OK again ({self.path}): the DAGs come back within a minute")
+        else:
+            self.say(f"[yujing] config changed and checked ({self.path})")
+        self.broken = False
+
+
+def outbox_dirs(config) -> list[Path]:
+    """Every directory notifications land in: the default outbox, which also takes any
+    receiver without its Connection, and each outbox receiver's own `dir`."""
+    dirs = [outbox_dir()]
+    for receiver in config.receivers:
+        if receiver.outbox is not None and receiver.outbox.dir:
+            path = Path(receiver.outbox.dir)
+            if path not in dirs:
+                dirs.append(path)
+    return dirs
 
 
 def _admin_password(env: dict[str, str]) -> str:
@@ -99,11 +171,11 @@ def _admin_password(env: dict[str, str]) -> str:
         return "(printed by airflow standalone below)"
 
 
-def _echo_new_alerts(seen: set[str]) -> None:
-    for path in sorted(outbox_dir().glob("*.json")):
-        if path.name in seen:
+def _echo_new_alerts(seen: set[str], dirs: list[Path]) -> None:
+    for path in sorted(p for d in dirs for p in d.glob("*.json")):
+        if str(path) in seen:
             continue
-        seen.add(path.name)
+        seen.add(str(path))
         try:
             note = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -123,7 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=10.0, help="simulator time compression")
     args = parser.parse_args(argv)
 
-    config = load_config()  # a bad config stops here with every problem listed
+    try:
+        config = load_config()
+    except ConfigError as exc:  # every problem with its path, no traceback
+        print(f"[yujing] cannot start: {exc}", file=sys.stderr)
+        return 2
+    busy = ports_in_use([SIM_PORT, API_PORT, SERVE_LOGS_PORT])
+    if busy:
+        print(
+            f"[yujing] cannot start: port {', '.join(map(str, busy))} is in use (another "
+            "program, or a `make run` still running): stop it and run again",
+            file=sys.stderr,
+        )
+        return 1
     home = state_dir()
     env = airflow_env(home)
     bin_dir = Path(sys.executable).parent
@@ -139,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             ensure_database(prod.pg, name)
         env.update(prod.env())  # every component gets the warehouse URL from here
     upgrade(make_engine(prod.warehouse_url if prod else None))
-    seen = {p.name for p in outbox_dir().glob("*.json")}
+    dirs = outbox_dirs(config)
+    seen = {str(p) for d in dirs for p in d.glob("*.json")}
+    watch = ConfigWatch(config_path(), say=lambda line: print(line, flush=True))
 
     from yujing.children import ChildProcesses
 
@@ -186,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             for command in prod.components():
                 name = "celery-worker" if command[0] == "celery" else command[0]
                 start([str(bin_dir / "airflow"), *command], f"airflow-{name}.log")
-        up = _wait_for(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", 180)
+        up = _wait_for(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", 180, "metadatabase")
         print(
             "\n".join(
                 [
@@ -206,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                         if prod
                         else []
                     ),
-                    f"  Alerts       {outbox_dir()} (no Slack/SMTP configured) — echoed below",
+                    f"  Alerts       {', '.join(map(str, dirs))} (receivers without a Slack/SMTP "
+                    "Connection deliver to the first) — echoed below",
                     f"  Logs         {home}/airflow-*.log, {home}/simulator.log",
                     f"  Brands       {', '.join(b.name for b in config.brands)}",
                     "  Ctrl-C stops everything.",
@@ -215,10 +302,14 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
-        while children.all_running():
-            _echo_new_alerts(seen)
+        while not children.exited():
+            _echo_new_alerts(seen, dirs)
+            watch.check()
             time.sleep(2)
-        print("[yujing] a component exited; see the logs in .yujing/", file=sys.stderr)
+        print(
+            f"[yujing] {', '.join(children.exited())} exited; see its log in {home}",
+            file=sys.stderr,
+        )
         stop()
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,117 @@
+"""`make run`'s supervisor (yujing/local_stack.py) as ops meet it: a busy port, a bad
+config at start and while running, an outbox directory of their own. Real sockets, real
+files; no Airflow is started here (tests/e2e runs the real DAGs)."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import sys
+import threading
+
+import pytest
+
+from yujing import local_stack
+from yujing.children import ChildProcesses
+from yujing.config import DEFAULT_CONFIG_PATH, load_config
+
+
+def _serve(status: int, body: bytes):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_port_another_program_listens_on_is_reported():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert local_stack.ports_in_use([port]) == [port]
+    assert local_stack.ports_in_use([port]) == []
+
+
+def test_make_run_refuses_to_start_on_a_busy_port_and_says_which(monkeypatch, capsys):
+    started = []
+    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [8080])
+    monkeypatch.setattr("yujing.children.ChildProcesses.start", lambda *a: started.append(a))
+    assert local_stack.main([]) == 1
+    err = capsys.readouterr().err
+    assert "port 8080 is in use" in err and not started
+
+
+def test_make_run_with_a_bad_config_names_the_problem_without_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    bad = tmp_path / "yujing.yaml"
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    bad.write_text(text.replace("  negative_below:", "  negatve_below:", 1), encoding="utf-8")
+    monkeypatch.setenv("YUJING_CONFIG", str(bad))
+    assert local_stack.main([]) == 2
+    err = capsys.readouterr().err
+    assert "thresholds.negatve_below" in err and "Traceback" not in err
+
+
+def test_any_reply_on_the_port_is_not_airflow_being_up():
+    other = _serve(404, b"not here")
+    airflow = _serve(200, b'{"metadatabase": {"status": "healthy"}}')
+    try:
+        url = "http://127.0.0.1:{}/api/v2/monitor/health"
+        assert not local_stack._wait_for(url.format(other.server_port), 2, "metadatabase")
+        assert local_stack._wait_for(url.format(airflow.server_port), 5, "metadatabase")
+    finally:
+        other.shutdown()
+        airflow.shutdown()
+
+
+def test_a_config_edit_that_breaks_the_pipeline_is_said_on_the_console(tmp_path):
+    path = tmp_path / "yujing.yaml"
+    good = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    path.write_text(good, encoding="utf-8")
+    said: list[str] = []
+    watch = local_stack.ConfigWatch(path, say=said.append)
+    watch.check()
+    assert said == []  # nothing changed
+    path.write_text(good.replace("  negative_below:", "  negatve_below:", 1), encoding="utf-8")
+    watch.check()
+    assert len(said) == 1 and "CONFIG ERROR" in said[0]
+    assert "thresholds.negatve_below" in said[0]
+    watch.check()
+    assert len(said) == 1  # said once, not every two seconds
+    path.write_text(good + "\n", encoding="utf-8")
+    watch.check()
+    assert "config OK again" in said[-1]
+
+
+def test_an_outbox_receivers_own_directory_is_watched_too(tmp_path, monkeypatch):
+    own = tmp_path / "pr-outbox"
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    path = tmp_path / "yujing.yaml"
+    path.write_text(text.replace("outbox: {}", f"outbox: {{dir: {own}}}", 1), encoding="utf-8")
+    dirs = local_stack.outbox_dirs(load_config(path))
+    assert own in dirs and local_stack.outbox_dir() in dirs
+
+
+def test_the_child_that_exited_is_named(tmp_path):
+    children = ChildProcesses(tmp_path, {}, say=lambda line: None)
+    quick = children.start([sys.executable, "-c", "pass"], "airflow-scheduler.log")
+    children.start([sys.executable, "-c", "import time; time.sleep(30)"], "simulator.log")
+    quick.wait()
+    try:
+        assert children.exited() == ["airflow-scheduler.log"]
+    finally:
+        children.stop(grace_s=1)
+
+
+@pytest.fixture(autouse=True)
+def _own_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("YUJING_HOME", str(tmp_path / "home"))
