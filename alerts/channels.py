@@ -17,9 +17,12 @@ that was attempted before (a crash or a timeout after the far side accepted it).
 | email    | the Message-ID       | cannot ask SMTP: at-least-once (same Message-ID) |
 | webhook  | request id / key     | cannot ask: at-least-once (Idempotency-Key)  |
 
-`channels_for_config(config, lookup)` builds one channel per receiver from the config
-and Airflow Connections; a receiver whose Connection is not defined delivers to the local
-outbox instead (logged), so a fresh install never loses an alert. Secrets stay inside
+`channels_for_config(config, lookup, fallback)` builds one channel per receiver from the
+config and Airflow Connections. A receiver whose Connection is not defined delivers to the
+local outbox instead under `make run` (`fallback`, logged), so a fresh install shows every
+alert; anywhere else it is an `UnavailableChannel`: its notifications stay queued until the
+Connection exists and the delivery task fails naming it (a mistyped `conn_id` in production
+used to page nobody while every run stayed green). Secrets stay inside
 the clients: no channel's repr, log line or error message contains a token.
 """
 
@@ -649,17 +652,50 @@ def channel_for_receiver(receiver, lookup):
     )
 
 
-def channels_for_config(config, lookup) -> dict:
+class UnavailableChannel:
+    """A receiver whose Connection is missing or incomplete: every send fails with the
+    reason, so its notifications stay queued and go out once the Connection exists."""
+
+    name = "unavailable"
+
+    def __init__(self, receiver: str, reason: str):
+        self.receiver = receiver
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"UnavailableChannel({self.receiver!r})"
+
+    def send(self, note: dict):
+        raise MissingConnection(f"receiver {self.receiver!r}: {self.reason}")
+
+
+def unavailable(channels: dict) -> list[str]:
+    """'receiver: reason' for each receiver that cannot deliver (no Connection)."""
+    return [
+        f"{name}: {c.reason}" for name, c in channels.items() if isinstance(c, UnavailableChannel)
+    ]
+
+
+def channels_for_config(config, lookup, fallback: bool = False) -> dict:
     """{receiver name: channel} from the config and Connections (`lookup(conn_id)`, e.g.
-    `yujing.connections.airflow_lookup`); a receiver without its Connection falls back to
-    the local outbox (logged), so nothing is lost on a fresh install."""
+    `yujing.connections.airflow_lookup`). A receiver without its Connection delivers to
+    the local outbox with `fallback` (`make run`: nothing is lost on a fresh install),
+    else it is an `UnavailableChannel` (its notifications wait, the task fails)."""
     channels = {}
     for receiver in config.receivers:
         try:
             channels[receiver.name] = channel_for_receiver(receiver, lookup)
         except MissingConnection as exc:
-            log.warning(
-                "receiver %s: %s; delivering to the local outbox instead", receiver.name, exc
-            )
-            channels[receiver.name] = OutboxChannel()
+            if fallback:
+                log.warning(
+                    "receiver %s: %s; delivering to the local outbox instead", receiver.name, exc
+                )
+                channels[receiver.name] = OutboxChannel()
+            else:
+                log.error(
+                    "receiver %s: %s; its notifications stay queued until the Connection exists",
+                    receiver.name,
+                    exc,
+                )
+                channels[receiver.name] = UnavailableChannel(receiver.name, str(exc))
     return channels

@@ -55,6 +55,7 @@ def airflow_env(home: Path) -> dict[str, str]:
             "AIRFLOW__API__PORT": str(API_PORT),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "YUJING_HOME": str(home),
+            "YUJING_OUTBOX_FALLBACK": "1",  # receivers without a Connection: the outbox
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -19,6 +19,9 @@ from yujing.clock import Clock, SystemClock
 from yujing.config import Config, load_config
 from yujing.connections import ConnectionLookup, MissingConnection, airflow_lookup, endpoint
 
+# `make run` sets it: receivers without their Connection deliver to the local outbox
+OUTBOX_FALLBACK = "YUJING_OUTBOX_FALLBACK"
+
 log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "yujing_warehouse"
@@ -160,8 +163,10 @@ class Resources:
         return _predictor(t.horizon_hours * 3600.0, t.viral_reposts)
 
     def channels(self) -> dict:
-        """One delivery channel per receiver; receivers whose Connection is missing fall
-        back to the local outbox (logged), so a fresh install still shows its alerts."""
+        """One delivery channel per receiver. A receiver whose Connection is missing falls
+        back to the local outbox only where `YUJING_OUTBOX_FALLBACK=1` (`make run` sets it,
+        so a fresh install shows its alerts); elsewhere its notifications wait for it."""
         from alerts.channels import channels_for_config
 
-        return channels_for_config(self.config, self.lookup)
+        fallback = os.environ.get(OUTBOX_FALLBACK) == "1"
+        return channels_for_config(self.config, self.lookup, fallback=fallback)

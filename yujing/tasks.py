@@ -126,11 +126,26 @@ def update_incidents(resources: Resources | None = None) -> dict:
 
 
 def deliver_notifications(resources: Resources | None = None) -> dict:
-    """Send every queued notification once; failures stay queued for the next run."""
+    """Send every queued notification once; failures stay queued for the next run. The task
+    fails, after sending everything else, while a receiver has no Connection."""
     from alerts.stage import deliver_pending
 
     res = resources or Resources.from_airflow()
-    return deliver_pending(res.engine, res.config, res.clock, res.channels())
+    channels = res.channels()
+    stats = deliver_pending(res.engine, res.config, res.clock, channels)
+    _fail_for_unavailable(channels, stats)
+    return stats
+
+
+def _fail_for_unavailable(channels: dict, stats: dict) -> None:
+    from alerts.channels import unavailable
+
+    missing = unavailable(channels)
+    if missing:
+        raise RuntimeError(
+            f"delivery {stats}; receivers that cannot deliver (their notifications stay "
+            f"queued and go out once the Connection exists): {'; '.join(missing)}"
+        )
 
 
 def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
@@ -141,7 +156,9 @@ def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
 
     res = resources or Resources.from_airflow()
     queued = queue_digest(res.engine, res.config, res.clock, scheduled_for)
-    sent = deliver_pending(res.engine, res.config, res.clock, res.channels())
+    channels = res.channels()
+    sent = deliver_pending(res.engine, res.config, res.clock, channels)
+    _fail_for_unavailable(channels, sent)
     return {"queued": queued, **sent}
 
 

@@ -24,6 +24,7 @@ from alerts.channels import (
     EmailChannel,
     OutboxChannel,
     SlackChannel,
+    UnavailableChannel,
     WebhookChannel,
     channels_for_config,
     lookup_from_uris,
@@ -334,10 +335,49 @@ def test_channels_from_the_config_and_connection_uris(slack_stub, smtp_server, t
     channels["pr-email"].send(email_note(PAYLOAD))
     assert len(slack_stub.messages) == 1 and len(smtp_server.messages) == 1
     assert token not in caplog.text and all(token not in repr(c) for c in channels.values())
-    # no Connection at all: everything still arrives, in the outbox
-    fallback = channels_for_config(CONFIG, lookup_from_uris({}))
+    # no Connection at all under `make run`: everything still arrives, in the outbox
+    fallback = channels_for_config(CONFIG, lookup_from_uris({}), fallback=True)
     assert {type(c) for c in fallback.values()} == {OutboxChannel}
     assert "delivering to the local outbox" in caplog.text
+    # anywhere else the receiver cannot deliver, and says why
+    strict = channels_for_config(CONFIG, lookup_from_uris({}))
+    assert isinstance(strict["outbox"], OutboxChannel)
+    assert isinstance(strict["pr-slack"], UnavailableChannel)
+    assert "'slack_default' is not defined" in strict["pr-slack"].reason
+
+
+def test_a_mistyped_connection_keeps_alerts_queued_and_fails_the_task_until_fixed(
+    world, clock, slack_stub, smtp_server, monkeypatch
+):
+    # a conn_id typo in production used to page nobody while every run stayed green
+    from yujing.resources import Resources
+    from yujing.tasks import deliver_notifications
+
+    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)
+    world.post("1", **WARNING)  # warning → pr-slack
+    run_escalation(world.engine, CONFIG, clock)
+    broken = Resources(CONFIG, world.engine, clock, lookup_from_uris({}))
+    with pytest.raises(RuntimeError, match=r"pr-slack: .*'slack_default' is not defined"):
+        deliver_notifications(broken)
+    rows = [r for r in world.rows() if r["receiver"] == "pr-slack"]
+    assert rows and all(r["status"] == "failed" for r in rows) and not slack_stub.messages
+    clock.advance(300)
+    token, base = slack_stub.token, quote(slack_stub.base_url, safe="")
+    fixed = Resources(
+        CONFIG,
+        world.engine,
+        clock,
+        lookup_from_uris(
+            {
+                "slack_default": f"slack://:{token}@/?base_url={base}",
+                "smtp_default": f"smtp://127.0.0.1:{smtp_server.port}?from_email=y%40example.com",
+            }
+        ),
+    )
+    assert deliver_notifications(fixed)["sent"] == len(rows)
+    deliver_notifications(fixed)  # a second run sends nothing more
+    assert len(slack_stub.messages) == len(rows)
+    assert all(r["status"] == "sent" for r in world.rows() if r["receiver"] == "pr-slack")
 
 
 def test_outbox_files_are_named_by_dedupe_key_and_written_once(tmp_path, capsys):

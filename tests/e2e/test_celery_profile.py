@@ -76,6 +76,7 @@ def prod(tmp_path_factory, pg_available):
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             "AIRFLOW_HOME": str(home / "airflow"),
             "YUJING_HOME": str(home / "yujing"),
+            "YUJING_OUTBOX_FALLBACK": "1",  # no Slack/SMTP here: the outbox, as `make run`
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(16),
             "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",

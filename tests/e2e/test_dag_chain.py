@@ -31,6 +31,7 @@ def stack(tmp_path_factory):
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             "AIRFLOW_HOME": str(home / "airflow"),
             "YUJING_HOME": str(home / "yujing"),
+            "YUJING_OUTBOX_FALLBACK": "1",  # no Slack/SMTP here: the outbox, as `make run`
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(16),
             "AIRFLOW_CONN_WEIBO_DEFAULT": f"http://:{sim.token}@127.0.0.1:"
             f"{sim.weibo_url.rsplit(':', 1)[1]}",
