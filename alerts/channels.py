@@ -154,7 +154,9 @@ class OutboxChannel:
             **p,
             "dedupe_key": note["dedupe_key"],
             "receiver": note.get("receiver"),
-            "summary": render.title(p),
+            # what tells this alert from another's (category, excerpt, incident id), as an
+            # email subject does: the console line of `make run` is this summary
+            "summary": render.printable(render.email_subject(p)),
             "message": render.plain_text(p),
         }
         chart = chart_png(note) if note.get("event", p.get("event")) in CHART_EVENTS else None
@@ -166,7 +168,7 @@ class OutboxChannel:
             path, json.dumps(record, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         )
         if self.echo:
-            print(f"[yujing] ALERT {render.title(p)} → {path}", flush=True)
+            print(f"[yujing] ALERT {record['summary']} → {path}", flush=True)
         return str(path)
 
 

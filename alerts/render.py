@@ -35,6 +35,7 @@ import html
 import json
 import re
 import shlex
+import unicodedata
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,12 @@ def one_line(text: object) -> str:
     """User text on one line: every run of whitespace (newlines too) becomes one space;
     lone surrogates (bad UTF-16 in a payload) become U+FFFD so every channel can encode it."""
     return _SURROGATE.sub("\ufffd", " ".join(str(text or "").split()))
+
+
+def printable(text: object) -> str:
+    """User text for a terminal or a log line: one line, control and format characters
+    dropped (an escape sequence in a post must not drive the console that shows it)."""
+    return "".join(ch for ch in one_line(text) if unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
 def clip(text: str, limit: int) -> str:

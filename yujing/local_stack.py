@@ -173,6 +173,8 @@ def _admin_password(env: dict[str, str]) -> str:
 
 
 def _echo_new_alerts(seen: set[str], dirs: list[Path]) -> None:
+    from alerts import render
+
     for path in sorted(p for d in dirs for p in d.glob("*.json")):
         if str(path) in seen:
             continue
@@ -182,7 +184,7 @@ def _echo_new_alerts(seen: set[str], dirs: list[Path]) -> None:
         except (OSError, ValueError):
             continue
         summary = note.get("summary") or note.get("title") or path.stem
-        print(f"[yujing] ALERT → outbox: {summary!r} ({path})", flush=True)
+        print(f"[yujing] ALERT → outbox: {render.printable(summary)} ({path})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

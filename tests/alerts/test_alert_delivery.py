@@ -380,6 +380,22 @@ def test_a_mistyped_connection_keeps_alerts_queued_and_fails_the_task_until_fixe
     assert all(r["status"] == "sent" for r in world.rows() if r["receiver"] == "pr-slack")
 
 
+def test_outbox_console_lines_tell_incidents_apart_and_carry_no_escape_codes(tmp_path, capsys):
+    # make run's console showed two incidents as the same "🔴 [紧急 CRITICAL] 沐沐奶粉 · 新事件"
+    outbox = OutboxChannel(tmp_path)
+    first = {**PAYLOAD, "excerpt": "奶粉里有异物\x1b[2J\x1b[31m清屏", "category": "safety"}
+    second = {**PAYLOAD, "incident_id": "mumu-2", "excerpt": "客服态度太差", "category": None}
+    for key, payload in (("mumu-1:open:critical:o", first), ("mumu-2:open:critical:o", second)):
+        outbox.send({"dedupe_key": key, "receiver": "o", "event": "open", "payload": payload})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0] != lines[1]
+    assert "mumu-1" in lines[0] and "异物" in lines[0] and "mumu-2" in lines[1]
+    assert not any("\x1b" in line for line in lines)
+    files = sorted(tmp_path.glob("*.json"))
+    summaries = [json.loads(f.read_text(encoding="utf-8"))["summary"] for f in files]
+    assert len(set(summaries)) == 2 and not any("\x1b" in s for s in summaries)
+
+
 def test_outbox_files_are_named_by_dedupe_key_and_written_once(tmp_path, capsys):
     outbox = OutboxChannel(tmp_path)
     note = {"dedupe_key": "mumu-1:remind#2:critical:pr team/甲", "receiver": "pr team/甲",
