@@ -212,9 +212,13 @@ class Brand(_Strict):
         return not _found(post, exclude) and _found(post, terms)
 
 
+# an Airflow Connection id: "" or a stray space would look up nothing, every time
+_CONN_ID = r"^[A-Za-z0-9_.\-]+$"
+
+
 class Source(_Strict):
     enabled: bool = True
-    conn_id: str
+    conn_id: str = Field(pattern=_CONN_ID)
 
 
 class Sources(_Strict):
@@ -396,12 +400,12 @@ class Routing(_Strict):
 
 class SlackReceiver(_Strict):
     channel: str = Field(pattern=r"^[#@]?[\w\-.]+$")
-    conn_id: str = "slack_default"
+    conn_id: str = Field("slack_default", pattern=_CONN_ID)
 
 
 class EmailReceiver(_Strict):
     to: list[str] = Field(min_length=1)
-    conn_id: str = "smtp_default"
+    conn_id: str = Field("smtp_default", pattern=_CONN_ID)
 
     @field_validator("to")
     @classmethod
@@ -413,7 +417,7 @@ class EmailReceiver(_Strict):
 
 
 class WebhookReceiver(_Strict):
-    conn_id: str
+    conn_id: str = Field(pattern=_CONN_ID)
     kind: Literal["json", "dingtalk", "wecom", "feishu"] = "json"
 
 

@@ -148,6 +148,14 @@ CASES = [
         "receiver 'pr-slack' must have exactly one of slack, email, webhook, outbox (has slack, email)",
     ),
     (
+        _set(["receivers", 1, "slack", "conn_id"], ""),
+        "receivers[1].slack.conn_id: String should match pattern",
+    ),
+    (
+        _set(["sources", "weibo", "conn_id"], "weibo default"),
+        "sources.weibo.conn_id: String should match pattern",
+    ),
+    (
         _set(["receivers", 0, "quiet_hours"], {"start": "25:00", "end": "07:00"}),
         "receivers[0].quiet_hours.start: String should match pattern",
     ),
