@@ -115,3 +115,30 @@ def test_the_child_that_exited_is_named(tmp_path):
 @pytest.fixture(autouse=True)
 def _own_state(tmp_path, monkeypatch):
     monkeypatch.setenv("YUJING_HOME", str(tmp_path / "home"))
+
+
+def test_the_local_stacks_api_server_listens_on_loopback_only(monkeypatch, capsys):
+    # the console prints the UI's admin password; the api-server listened on 0.0.0.0
+    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
+    monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
+    monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
+    envs = []
+
+    class Children:
+        def __init__(self, home, env, say):
+            envs.append(env)
+
+        def start(self, *a, **k):
+            return None
+
+        def exited(self):
+            return ["airflow-standalone.log"]
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr("yujing.children.ChildProcesses", Children)
+    assert local_stack.main([]) == 1  # its only child "exited"
+    assert envs and envs[0]["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert envs[0]["YUJING_OUTBOX_FALLBACK"] == "1"

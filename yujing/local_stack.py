@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in (prod.airflow_db, prod.warehouse_db):
             ensure_database(prod.pg, name)
         env.update(prod.env())  # every component gets the warehouse URL from here
+    else:
+        # the console prints the UI's login: the local stack is not for the network
+        env["AIRFLOW__API__HOST"] = "127.0.0.1"
     upgrade(make_engine(prod.warehouse_url if prod else None))
     dirs = outbox_dirs(config)
     seen = {str(p) for d in dirs for p in d.glob("*.json")}
