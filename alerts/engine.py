@@ -167,7 +167,9 @@ def remind_bucket(config: Config, since: dt.datetime, at: dt.datetime | None) ->
     return int((at - since) / interval)
 
 
-def _strength(config: Config, ev: Evidence) -> tuple:
+def strength(config: Config, ev: Evidence) -> tuple:
+    """How strongly a post drives its incident (the lead post is the strongest): its level,
+    then P(viral), velocity and reposts."""
     return (rank(decide(config, ev).level), ev.p_viral, ev.velocity_per_10min, ev.observed)
 
 
@@ -209,7 +211,7 @@ def _open(
     candidates = [ev for ev in evidence if decided[ev.key].level is not None]
     if not candidates:
         return None, []
-    lead = max(candidates, key=lambda ev: _strength(config, ev))
+    lead = max(candidates, key=lambda ev: strength(config, ev))
     brand, platform, root = labels or (lead.brand, lead.platform, lead.root_post_id)
     viral = config.thresholds.viral_reposts
     posts = {
@@ -375,7 +377,7 @@ def group_evidence(
         cat = main_category(ev)
         return cat != UNCATEGORISED and cat == group_category and brand == ev.brand
 
-    for ev in sorted(evidence, key=lambda e: _strength(config, e), reverse=True):
+    for ev in sorted(evidence, key=lambda e: strength(config, e), reverse=True):
         state = by_post.get((ev.brand, ev.key)) or by_labels.get(
             (ev.brand, ev.platform, ev.root_post_id)
         )

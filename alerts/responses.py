@@ -10,9 +10,11 @@ those uids in `brand_responses`. Identity is the uid, never the screen name: a l
 account ("沐沐奶粉官方微博" with another uid) does not count. A post by one of the brand's
 own official accounts is its statement, not a complaint against it: not checked.
 
-`checked_at` is when a check last read the whole thread (or found the reply): a check
-that read only part of it (a long thread, the time budget) records nothing but how far it
-got, so a stale or partial check never reads as "no reply yet".
+`checked_at` is when a check last read the whole thread (or found the reply, or found the
+post deleted or hidden: `gone_at`): a check that read only part of it (a long thread, the
+time budget) records nothing but how far it got, so a stale or partial check never reads
+as "no reply yet". A gone post is no "no reply yet" either: the stage judges its incident
+on the posts still up (alerts/stage.py `_lead_response`).
 
 `response_events` is the pure rule the escalation stage applies to an open incident: once
 the brand has replied, one `answered` note (into the incident's thread); while it has not,
@@ -183,6 +185,16 @@ def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
     return [(pid, brand) for pid, brand in tracked if pid in complaints]
 
 
+def _record_gone(conn, post_id: str, brand: str, now: dt.datetime) -> None:
+    """The post is deleted or hidden: no reply can come under it. Recorded (`gone_at`, and
+    as the last check) so the escalation stage judges its incident on the posts still up
+    instead of waiting for a check of this one; what an earlier check saw stays."""
+    row = {"platform": "weibo", "post_id": post_id, "brand": brand, "checked_at": now,
+           "comments_seen": 0, "gone_at": now}  # fmt: skip
+    upsert(conn, brand_responses, [row], keys=["platform", "post_id", "brand"],
+           update=["checked_at", "gone_at"])  # fmt: skip
+
+
 def check_responses(
     engine: Engine,
     config: Config,
@@ -255,6 +267,8 @@ def check_responses(
         except PostGone:
             stats["gone"] += 1
             failures_in_a_row = 0
+            with engine.begin() as conn:
+                _record_gone(conn, post_id, brand, now)
             continue
         except SourceError as exc:
             stats["failed"] += 1
@@ -276,6 +290,7 @@ def check_responses(
                     "responder_uid": reply.uid if reply else None,
                     "responder_name": reply.name if reply else None,
                     "response_text": reply.text if reply else None,
+                    "gone_at": None,  # read again: a hidden post can come back
                 }
                 upsert(conn, brand_responses, [row], keys=["platform", "post_id", "brand"])
             save_span(conn, post_id, brand, span, None if reply else reading.span, now)

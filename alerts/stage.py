@@ -58,6 +58,7 @@ from alerts.engine import (
     group_evidence,
     incident_id,
     remind_bucket,
+    strength,
 )
 from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
@@ -720,7 +721,12 @@ def _lead_response(conn, config: Config, state: IncidentState) -> dict | None:
     A reply under the lead post, or under the original it reposts, answers it; replies
     under the incident's other posts do not (the lead is the post the PR team is shown and
     asked to answer) but are listed (`others`) so a "no response" says they exist.
-    `checked_at` is the lead post's last complete check (for "no response")."""
+    `checked_at` is the lead post's last complete check (for "no response").
+
+    A lead post found deleted or hidden (`gone`: its id) cannot be answered under, and its
+    check no longer moves on: the verdict is about the incident's strongest post still up
+    that has been checked (`post_id`), or, when none is, there is none (`checked_at` None:
+    no "no response" about a complaint no longer to be seen)."""
     from alerts.responses import official_uids, own_statement
 
     if not official_uids(config, state.brand, state.platform):
@@ -736,23 +742,35 @@ def _lead_response(conn, config: Config, state: IncidentState) -> dict | None:
     ).scalar_one_or_none()
     if own_statement(config, state.brand, state.platform, author):
         return None  # under its own statement the brand has nothing to answer
-    ids = {post_id, original, state.root_post_id}
-    ids |= {
-        p.evidence.post_id for p in state.posts.values() if p.evidence.platform == state.platform
-    }
+    posts = sorted(
+        (p.evidence for p in state.posts.values() if p.evidence.platform == state.platform),
+        key=lambda ev: strength(config, ev),
+        reverse=True,
+    )
+    ids = {post_id, original, state.root_post_id} | {ev.post_id for ev in posts}
     rows = {
         row.post_id: row
         for row in conn.execute(
             select(r.post_id, r.responded_at, r.checked_at, r.responder_name,
-                   r.response_text).where(
+                   r.response_text, r.gone_at).where(
                 r.platform == state.platform, r.brand == state.brand, r.post_id.in_(sorted(ids))
             )
         )
     }  # fmt: skip
-    answers = [
-        rows[pid] for pid in dict.fromkeys((post_id, original))
-        if pid in rows and rows[pid].responded_at is not None
-    ]  # fmt: skip
+
+    def answers_to(pid: str, orig: str) -> list:
+        return [
+            rows[p] for p in dict.fromkeys((pid, orig))
+            if p in rows and rows[p].responded_at is not None
+        ]  # fmt: skip
+
+    answers, gone = answers_to(post_id, original), None
+    if not answers and post_id in rows and rows[post_id].gone_at is not None:
+        gone = post_id
+        up = [ev for ev in posts if ev.post_id in rows and rows[ev.post_id].gone_at is None]
+        if up:
+            post_id, original = up[0].post_id, up[0].root_post_id
+            answers = answers_to(post_id, original)
     if not answers and post_id not in rows:
         return None  # the lead post not checked yet: say nothing rather than guess
     answer = min(answers, key=lambda row: row.responded_at) if answers else None
@@ -766,13 +784,29 @@ def _lead_response(conn, config: Config, state: IncidentState) -> dict | None:
             if answer.post_id == post_id
             else f"the original post {answer.post_id} it reposts"
         ),
-        "checked_at": answer.checked_at if answer else rows[post_id].checked_at,
+        "checked_at": (
+            answer.checked_at if answer else None if post_id == gone else rows[post_id].checked_at
+        ),
+        "gone": gone,
+        "gone_at": rows[gone].gone_at if gone else None,
         "others": sorted(
             pid
             for pid, row in rows.items()
             if row.responded_at is not None and pid not in (post_id, original)
         ),
     }
+
+
+def _gone_reason(config: Config, found: dict) -> list[str]:
+    """Why a response verdict is about another post than the one the alerts show."""
+    if not found["gone"] or found["post_id"] == found["gone"]:
+        return []
+    at = local_time(found["gone_at"], config.timezone)
+    return [
+        f"the post the alerts show, {found['gone']}, was deleted or hidden (found {at}): "
+        f"the brand's response is judged under {found['post_id']}, the incident's most "
+        f"spread post still up"
+    ]
 
 
 def _answered_reason(state: IncidentState, found: dict) -> str:
@@ -801,8 +835,8 @@ def _with_known_answer(conn, config: Config, state: IncidentState, payload: dict
     found = _lead_response(conn, config, state)
     if found is None or found["answer"] is None:
         return False
-    payload["reasons"] = [*payload.get("reasons", []), "已回应 already answered: "
-                          + _answered_reason(state, found)]  # fmt: skip
+    payload["reasons"] = [*payload.get("reasons", []), *_gone_reason(config, found),
+                          "已回应 already answered: " + _answered_reason(state, found)]  # fmt: skip
     payload["response"] = _response_field(found)
     return True
 
@@ -871,13 +905,15 @@ def _response_notices(
         ):
             payload = build_payload(config, state, event, now)
             if event == "answered":
-                payload["reasons"] = [_answered_reason(state, found)]
+                payload["reasons"] = [*_gone_reason(config, found), _answered_reason(state, found)]
             else:
                 waited = (now - state.level_changed_at).total_seconds() / 60
                 payload["reasons"] = [
-                    f"no response from the brand's official accounts under this post "
+                    *_gone_reason(config, found),
+                    f"no response from the brand's official accounts under "
+                    f"{'this post' if not found['gone'] else 'post'} "
                     f"{found['post_id']} after {waited:.0f} min at {state.level} "
-                    f"(target {targets[state.level]} min), still spreading"
+                    f"(target {targets[state.level]} min), still spreading",
                 ]
                 if found["others"]:
                     payload["reasons"].append(

@@ -236,12 +236,14 @@ class CommentsAPI:
     post's comments (`threads[post_id]`, newest first) by page and count, with
     `total_number` (`totals[post_id]` overrides it: Weibo's runs high when comments are
     hidden). `fault` makes every call fail: "rate_limited" (error 10023) or "down"
-    (HTTP 502, so the client's retries run out). Records (post id, page) of each call."""
+    (HTTP 502, so the client's retries run out); a post in `gone` is deleted (error
+    20101). Records (post id, page) of each call."""
 
     def __init__(self):
         self.threads: dict[str, list[dict]] = {}
         self.totals: dict[str, int] = {}
         self.fault: str | None = None
+        self.gone: set[str] = set()
         self.calls: list[tuple[str, int]] = []
 
     def request(self, method, url, timeout=None, params=None, **kw):
@@ -252,6 +254,11 @@ class CommentsAPI:
             body, response.status_code = {"error_code": 10023, "error": "out of rate limit"}, 403
         elif self.fault == "down":
             body, response.status_code = {"error": "bad gateway"}, 502
+        elif post_id in self.gone:
+            body, response.status_code = (
+                {"error_code": 20101, "error": "target weibo does not exist!"},
+                400,
+            )
         else:
             items = self.threads.get(post_id, [])
             total = self.totals.get(post_id, len(items))

@@ -12,9 +12,10 @@ import json
 import logging
 
 import pytest
-from alert_fixtures import T0, mechanics_config, seed_response
+from alert_fixtures import OFFICIAL, T0, CommentsAPI, mechanics_config, seed_response, weibo_comment
 from sqlalchemy import select
 
+from alerts.responses import check_responses
 from alerts.stage import EXCERPT, deliver_pending, queue_notice, run_escalation
 from warehouse.schema import notifications
 from yujing.config import parse_config
@@ -118,6 +119,69 @@ def test_the_roots_answer_is_not_announced_again_when_a_repost_takes_the_lead(wo
         run_escalation(world.engine, CONFIG, clock)
     assert [r["status"] for r in _rows(world, "answered")] == ["sent", "sent"]
     assert _rows(world, "noresponse") == []  # the reply under the original counts
+
+
+def _checked_every_5_minutes(world, clock, api, minutes, at_minute=None):
+    """Grow the incident of `_incident_with_a_new_lead` for `minutes`, each 5 minutes
+    reading the comments over the Weibo client (`api`) and running the escalation stage;
+    `at_minute(minute)` changes the world first."""
+    for i, _now in enumerate(_keep_growing(world, clock, minutes)):
+        if at_minute:
+            at_minute(5 * (i + 1))
+        check_responses(world.engine, CONFIG, clock, api.client())
+        run_escalation(world.engine, CONFIG, clock)
+
+
+def _crowd(post_id: str) -> list[dict]:
+    return [weibo_comment(f"9{i}", f"网友{i}", T0 - dt.timedelta(minutes=i), f"{post_id}-{i}")
+            for i in range(1, 4)]  # fmt: skip
+
+
+def test_a_deleted_lead_post_is_judged_under_the_incident_post_still_up(world, clock):
+    """The lead post B is deleted 10 minutes after it took the lead; nobody from the brand
+    replied under A, the incident's other post, still up and spreading. Before, B's last
+    check stayed from before the 30-minute target and "no response" never came; now it
+    comes once the target passes, about A, and says B was deleted."""
+    critical_at = _incident_with_a_new_lead(world, clock)
+    api = CommentsAPI()
+    api.threads = {A: _crowd(A), B: _crowd(B)}
+    _checked_every_5_minutes(world, clock, api, 45, lambda m: m == 10 and api.gone.add(B))
+    noresponse = _rows(world, "noresponse")
+    assert {r["receiver"] for r in noresponse} == {"pr-slack", "pr-email"}
+    assert min(r["created_at"] for r in noresponse) >= critical_at + dt.timedelta(minutes=30)
+    reasons = " ".join(json.loads(noresponse[0]["payload"])["reasons"])
+    assert f"{B}, was deleted or hidden" in reasons and f"under post {A}" in reasons
+    assert json.loads(noresponse[0]["payload"])["response"]["post_id"] == A
+    assert _rows(world, "answered") == []
+
+
+def test_a_reply_under_the_post_still_up_answers_after_the_lead_is_deleted(world, clock):
+    critical_at = _incident_with_a_new_lead(world, clock)
+    api = CommentsAPI()
+    api.threads = {A: _crowd(A), B: _crowd(B)}
+
+    def world_changes(minute):
+        if minute == 10:
+            api.gone.add(B)
+        if minute == 20:  # the brand answers under the post still up
+            reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", critical_at
+                                  + dt.timedelta(minutes=18), "r1", "您好，已私信")  # fmt: skip
+            api.threads[A].insert(0, reply)
+
+    _checked_every_5_minutes(world, clock, api, 45, world_changes)
+    assert _rows(world, "noresponse") == []
+    answered = _rows(world, "answered")
+    assert {r["receiver"] for r in answered} == {"pr-slack", "pr-email"}
+    reasons = " ".join(json.loads(answered[0]["payload"])["reasons"])
+    assert f"{B}, was deleted or hidden" in reasons and f"this post {A}" in reasons
+
+
+def test_no_response_verdict_about_an_incident_whose_posts_are_all_deleted(world, clock):
+    _incident_with_a_new_lead(world, clock)
+    api = CommentsAPI()
+    api.threads = {A: _crowd(A), B: _crowd(B)}
+    _checked_every_5_minutes(world, clock, api, 45, lambda m: m == 10 and api.gone.update({A, B}))
+    assert _rows(world, "noresponse") == [] and _rows(world, "answered") == []
 
 
 # --- 2. reminders carry the current reasons ---------------------------------------------

@@ -326,6 +326,39 @@ def test_a_total_number_running_high_holds_the_verdict_one_check_only(world, clo
     assert _events(world).count("noresponse") == 2
 
 
+def test_a_deleted_post_is_recorded_gone_and_read_again_when_it_comes_back(world, clock):
+    """Weibo hides a post (error 20101), then restores it. The check records it gone, as a
+    check (so the stage stops waiting for one), keeps what earlier checks saw, and clears
+    `gone_at` when the post can be read again; a rerun in the same minute changes nothing."""
+    world.post("1")
+    api = CommentsAPI()
+    api.threads["1"] = _crowd(T0 - dt.timedelta(minutes=50), 3)
+
+    def row():
+        with world.engine.connect() as conn:
+            return conn.execute(select(brand_responses)).mappings().one()
+
+    assert check_responses(world.engine, CONFIG, clock, api.client())["checked"] == 1
+    assert (row()["comments_seen"], row()["gone_at"]) == (3, None)
+    api.gone.add("1")
+    for _ in range(2):
+        clock.advance(300)
+        stats = check_responses(world.engine, CONFIG, clock, api.client())
+        assert (stats["gone"], stats["checked"]) == (1, 0)
+        assert (row()["gone_at"], row()["checked_at"], row()["comments_seen"]) == (
+            clock.now(),
+            clock.now(),
+            3,
+        )
+    before = dict(row())
+    check_responses(world.engine, CONFIG, clock, api.client())  # a retry: no change
+    assert dict(row()) == before
+    api.gone.clear()
+    clock.advance(300)
+    assert check_responses(world.engine, CONFIG, clock, api.client())["checked"] == 1
+    assert row()["gone_at"] is None and row()["checked_at"] == clock.now()
+
+
 def test_competitors_and_brands_without_official_accounts_get_no_response_notices(world, clock):
     world.post("9", brand="kuaixian")  # a competitor: never alerted on
     world.post("7", brand="xingche")

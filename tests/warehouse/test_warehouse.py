@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0006"
+HEAD = "0007"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0006", every),
         ("0005", every),
         ("0004", every),
         ("0003", every),
@@ -227,6 +228,34 @@ def test_0006_downgrade_restores_the_0005_views_and_upgrades_again(warehouse):
         assert inspect(warehouse).has_table("official_accounts")
         sync_official_accounts(warehouse, load_config(), t0)
         assert answers() == (0, 0, 0)
+
+
+def test_0007_downgrade_drops_gone_at_keeps_the_rows_and_views_and_upgrades_again(warehouse):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import brand_responses
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention()])
+        conn.execute(brand_responses.insert().values(
+            platform="weibo", post_id="1", brand="mumu", checked_at=t0, comments_seen=2,
+            gone_at=t0))  # fmt: skip
+    today = {v: _view_columns(warehouse, v) for v in inspect(warehouse).get_view_names()}
+
+    def columns():
+        return [c["name"] for c in inspect(warehouse).get_columns("brand_responses")]
+
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0006")
+        assert "gone_at" not in columns()
+        assert {v: _view_columns(warehouse, v) for v in today} == today
+        with warehouse.connect() as conn:
+            assert conn.execute(text("SELECT post_id FROM v_complaint_responses")).all() == [("1",)]
+        assert upgrade(warehouse) == HEAD and "gone_at" in columns()
 
 
 def _migration(revision):
