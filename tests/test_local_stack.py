@@ -142,3 +142,10 @@ def test_the_local_stacks_api_server_listens_on_loopback_only(monkeypatch, capsy
     assert local_stack.main([]) == 1  # its only child "exited"
     assert envs and envs[0]["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert envs[0]["YUJING_OUTBOX_FALLBACK"] == "1"
+
+
+def test_an_operator_can_rehearse_strict_delivery(monkeypatch, tmp_path):
+    # `YUJING_OUTBOX_FALLBACK=0 make run PROFILE=prod`: the stack used to overwrite it
+    assert local_stack.airflow_env(tmp_path)["YUJING_OUTBOX_FALLBACK"] == "1"
+    monkeypatch.setenv("YUJING_OUTBOX_FALLBACK", "0")
+    assert local_stack.airflow_env(tmp_path)["YUJING_OUTBOX_FALLBACK"] == "0"

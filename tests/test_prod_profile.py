@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -248,8 +250,32 @@ def test_the_worker_env_file_is_complete_and_private(tmp_path):
     }
     path = write_worker_env(tmp_path / "prod-worker.env", env)
     assert path.stat().st_mode & 0o777 == 0o600
-    written = dict(line.split("=", 1) for line in path.read_text().splitlines())
+    lines = path.read_text().splitlines()
+    written = dict(line.split("=", 1) for line in lines if not line.startswith("#"))
     for key in [*settings.env(), "AIRFLOW__API_AUTH__JWT_SECRET", "YUJING_CONFIG"]:
         assert key in written, key
     assert written["AIRFLOW_CONN_WEIBO_DEFAULT"] == env["AIRFLOW_CONN_WEIBO_DEFAULT"]
     assert not {"PATH", "YUJING_HOME", "AIRFLOW__CORE__DAGS_FOLDER"} & set(written)
+
+
+@pytest.mark.parametrize("fallback", ["1", "0"])
+def test_the_worker_env_file_says_the_outbox_fallback_is_for_the_rehearsal(tmp_path, fallback):
+    """A production worker copied from the rehearsal's file kept the outbox fallback with no
+    word about it: the line now comes with a note to delete it (a strict rehearsal,
+    `YUJING_OUTBOX_FALLBACK=0`, needs none). The file still reads as KEY=value lines for a
+    shell `. file` and systemd's EnvironmentFile (# lines are comments to both)."""
+    from yujing.local_stack import write_worker_env
+
+    env = {**ProdSettings().env(), "YUJING_OUTBOX_FALLBACK": fallback}
+    lines = write_worker_env(tmp_path / "w.env", env).read_text().splitlines()
+    at = lines.index(f"YUJING_OUTBOX_FALLBACK={fallback}")
+    notes = [line for line in lines if line.startswith("#")]
+    if fallback == "1":
+        assert notes == lines[at - len(notes) : at] and "delete the next line" in " ".join(notes)
+    else:
+        assert notes == []
+    out = subprocess.run(
+        ["bash", "-c", f"set -a; . {tmp_path / 'w.env'}; echo $YUJING_OUTBOX_FALLBACK"],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert out.stdout.strip() == fallback

@@ -21,6 +21,7 @@ from pathlib import Path
 from yujing.config import PROJECT_ROOT, ConfigError, config_path, load_config
 from yujing.paths import outbox_dir, state_dir
 from yujing.profiles import mask_url
+from yujing.resources import OUTBOX_FALLBACK
 
 SIM_PORT = 8765
 SERVE_LOGS_PORT = 8793  # airflow serve-logs (standalone) or the Celery worker's log server
@@ -55,11 +56,20 @@ def airflow_env(home: Path) -> dict[str, str]:
             "AIRFLOW__API__PORT": str(API_PORT),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "YUJING_HOME": str(home),
-            "YUJING_OUTBOX_FALLBACK": "1",  # receivers without a Connection: the outbox
+            # receivers without a Connection: the outbox (`YUJING_OUTBOX_FALLBACK=0 make
+            # run PROFILE=prod` rehearses production's strict delivery)
+            OUTBOX_FALLBACK: os.environ.get(OUTBOX_FALLBACK, "1"),
             "PYTHONUNBUFFERED": "1",
         }
     )
     return env
+
+
+FALLBACK_NOTE = (
+    "# This rehearsal delivers alerts of receivers without their Slack/SMTP Connection to a\n"
+    "# local outbox. In production delete the next line: such a receiver's alerts then stay\n"
+    "# queued and the delivery task fails, naming the Connection (README, Connections)."
+)
 
 
 def write_worker_env(path: Path, env: dict[str, str]) -> Path:
@@ -70,7 +80,11 @@ def write_worker_env(path: Path, env: dict[str, str]) -> Path:
 
     keys = [k for k in env if k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "YUJING_"))]
     local = {"AIRFLOW__CORE__DAGS_FOLDER", "YUJING_HOME", "AIRFLOW__API__SECRET_KEY"}
-    lines = [f"{k}={env[k]}" for k in sorted(keys) if k not in local]
+    lines = []
+    for key in sorted(k for k in keys if k not in local):
+        if key == OUTBOX_FALLBACK and env[key] == "1":
+            lines.append(FALLBACK_NOTE)
+        lines.append(f"{key}={env[key]}")
     if "YUJING_CONFIG" not in env:
         lines.append(f"YUJING_CONFIG={config_path()}")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -294,6 +308,14 @@ def main(argv: list[str] | None = None) -> int:
                             f"metadata {mask_url(prod.airflow_url)}",
                             f"  Workers      more on other machines: the settings in {worker_env} "
                             "(README, production profile)",
+                            "  Delivery     "
+                            + (
+                                "receivers without a Connection write to the outbox "
+                                f"({OUTBOX_FALLBACK}=1; =0 rehearses production)"
+                                if env[OUTBOX_FALLBACK] == "1"
+                                else "strict, as production: a receiver without its "
+                                "Connection fails the delivery task"
+                            ),
                         ]
                         if prod
                         else []
