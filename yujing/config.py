@@ -8,9 +8,11 @@ instead of scheduling with half a config.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -779,7 +781,75 @@ def _format_loc(loc: Loc) -> str:
     return path or "(top level)"
 
 
+def _inner_model(annotation: object) -> type[BaseModel] | None:
+    """The settings model inside a field's type (`list[Receiver]`, `QuietHours | None`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (found := _inner_model(arg)) is not None:
+            return found
+    return None
+
+
+def _is_list(annotation: object) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in typing.get_args(annotation))
+
+
+def _settings_of(model: type[BaseModel]) -> dict[str, object]:
+    """The setting names a model accepts (YAML spelling: `continue`), with their types."""
+    return {f.alias or name: f.annotation for name, f in model.model_fields.items()}
+
+
+@functools.cache
+def _setting_paths() -> dict[str, tuple[str, ...]]:
+    """Every setting's name → where in the file it belongs (`receivers[].quiet_hours`)."""
+    paths: dict[str, list[str]] = {}
+
+    def walk(model: type[BaseModel], prefix: str, seen: frozenset) -> None:
+        for key, annotation in _settings_of(model).items():
+            path = f"{prefix}.{key}" if prefix else key
+            paths.setdefault(key, []).append(path)
+            inner = _inner_model(annotation)
+            if inner is not None and inner not in seen:
+                walk(inner, path + ("[]" if _is_list(annotation) else ""), seen | {inner})
+
+    walk(Config, "", frozenset({Config}))
+    return {key: tuple(found) for key, found in paths.items()}
+
+
+def _unknown_setting(loc: Loc) -> str:
+    """Why `loc`'s last key is not a setting there, and what was probably meant: a near
+    spelling of a setting of the same place, or the place elsewhere in the file where a
+    setting of that name belongs (`quiet_hours` at the top level is a receiver's)."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if model is None:
+            break
+        if isinstance(part, str):
+            model = _inner_model(_settings_of(model).get(part))
+    key = str(loc[-1])
+    here = sorted(_settings_of(model)) if model is not None else []
+    if key.startswith("x-"):  # docker-compose's home for YAML anchors
+        return (
+            f"unknown setting {key!r}: the file holds settings only; put a YAML anchor on "
+            "the first item that uses it (- &brand {...}) and merge it into the others "
+            "(- <<: *brand)"
+        )
+    close = difflib.get_close_matches(key, here, n=1, cutoff=0.7)
+    if close:
+        return f"unknown setting {key!r}: did you mean {close[0]!r}?"
+    elsewhere = _setting_paths().get(key)
+    if elsewhere:
+        more = f" (and {len(elsewhere) - 3} more)" if len(elsewhere) > 3 else ""
+        return f"{key!r} is not a setting here: it belongs at {' or '.join(elsewhere[:3])}{more}"
+    return f"unknown setting {key!r} (the settings here: {', '.join(here) or 'none'})"
+
+
 def _format_error(error: dict) -> str:
+    if error["type"] == "extra_forbidden" and error["loc"]:
+        return f"{_format_loc(error['loc'])}: {_unknown_setting(error['loc'])}"
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
     if error["type"] == "string_type" and isinstance(value, int | float):

@@ -63,7 +63,33 @@ CASES = [
         "brands[1].code: brand code 'mumu' is used more than once",
     ),
     (_set(["brands", 0, "aliases"], "沐沐"), "brands[0].aliases: Input should be a valid list"),
-    (_set(["brands", 0, "colour"], "red"), "brands[0].colour: Extra inputs are not permitted"),
+    (
+        _set(["brands", 0, "colour"], "red"),
+        "brands[0].colour: unknown setting 'colour' (the "
+        "settings here: aliases, code, competitor, exclude, keywords, name, official_accounts, ",
+    ),
+    # a misspelt setting names the one meant; one in the wrong place, where it belongs
+    (
+        _set(["brands", 0, "alias"], ["沐沐"]),
+        "brands[0].alias: unknown setting 'alias': did you mean 'aliases'?",
+    ),
+    (
+        _set(["thresholds", "viral_repost"], 500),
+        "thresholds.viral_repost: unknown setting 'viral_repost': did you mean 'viral_reposts'?",
+    ),
+    (
+        _set(["quiet_hours"], {"start": "22:00", "end": "07:00"}),
+        "quiet_hours: 'quiet_hours' is not a setting here: it belongs at receivers[].quiet_hours",
+    ),
+    (
+        _set(["receivers", 0, "channel"], "#pr"),
+        "receivers[0].channel: 'channel' is not a "
+        "setting here: it belongs at receivers[].slack.channel",
+    ),
+    (
+        _set(["routing", "routes", 0, "contine"], True),
+        "routing.routes[0].contine: unknown setting 'contine': did you mean 'continue'?",
+    ),
     (
         _set(["thresholds", "negative_below"], 1.5),
         "thresholds.negative_below: Input should be less than 1",
@@ -300,7 +326,8 @@ def test_yaml_anchors_and_merge_keys_are_not_duplicates(tmp_path):
     )
     with pytest.raises(ConfigError) as info:  # x-brand is not a setting; nothing else is wrong
         load_config(path)
-    assert info.value.problems == ["x-brand: Extra inputs are not permitted"]
+    (problem,) = info.value.problems
+    assert problem.startswith("x-brand: unknown setting 'x-brand': the file holds settings only")
     path.write_text(path.read_text(encoding="utf-8").replace("x-brand:", "brands:"))
     with pytest.raises(ConfigError, match="duplicate key 'brands' \\(lines 1 and 2\\)"):
         load_config(path)

@@ -181,7 +181,7 @@ def test_an_outbox_directory_is_honoured_and_unknown_keys_refused(tmp_path):
     channel = channel_for_receiver(parse_config(data).receiver("outbox"), None)
     assert channel.directory == tmp_path / "box"
     (problem,) = problems_of(edited(lambda d: d["receivers"][0].update(outbox={"path": "/x"})))
-    assert problem.startswith("receivers[0].outbox.path: Extra inputs are not permitted")
+    assert problem == "receivers[0].outbox.path: unknown setting 'path' (the settings here: dir)"
     (problem,) = problems_of(edited(lambda d: d["receivers"][0].update(outbox={"dir": "box"})))
     assert problem.startswith("receivers[0].outbox.dir: 'box' is a relative path")
 
