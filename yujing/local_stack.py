@@ -330,9 +330,17 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
+        from yujing.stack_health import HealthWatch
+
+        health = HealthWatch(
+            f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health",
+            f"{home}/airflow-*.log",
+            say=lambda line: print(line, flush=True),
+        )
         while not children.exited():
             _echo_new_alerts(seen, dirs)
             watch.check()
+            health.check()
             time.sleep(2)
         print(
             f"[yujing] {', '.join(children.exited())} exited; see its log in {home}",
