@@ -5,9 +5,11 @@ files; no Airflow is started here (tests/e2e runs the real DAGs)."""
 from __future__ import annotations
 
 import http.server
+import os
 import socket
 import sys
 import threading
+import time
 
 import pytest
 
@@ -149,3 +151,42 @@ def test_an_operator_can_rehearse_strict_delivery(monkeypatch, tmp_path):
     assert local_stack.airflow_env(tmp_path)["YUJING_OUTBOX_FALLBACK"] == "1"
     monkeypatch.setenv("YUJING_OUTBOX_FALLBACK", "0")
     assert local_stack.airflow_env(tmp_path)["YUJING_OUTBOX_FALLBACK"] == "0"
+
+
+def test_stopping_leaves_no_member_of_a_childs_group_behind(tmp_path):
+    """A LocalExecutor worker ignores SIGTERM and outlives a scheduler that died; stopping
+    `make run` left eight of them running. A child here starts such a grandchild (in its
+    process group) and exits on SIGTERM: after stop() the grandchild is gone too."""
+    children = ChildProcesses(tmp_path, {}, say=lambda line: None)
+    pidfile = tmp_path / "grandchild.pid"
+    grandchild = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    )
+    parent = (
+        "import subprocess, sys, time; "
+        f"p = subprocess.Popen([sys.executable, '-c', {grandchild!r}]); "
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
+    children.start([sys.executable, "-c", parent], "airflow-standalone.log")
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.1)
+    pid = int(pidfile.read_text())
+    time.sleep(0.5)  # the grandchild has set its SIGTERM handler
+    children.stop(grace_s=2)
+    for _ in range(50):  # reaped by init shortly after SIGKILL
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the grandchild outlived stop()")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except (FileNotFoundError, ProcessLookupError):
+        return False

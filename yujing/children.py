@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -57,16 +58,35 @@ class ChildProcesses:
             for child in reversed(self.children):
                 if child.poll() is None:
                     _signal_group(child, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
             for child in self.children:
                 try:
-                    child.wait(timeout=grace_s)
+                    child.wait(timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     _signal_group(child, signal.SIGKILL)
                     child.wait()
+            # a child can exit and leave members of its group behind: LocalExecutor workers
+            # ignore SIGTERM, and outlive a scheduler that died (found by killing one
+            # inside `airflow standalone`); they would hold on until the machine restarts
+            while any(_group_alive(c) for c in self.children) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for child in self.children:
+                if _group_alive(child):
+                    _signal_group(child, signal.SIGKILL)
             self.say("[yujing] stopped.")
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _group_alive(child: subprocess.Popen) -> bool:
+    try:
+        os.killpg(child.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member we may not signal: not ours to stop
+        return False
+    return True
 
 
 def _signal_group(child: subprocess.Popen, sig: int) -> None:

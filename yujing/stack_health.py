@@ -10,6 +10,7 @@ and one when the API server itself stops answering. A part Airflow reports no st
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import urllib.request
@@ -30,7 +31,17 @@ def fetch_health(url: str, timeout: float = 5.0) -> dict:
 
 
 def _heartbeat(report: dict) -> str | None:
-    return next((v for k, v in report.items() if k.startswith("latest_") and v), None)
+    """The part's last heartbeat, to the second in UTC ("2026-12-01 23:08:09 UTC")."""
+    beat = next((v for k, v in report.items() if k.startswith("latest_") and v), None)
+    if not isinstance(beat, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(beat)
+    except ValueError:
+        return beat
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class HealthWatch:
@@ -86,7 +97,10 @@ class HealthWatch:
                 self.unhealthy.add(part)
                 beat = _heartbeat(report)
                 since = f", last heartbeat {beat}" if beat else ""
-                self.say(f"[yujing] PROBLEM: {what} is not running{since}; see {self.logs}")
+                self.say(
+                    f"[yujing] PROBLEM: {what} is not running{since}; see {self.logs} "
+                    "(Ctrl-C and make run again restarts everything)"
+                )
             elif status == "healthy" and part in self.unhealthy:
                 self.unhealthy.discard(part)
                 self.say(f"[yujing] {what.split(' (')[0]} is running again")
