@@ -77,6 +77,16 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return x
 
 
+def sparse_dot(x: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """`x @ rows.T` in float64 (n × len(rows)), reading only the features `x` uses: a
+    batch touches a few thousand of the 2^20 columns, and converting whole coefficient
+    matrices to float64 for every batch took a tenth of the scoring time. The same
+    products summed in the same order: the result is identical."""
+    cols, where = np.unique(x.indices, return_inverse=True)
+    used = sparse.csr_matrix((x.data, where.reshape(-1), x.indptr), shape=(x.shape[0], len(cols)))
+    return np.asarray(used @ np.ascontiguousarray(rows[:, cols].T, dtype=np.float64))
+
+
 EXPERTS = ("weibo", "general", "reviews", "delivery")
 DOMAINS = ("weibo", "delivery", "reviews")
 # rows: domains, columns: experts (see the module docstring)
@@ -106,11 +116,11 @@ class SentimentModel:
 
     def gate(self, x: sparse.csr_matrix) -> np.ndarray:
         """Domain weights per text (rows sum to 1), from one-vs-rest scores."""
-        p = _sigmoid(np.asarray(x @ self.gate_coef.T.astype(np.float64)) + self.gate_intercept)
+        p = _sigmoid(sparse_dot(x, self.gate_coef) + self.gate_intercept)
         return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
 
     def expert_margins(self, x: sparse.csr_matrix) -> np.ndarray:
-        return np.asarray(x @ self.coef.T.astype(np.float64)) + self.intercept
+        return sparse_dot(x, self.coef) + self.intercept
 
     def margins(
         self, texts: Sequence[str], tokens: Sequence[Sequence[str]]
@@ -151,7 +161,7 @@ class SentimentModel:
     def complaint_text(self, x: sparse.csr_matrix) -> np.ndarray:
         if self.complaint_coef is None:
             return np.zeros(x.shape[0])
-        head = np.asarray(x @ self.complaint_coef.astype(np.float64)).ravel()
+        head = sparse_dot(x, self.complaint_coef[np.newaxis, :]).ravel()
         return _sigmoid(head + self.complaint_intercept)
 
     # --- storage -------------------------------------------------------------------

@@ -78,3 +78,22 @@ def test_a_file_whose_blend_does_not_match_its_experts_is_refused(tmp_path):
 def test_a_recipe_with_an_unknown_expert_or_a_misfit_blend_is_refused(train, change, message):
     with pytest.raises(ValueError, match=message):
         fit(train, dataclasses.replace(TrainParams(), **change), log=lambda *a: None)
+
+
+def test_the_product_over_the_used_features_equals_the_whole_product():
+    """sparse_dot reads only the columns a batch uses; its answer is bit-for-bit the full
+    float64 product it replaced (empty rows and a batch with no features included)."""
+    from scipy import sparse
+
+    from nlp.sentiment_model import sparse_dot
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(4, 5000)).astype(np.float32)
+    x = sparse.random(50, 5000, density=0.01, format="lil", random_state=1, dtype=np.float64)
+    x[3] = 0  # a text with no known feature
+    x = x.tocsr()
+    expected = np.asarray(x @ rows.T.astype(np.float64))
+    assert np.array_equal(sparse_dot(x, rows), expected)
+    assert np.array_equal(sparse_dot(x, rows[0][np.newaxis, :]), expected[:, :1])
+    empty = sparse.csr_matrix((2, 5000))
+    assert np.array_equal(sparse_dot(empty, rows), np.zeros((2, 4)))
