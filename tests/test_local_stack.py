@@ -103,6 +103,24 @@ def test_an_outbox_receivers_own_directory_is_watched_too(tmp_path, monkeypatch)
     assert own in dirs and local_stack.outbox_dir() in dirs
 
 
+def test_each_changed_config_that_loads_is_handed_on_and_a_broken_one_is_not(tmp_path):
+    # make run read the outbox directories once: an outbox receiver added while it ran
+    # was never echoed; the watch now hands each good change to make run (follow_outboxes)
+    path = tmp_path / "yujing.yaml"
+    good = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    path.write_text(good, encoding="utf-8")
+    handed = []
+    watch = local_stack.ConfigWatch(path, say=lambda line: None, on_valid=handed.append)
+    own = tmp_path / "pr-outbox"
+    path.write_text(good.replace("outbox: {}", "outbox: {dir: [", 1), encoding="utf-8")
+    watch.check()
+    assert handed == []
+    path.write_text(good.replace("outbox: {}", f"outbox: {{dir: {own}}}", 1), encoding="utf-8")
+    watch.check()
+    (config,) = handed
+    assert own in local_stack.outbox_dirs(config)
+
+
 def test_the_child_that_exited_is_named(tmp_path):
     children = ChildProcesses(tmp_path, {}, say=lambda line: None)
     quick = children.start([sys.executable, "-c", "pass"], "airflow-scheduler.log")

@@ -132,9 +132,10 @@ class ConfigWatch:
     DAG then fails to import and vanishes from the DAG list until it is fixed) and when
     it loads again: ops watch this console, not the UI's import errors."""
 
-    def __init__(self, path: Path, say=print):
+    def __init__(self, path: Path, say=print, on_valid=None):
         self.path = Path(path)
         self.say = say
+        self.on_valid = on_valid  # called with each changed config that loads
         self.stamp = self._stamp()
         self.broken = False
 
@@ -151,7 +152,7 @@ class ConfigWatch:
             return
         self.stamp = stamp
         try:
-            load_config(self.path)
+            config = load_config(self.path)
         except ConfigError as exc:
             self.broken = True
             self.say(
@@ -164,6 +165,8 @@ class ConfigWatch:
         else:
             self.say(f"[yujing] config changed and checked ({self.path})")
         self.broken = False
+        if self.on_valid is not None:
+            self.on_valid(config)
 
 
 def outbox_dirs(config) -> list[Path]:
@@ -245,7 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(make_engine(prod.warehouse_url if prod else None))
     dirs = outbox_dirs(config)
     seen = {str(p) for d in dirs for p in d.glob("*.json")}
-    watch = ConfigWatch(config_path(), say=lambda line: print(line, flush=True))
+
+    def follow_outboxes(changed) -> None:
+        """An outbox receiver added while the stack runs is echoed from its next alert."""
+        for directory in outbox_dirs(changed):
+            if directory not in dirs:
+                dirs.append(directory)
+                seen.update(str(p) for p in directory.glob("*.json"))
+                print(f"[yujing] also echoing the outbox {directory}", flush=True)
+
+    watch = ConfigWatch(
+        config_path(), say=lambda line: print(line, flush=True), on_valid=follow_outboxes
+    )
 
     from yujing.children import ChildProcesses
 
