@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, bindparam, case, select, text
+from sqlalchemy import Engine, and_, bindparam, case, select, text, update
 
 from alerts.comments import load_spans, read_comments, save_span
 from ingest.errors import PostGone, RateLimited, SourceError
@@ -186,13 +186,17 @@ def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
 
 
 def _record_gone(conn, post_id: str, brand: str, now: dt.datetime) -> None:
-    """The post is deleted or hidden: no reply can come under it. Recorded (`gone_at`, and
-    as the last check) so the escalation stage judges its incident on the posts still up
-    instead of waiting for a check of this one; what an earlier check saw stays."""
-    row = {"platform": "weibo", "post_id": post_id, "brand": brand, "checked_at": now,
-           "comments_seen": 0, "gone_at": now}  # fmt: skip
-    upsert(conn, brand_responses, [row], keys=["platform", "post_id", "brand"],
-           update=["checked_at", "gone_at"])  # fmt: skip
+    """The post is deleted or hidden: no reply can come under it. On a post checked
+    before, recorded (`gone_at`, and as the last check) so the escalation stage judges its
+    incident on the posts still up instead of waiting for a check of this one; what the
+    earlier check saw stays. A post never read gets no row: whether the brand answered it
+    is unknown, and the response views would count it as unanswered."""
+    r = brand_responses.c
+    conn.execute(
+        update(brand_responses)
+        .where(r.platform == "weibo", r.post_id == post_id, r.brand == brand)
+        .values(checked_at=now, gone_at=now)
+    )
 
 
 def check_responses(

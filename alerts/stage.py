@@ -876,6 +876,24 @@ def _answer_told(
         insert_ignore(conn, notifications, rows, keys=["dedupe_key"])
 
 
+def _answer_announced(conn, state: IncidentState) -> bool:
+    """Whether the team was told at this level that the brand answered (an "answered" note,
+    or an alert that carried the answer). No "no response" contradicts it at that level: a
+    lead post deleted, answered under the post the notice named instead, then restored by
+    Weibo, would otherwise page the team urgently for doing what it was told."""
+    n = notifications.c
+    return (
+        conn.execute(
+            select(n.dedupe_key)
+            .where(
+                n.incident_id == state.incident_id, n.event == "answered", n.level == state.level
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def _response_notices(
     conn, config: Config, states, now: dt.datetime, silences, stats: dict
 ) -> None:
@@ -903,6 +921,8 @@ def _response_notices(
             now,
             checked_at=found["checked_at"],
         ):
+            if event == "noresponse" and _answer_announced(conn, state):
+                continue
             payload = build_payload(config, state, event, now)
             if event == "answered":
                 payload["reasons"] = [*_gone_reason(config, found), _answered_reason(state, found)]

@@ -176,6 +176,29 @@ def test_a_reply_under_the_post_still_up_answers_after_the_lead_is_deleted(world
     assert f"{B}, was deleted or hidden" in reasons and f"this post {A}" in reasons
 
 
+def test_a_restored_lead_post_does_not_turn_an_announced_answer_into_no_response(world, clock):
+    """B (the lead) is deleted at minute 10; the brand answers under A, the post the
+    "answered" note then names; Weibo restores B at minute 30, still unanswered. The team
+    did what it was told: no urgent "no response" about B follows at that level."""
+    critical_at = _incident_with_a_new_lead(world, clock)
+    api = CommentsAPI()
+    api.threads = {A: _crowd(A), B: _crowd(B)}
+
+    def world_changes(minute):
+        if minute == 10:
+            api.gone.add(B)
+        if minute == 20:
+            reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", critical_at
+                                  + dt.timedelta(minutes=18), "r1", "您好，已私信")  # fmt: skip
+            api.threads[A].insert(0, reply)
+        if minute == 30:
+            api.gone.clear()
+
+    _checked_every_5_minutes(world, clock, api, 60, world_changes)
+    assert {r["receiver"] for r in _rows(world, "answered")} == {"pr-slack", "pr-email"}
+    assert _rows(world, "noresponse") == []
+
+
 def test_no_response_verdict_about_an_incident_whose_posts_are_all_deleted(world, clock):
     _incident_with_a_new_lead(world, clock)
     api = CommentsAPI()

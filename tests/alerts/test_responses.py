@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import requests
 from alert_fixtures import OFFICIAL, T0, CommentsAPI, mechanics_config, seed_response, weibo_comment
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from alerts.responses import check_responses, first_official_reply, response_events
 from alerts.stage import run_escalation
@@ -357,6 +357,18 @@ def test_a_deleted_post_is_recorded_gone_and_read_again_when_it_comes_back(world
     clock.advance(300)
     assert check_responses(world.engine, CONFIG, clock, api.client())["checked"] == 1
     assert row()["gone_at"] is None and row()["checked_at"] == clock.now()
+
+
+def test_a_post_deleted_before_its_first_check_gets_no_row(world, clock):
+    """Whether the brand answered a post nobody read is unknown: no row, so the response
+    views (v_complaint_responses and those built on it) do not count it as unanswered."""
+    world.post("1")
+    api = CommentsAPI()
+    api.gone.add("1")
+    assert check_responses(world.engine, CONFIG, clock, api.client())["gone"] == 1
+    with world.engine.connect() as conn:
+        assert conn.execute(select(brand_responses)).all() == []
+        assert conn.execute(text("SELECT count(*) FROM v_complaint_responses")).scalar() == 0
 
 
 def test_competitors_and_brands_without_official_accounts_get_no_response_notices(world, clock):

@@ -4,8 +4,8 @@ the post deleted or hidden (Weibo errors 20101/20112/20132).
 Before, a check that found the post gone recorded nothing, so an incident whose lead post
 was deleted never got its "no response" verdict: the last check of it stayed from before
 the deadline. alerts/stage.py now judges such an incident on its posts still up. A post
-found again (Weibo restores hidden posts) gets `gone_at` NULL at its next check. The views
-do not change.
+found again (Weibo restores hidden posts) gets `gone_at` NULL at its next complete check;
+a post deleted before its first check gets no row. The views do not change.
 
 Revision ID: 0007
 Revises: 0006
