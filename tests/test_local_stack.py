@@ -139,6 +139,7 @@ def _own_state(tmp_path, monkeypatch):
 
 def test_the_local_stacks_api_server_listens_on_loopback_only(monkeypatch, capsys):
     # the console prints the UI's admin password; the api-server listened on 0.0.0.0
+    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)  # the shell's own
     monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
     monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
     monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
@@ -208,3 +209,93 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def test_whatever_breaks_the_console_loop_stops_the_stack(monkeypatch, capsys):
+    """An exception in the loop (a health reply cut short raised one) left Airflow and the
+    simulator running in their own sessions, holding the ports."""
+    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
+    monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
+    monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
+    calls = []
+
+    class Children:
+        def __init__(self, home, env, say):
+            pass
+
+        def start(self, *a, **k):
+            calls.append("start")
+
+        def exited(self):
+            return []
+
+        def stop(self):
+            calls.append("stop")
+
+    class Broken:
+        def __init__(self, *a, **k):
+            pass
+
+        def check(self):
+            raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr("yujing.children.ChildProcesses", Children)
+    monkeypatch.setattr("yujing.stack_health.HealthWatch", Broken)
+    with pytest.raises(RuntimeError):
+        local_stack.main([])
+    assert calls[-1] == "stop"
+
+
+@pytest.mark.parametrize("fallback", ["1", "0"])
+def test_the_console_says_how_alerts_are_delivered_in_the_local_profile(
+    monkeypatch, capsys, fallback
+):
+    monkeypatch.setenv("YUJING_OUTBOX_FALLBACK", fallback)
+    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
+    monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
+    monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
+
+    class Children:
+        def __init__(self, home, env, say):
+            pass
+
+        def start(self, *a, **k):
+            pass
+
+        def exited(self):
+            return ["airflow-standalone.log"]
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr("yujing.children.ChildProcesses", Children)
+    local_stack.main([])
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "Delivery" in x]
+    assert ("write to the outbox" in line) == (fallback == "1")
+    assert ("strict, as production" in line) == (fallback == "0")
+
+
+def test_what_an_exited_child_left_behind_is_asked_to_stop_first(tmp_path):
+    """A crashed `airflow standalone` leaves its scheduler and api-server: they get SIGTERM
+    (a clean shutdown) at once, not 20 idle seconds and then SIGKILL."""
+    children = ChildProcesses(tmp_path, {}, say=lambda line: None)
+    marker, pidfile = tmp_path / "terminated", tmp_path / "pid"
+    grandchild = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(marker)!r}, 'w').close(), "
+        "sys.exit(0)))\n"
+        f"open({str(pidfile)!r}, 'w').write('ok')\n"
+        "time.sleep(60)\n"
+    )
+    parent = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {grandchild!r}])"
+    child = children.start([sys.executable, "-c", parent], "airflow-standalone.log")
+    child.wait()  # the parent exits at once, its child lives on in its group
+    for _ in range(100):
+        if pidfile.exists():
+            break
+        time.sleep(0.1)
+    started = time.monotonic()
+    children.stop(grace_s=20)
+    assert marker.exists() and time.monotonic() - started < 10

@@ -122,3 +122,33 @@ def test_an_api_server_that_stops_answering_is_said_after_a_few_misses(airflow):
     clock.t += 30
     watch.check()
     assert said[-1] == "[yujing] the Airflow API server answers again"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"garbage\r\n\r\n", b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{"metadata'],
+    ids=["bad status line", "body cut short"],
+)
+def test_a_reply_cut_short_is_a_miss_not_a_crash(reply):
+    """An API server killed mid-reply sends a broken answer: http.client raised
+    BadStatusLine / IncompleteRead through the watch and ended make run."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer():
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.sendall(reply)
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    said, clock = [], _Clock()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/api/v2/monitor/health"
+    watch = HealthWatch(url, "logs", said.append, every=30, misses_allowed=1, monotonic=clock)
+    clock.t += 30
+    watch.check()
+    server.close()
+    assert len(said) == 1 and "does not answer" in said[0]

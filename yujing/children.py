@@ -56,7 +56,9 @@ class ChildProcesses:
         try:
             self.say("\n[yujing] stopping…")
             for child in reversed(self.children):
-                if child.poll() is None:
+                # a child that exited may have left its group behind (a crashed `airflow
+                # standalone`'s scheduler and api-server): they get their SIGTERM too
+                if child.poll() is None or _group_alive(child):
                     _signal_group(child, signal.SIGTERM)
             deadline = time.monotonic() + grace_s
             for child in self.children:

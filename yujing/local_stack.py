@@ -322,20 +322,22 @@ def main(argv: list[str] | None = None) -> int:
                             f"metadata {mask_url(prod.airflow_url)}",
                             f"  Workers      more on other machines: the settings in {worker_env} "
                             "(README, production profile)",
-                            "  Delivery     "
-                            + (
-                                "receivers without a Connection write to the outbox "
-                                f"({OUTBOX_FALLBACK}=1; =0 rehearses production)"
-                                if env[OUTBOX_FALLBACK] == "1"
-                                else "strict, as production: a receiver without its "
-                                "Connection fails the delivery task"
-                            ),
                         ]
                         if prod
                         else []
                     ),
-                    f"  Alerts       {', '.join(map(str, dirs))} (receivers without a Slack/SMTP "
-                    "Connection deliver to the first) — echoed below",
+                    "  Delivery     "
+                    + (
+                        "receivers without a Slack/SMTP Connection write to the outbox "
+                        f"({OUTBOX_FALLBACK}=1; =0 rehearses production)"
+                        if env[OUTBOX_FALLBACK] == "1"
+                        else f"strict, as production ({OUTBOX_FALLBACK}={env[OUTBOX_FALLBACK]}): "
+                        "a receiver without its Connection keeps its alerts queued and fails "
+                        "the delivery task"
+                    ),
+                    f"  Alerts       {', '.join(map(str, dirs))} (outbox receivers"
+                    + (", and the fallback in the first" if env[OUTBOX_FALLBACK] == "1" else "")
+                    + ") — echoed below",
                     f"  Logs         {home}/airflow-*.log, {home}/simulator.log",
                     f"  Brands       {', '.join(b.name for b in config.brands)}",
                     "  Ctrl-C stops everything.",
@@ -365,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         stop()
         return 0
+    except BaseException:
+        stop()  # whatever broke the console loop, the stack must not keep the ports
+        raise
 
 
 if __name__ == "__main__":

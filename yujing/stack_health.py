@@ -11,6 +11,7 @@ and one when the API server itself stops answering. A part Airflow reports no st
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import time
 import urllib.request
@@ -78,7 +79,7 @@ class HealthWatch:
             health = self.fetch(self.url)
             if not isinstance(health, dict):
                 raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # a reply cut short
             self.misses += 1
             if self.misses == self.misses_allowed:
                 self.silent = True
