@@ -838,12 +838,15 @@ def _unknown_setting(loc: Loc) -> str:
             "(- <<: *brand)"
         )
     close = difflib.get_close_matches(key, here, n=1, cutoff=0.7)
+    elsewhere = _setting_paths().get(key)
+    if elsewhere:  # a setting's exact name first: top-level `receiver` is routing.receiver
+        more = f" (and {len(elsewhere) - 3} more)" if len(elsewhere) > 3 else ""
+        also = f", or did you mean {close[0]!r}?" if close else ""
+        return (
+            f"{key!r} is not a setting here: it belongs at {' or '.join(elsewhere[:3])}{more}{also}"
+        )
     if close:
         return f"unknown setting {key!r}: did you mean {close[0]!r}?"
-    elsewhere = _setting_paths().get(key)
-    if elsewhere:
-        more = f" (and {len(elsewhere) - 3} more)" if len(elsewhere) > 3 else ""
-        return f"{key!r} is not a setting here: it belongs at {' or '.join(elsewhere[:3])}{more}"
     return f"unknown setting {key!r} (the settings here: {', '.join(here) or 'none'})"
 
 

@@ -90,6 +90,12 @@ CASES = [
         _set(["routing", "routes", 0, "contine"], True),
         "routing.routes[0].contine: unknown setting 'contine': did you mean 'continue'?",
     ),
+    # a setting's exact name elsewhere comes before a near spelling here
+    (
+        _set(["receiver"], "pr-slack"),
+        "receiver: 'receiver' is not a setting here: it belongs at routing.receiver or "
+        "routing.routes[].receiver, or did you mean 'receivers'?",
+    ),
     (
         _set(["thresholds", "negative_below"], 1.5),
         "thresholds.negative_below: Input should be less than 1",
