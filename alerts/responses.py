@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, bindparam, case, select, text, update
+from sqlalchemy import Engine, and_, bindparam, case, func, select, text, update
 
 from alerts.comments import load_spans, read_comments, save_span
 from ingest.errors import PostGone, RateLimited, SourceError
@@ -187,7 +187,7 @@ def _candidates(engine: Engine, config: Config) -> list[tuple[str, str]]:
 
 def _record_gone(conn, post_id: str, brand: str, now: dt.datetime) -> None:
     """The post is deleted or hidden: no reply can come under it. On a post checked
-    before, recorded (`gone_at`, and as the last check) so the escalation stage judges its
+    before, recorded (`gone_at`: since when, and as the last check) so the stage judges its
     incident on the posts still up instead of waiting for a check of this one; what the
     earlier check saw stays. A post never read gets no row: whether the brand answered it
     is unknown, and the response views would count it as unanswered."""
@@ -195,7 +195,7 @@ def _record_gone(conn, post_id: str, brand: str, now: dt.datetime) -> None:
     conn.execute(
         update(brand_responses)
         .where(r.platform == "weibo", r.post_id == post_id, r.brand == brand)
-        .values(checked_at=now, gone_at=now)
+        .values(checked_at=now, gone_at=func.coalesce(r.gone_at, now))  # since first found
     )
 
 

@@ -206,7 +206,7 @@ brand_responses = Table(
     Column("responder_uid", String(32)),
     Column("responder_name", String(100)),
     Column("response_text", Text),
-    # when the last check found the post deleted or hidden (NULL: it could be read)
+    # since when checks find the post deleted or hidden (NULL: the last check read it)
     Column("gone_at", UTCDateTime),
     PrimaryKeyConstraint("platform", "post_id", "brand"),
     Index(None, "brand", "responded_at"),
