@@ -127,25 +127,49 @@ def update_incidents(resources: Resources | None = None) -> dict:
 
 def deliver_notifications(resources: Resources | None = None) -> dict:
     """Send every queued notification once; failures stay queued for the next run. The task
-    fails, after sending everything else, while a receiver has no Connection."""
+    fails, after sending everything else, while a receiver has no Connection or a send
+    failed: the PR team not being reached must not look like a green run."""
     from alerts.stage import deliver_pending
 
     res = resources or Resources.from_airflow()
     channels = res.channels()
     stats = deliver_pending(res.engine, res.config, res.clock, channels)
-    _fail_for_unavailable(channels, stats)
+    _fail_for_undelivered(res.engine, channels, stats)
     return stats
 
 
-def _fail_for_unavailable(channels: dict, stats: dict) -> None:
+def _fail_for_undelivered(engine, channels: dict, stats: dict) -> None:
+    """Raise, naming each receiver and why, when this run left notifications undelivered
+    (a receiver without its Connection, or a send that failed: Slack down, an SMTP
+    refusal, an outbox directory that cannot be written). They stay queued: the next run
+    sends them, once."""
+    from sqlalchemy import func, select
+
     from alerts.channels import unavailable
+    from warehouse.schema import notifications
 
     missing = unavailable(channels)
+    problems = []
     if missing:
-        raise RuntimeError(
-            f"delivery {stats}; receivers that cannot deliver (their notifications stay "
-            f"queued and go out once the Connection exists): {'; '.join(missing)}"
+        problems.append(
+            "receivers that cannot deliver (their notifications go out once the Connection "
+            f"exists): {'; '.join(missing)}"
         )
+    if stats.get("failed"):
+        n = notifications.c
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(n.receiver, func.count(), func.max(n.last_error))
+                .where(n.status == "failed")
+                .group_by(n.receiver)
+                .order_by(n.receiver)
+            ).all()
+        cannot = {m.split(":", 1)[0] for m in missing}
+        failing = [f"{r} ({count}: {error})" for r, count, error in rows if r not in cannot]
+        if failing:
+            problems.append("sends that failed (retried next run): " + "; ".join(failing)[:2000])
+    if problems:
+        raise RuntimeError(f"delivery {stats}; " + "; ".join(problems))
 
 
 def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
@@ -158,7 +182,7 @@ def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
     queued = queue_digest(res.engine, res.config, res.clock, scheduled_for)
     channels = res.channels()
     sent = deliver_pending(res.engine, res.config, res.clock, channels)
-    _fail_for_unavailable(channels, sent)
+    _fail_for_undelivered(res.engine, channels, sent)
     return {"queued": queued, **sent}
 
 

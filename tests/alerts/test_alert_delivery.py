@@ -380,6 +380,37 @@ def test_a_mistyped_connection_keeps_alerts_queued_and_fails_the_task_until_fixe
     assert all(r["status"] == "sent" for r in world.rows() if r["receiver"] == "pr-slack")
 
 
+def test_a_failing_send_fails_the_task_naming_the_receiver_and_is_sent_once_later(
+    world, clock, slack_stub, smtp_server, monkeypatch
+):
+    # Slack unreachable (a real socket: nothing listens on the port) used to leave every
+    # run green while the PR team heard nothing; found with an outbox dir that was a file
+    from alert_fixtures import free_port
+
+    from yujing.resources import Resources
+    from yujing.tasks import deliver_notifications
+
+    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)
+    world.post("1", **WARNING)  # warning → pr-slack
+    run_escalation(world.engine, CONFIG, clock)
+    smtp = f"smtp://127.0.0.1:{smtp_server.port}?from_email=y%40example.com"
+    down = quote(f"http://127.0.0.1:{free_port()}/api/", safe="")
+    broken = Resources(CONFIG, world.engine, clock, lookup_from_uris(
+        {"slack_default": f"slack://:xoxb-1@/?base_url={down}", "smtp_default": smtp}))  # fmt: skip
+    with pytest.raises(
+        RuntimeError, match=r"sends that failed \(retried next run\): pr-slack \(1: "
+    ):
+        deliver_notifications(broken)
+    assert [r["status"] for r in world.rows() if r["receiver"] == "pr-slack"] == ["failed"]
+    clock.advance(300)
+    base = quote(slack_stub.base_url, safe="")
+    fixed = Resources(CONFIG, world.engine, clock, lookup_from_uris(
+        {"slack_default": f"slack://:{slack_stub.token}@/?base_url={base}",
+         "smtp_default": smtp}))  # fmt: skip
+    assert deliver_notifications(fixed)["sent"] == 1
+    assert deliver_notifications(fixed)["sent"] == 0 and len(slack_stub.messages) == 1
+
+
 def test_outbox_console_lines_tell_incidents_apart_and_carry_no_escape_codes(tmp_path, capsys):
     # make run's console showed two incidents as the same "🔴 [紧急 CRITICAL] 沐沐奶粉 · 新事件"
     outbox = OutboxChannel(tmp_path)
