@@ -468,6 +468,11 @@ class OutboxReceiver(_Strict):
                 f"{value!r} is a relative path: give an absolute directory (tasks run from "
                 "different working directories), or leave dir out for .yujing/outbox/"
             )
+        # checked where the config is checked; a directory created later is fine
+        if path.exists() and not path.is_dir():
+            raise ValueError(
+                f"{value!r} exists and is not a directory: nothing could be written there"
+            )
         return str(path)
 
 

@@ -184,6 +184,12 @@ def test_an_outbox_directory_is_honoured_and_unknown_keys_refused(tmp_path):
     assert problem == "receivers[0].outbox.path: unknown setting 'path' (the settings here: dir)"
     (problem,) = problems_of(edited(lambda d: d["receivers"][0].update(outbox={"dir": "box"})))
     assert problem.startswith("receivers[0].outbox.dir: 'box' is a relative path")
+    a_file = tmp_path / "notadir"
+    a_file.write_text("x")
+    (problem,) = problems_of(
+        edited(lambda d: d["receivers"][0].update(outbox={"dir": str(a_file)}))
+    )
+    assert problem.endswith("exists and is not a directory: nothing could be written there")
 
 
 def test_an_empty_outbox_says_to_write_braces(tmp_path):
