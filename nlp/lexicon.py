@@ -483,6 +483,8 @@ INQUIRY_MARKERS: tuple[str, ...] = (
 QUESTION_WORDS: tuple[str, ...] = (
     "怎么", "如何", "哪里", "在哪", "哪儿", "哪个", "多久", "能不能", "可不可以",
     "可以吗", "有用吗", "要不要", "需要什么",
+    # should I buy it? ("星辰S7值不值得买？", a review headline): 不值 inside asks, not judges
+    "值不值", "靠不靠谱", "好不好用", "推不推荐", "该不该买", "能不能买",
 )
 # ... and 怎么 that is indignation, not a question
 RHETORICAL_QUESTIONS: tuple[str, ...] = (

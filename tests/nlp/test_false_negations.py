@@ -135,3 +135,15 @@ def test_falling_short_of_expectations_reads_negative(scorer, text):
 )
 def test_better_than_feared_still_reads_positive(scorer, text):
     assert scorer.score(text).sentiment > 0.5
+
+
+@pytest.mark.parametrize(
+    "text", ["星辰S7值不值得买？", "沐沐金装评测：值不值得入手？", "这款奶粉靠不靠谱？"]
+)
+def test_asking_whether_it_is_worth_buying_is_no_complaint(scorer, text):
+    # a review headline read 不值 ("not worth it") and paged the team about it
+    assert not scorer.score(text).complaint
+
+
+def test_a_complaint_after_the_question_still_counts(scorer):
+    assert scorer.score("沐沐奶粉值不值得买？宝宝喝了拉肚子").complaint
