@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import socket
 import sys
 import threading
@@ -299,3 +300,18 @@ def test_what_an_exited_child_left_behind_is_asked_to_stop_first(tmp_path):
     started = time.monotonic()
     children.stop(grace_s=20)
     assert marker.exists() and time.monotonic() - started < 10
+
+
+def test_console_alert_lines_name_the_receiver_and_the_time(tmp_path, capsys):
+    # one alert to two receivers printed two identical lines
+    import json
+
+    for receiver in ("pr-slack", "pr-email"):
+        note = {"receiver": receiver, "summary": "🔴 [紧急 CRITICAL] 沐沐奶粉 · mumu-1"}
+        (tmp_path / f"mumu-1:open:critical:{receiver}.json").write_text(json.dumps(note))
+    local_stack._echo_new_alerts(set(), [tmp_path])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and len(set(lines)) == 2
+    assert all(
+        re.search(r"^\[yujing\] \d\d:\d\d:\d\d ALERT → pr-(slack|email): ", x) for x in lines
+    )

@@ -201,7 +201,9 @@ def _echo_new_alerts(seen: set[str], dirs: list[Path]) -> None:
         except (OSError, ValueError):
             continue
         summary = note.get("summary") or note.get("title") or path.stem
-        print(f"[yujing] ALERT → outbox: {render.printable(summary)} ({path})", flush=True)
+        receiver = render.printable(str(note.get("receiver") or "outbox"))
+        at = time.strftime("%H:%M:%S")
+        print(f"[yujing] {at} ALERT → {receiver}: {render.printable(summary)} ({path})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
