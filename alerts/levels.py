@@ -99,7 +99,10 @@ def bump_reasons(ev: LevelFacts, base: str | None) -> list[str]:
         reasons.append("safety hazard 安全隐患")
     signals = [s for s in ev.signals if s in ESCALATION_SIGNALS]
     if signals:
-        reasons.append("escalation signals 升级信号: " + ", ".join(signals))
+        from nlp.lexicon import signal_label  # stdlib only, as the config's import of it
+
+        labels = [f"{signal_label(s, 'zh')} {signal_label(s, 'en')}" for s in signals]
+        reasons.append("escalation signals 升级信号: " + ", ".join(labels))
     author = author_reason(ev)
     if author and rank(base) >= rank("warning"):  # the spread model already weighs it
         reasons.append(author)

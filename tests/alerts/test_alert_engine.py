@@ -160,6 +160,17 @@ def test_levels_from_the_shipped_rules_and_bumps(kw, level):
     assert decide_level(SHIPPED, ev(**kw))[0] == level
 
 
+def test_the_escalation_reason_names_signals_in_words_not_codes():
+    # the Signals field read 监管/法律 while the reason beside it read regulator_legal
+    from alerts.levels import bump_reasons
+    from nlp.lexicon import signal_label
+
+    (reason,) = bump_reasons(ev(p=0.2, signals=("regulator_legal", "media")), "watch")
+    assert "regulator_legal" not in reason
+    for code in ("regulator_legal", "media"):
+        assert signal_label(code, "zh") in reason and signal_label(code, "en") in reason
+
+
 def test_a_level_rule_with_p_viral_and_velocity_pages_on_either():
     assert decide_level(CONFIG, ev(p=0.4))[0] == "warning"
     assert decide_level(CONFIG, ev(p=0.1, velocity=70))[0] == "warning"
