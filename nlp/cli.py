@@ -21,8 +21,15 @@ BATCH = 512
 
 def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     parser = argparse.ArgumentParser(prog="yujing score", description=__doc__)
-    parser.add_argument("file", nargs="?", help="UTF-8 text, one post per line (default: stdin)")
-    parser.add_argument("--negative-below", type=float, default=None)
+    parser.add_argument(
+        "file", nargs="?", help="UTF-8 text, one post per line (default, or -: stdin)"
+    )
+    parser.add_argument(
+        "--negative-below",
+        type=_probability,
+        default=None,
+        help="P(positive) below which a post is negative (default: the config's, 0.4)",
+    )
     args = parser.parse_args(argv)
 
     from nlp.scorer import Scorer, brand_words
@@ -39,7 +46,7 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         negative_below = args.negative_below
     scorer = Scorer.load(extra_words=words, negative_below=negative_below)
 
-    if args.file:
+    if args.file and args.file != "-":
         try:
             source = open(args.file, "rb")  # noqa: SIM115
         except OSError as exc:
@@ -52,6 +59,18 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     for batch in _stdin_batches(stdin):
         _write(scorer, batch, stdout)
     return 0
+
+
+def _probability(value: str) -> float:
+    """A threshold strictly between 0 and 1, as the config's `thresholds.negative_below`
+    (2 made every post negative, glowing reviews included)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < number < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1 (exclusive)")
+    return number
 
 
 CHUNK = 1 << 16

@@ -103,3 +103,14 @@ def test_a_slow_pipe_still_gets_every_line_in_order():
     results = [json.loads(line) for line in out.splitlines()]
     assert [r.get("error") for r in results] == ["empty text", None] * 2 + ["empty text"]
     assert proc.returncode == 0
+
+
+def test_a_dash_reads_stdin_and_a_threshold_outside_0_1_is_refused(tmp_path):
+    data = "沐沐奶粉很好\n太难喝了\n".encode()
+    assert _score("-", data=data) == _score(data=data)
+    for bad in ("2", "0", "-0.5", "abc"):
+        run = subprocess.run(
+            [YUJING, "score", "--negative-below", bad], input=b"x\n", capture_output=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert run.returncode == 2 and b"--negative-below" in run.stderr and not run.stdout
