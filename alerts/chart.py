@@ -277,7 +277,12 @@ def bar_figure(
     `fallback_labels`."""
     fig, props, font = _figure(6.4, 3.0, font)
     ax = fig.add_subplot(1, 1, 1)
-    ax.bar(range(len(values)), values, color="#34495e")
+    bars = ax.bar(range(len(values)), values, color="#34495e")
+    # from 0, with each value written on its bar: a day of zeros drew empty bars on an
+    # axis from -0.04 to 0.04
+    top = max([v for v in values if v == v] or [0.0])  # NaN-safe
+    ax.set_ylim(0, top * 1.2 if top > 0 else 1.0)
+    ax.bar_label(bars, labels=[f"{v:g}" for v in values], fontsize=8)
     if font:
         names = [str(x) for x in labels]
     elif ascii_labels and len(ascii_labels) == len(labels):

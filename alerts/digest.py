@@ -341,7 +341,7 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
         if (n := sum(1 for i in open_now if i["brand"] == b.code))
     ]
     lines.append(
-        f"open incidents: {len(open_now)} "
+        f"open incidents now: {len(open_now)} "
         f"({sum(1 for i in open_now if i['level'] == 'critical')} critical)"
         + (f": {', '.join(per_brand)}" if len(per_brand) > 1 else "")
     )

@@ -292,3 +292,14 @@ def test_without_a_cjk_font_the_digest_bars_are_labelled_with_brand_codes(world)
         bar_figure(["沐沐奶粉", "星辰汽车", "Acme 奶粉", "Acme"], [1, 2, 3, 4], "t", font=None)
     )
     assert old == ["#1", "#2", "Acme #3", "Acme #4"] and all(s.isascii() for s in old)
+
+
+def test_the_digest_bars_start_at_zero_and_carry_their_values():
+    # a day of zeros drew empty bars on an axis from -0.04 to 0.04
+    from alerts.chart import bar_figure
+
+    zeros = bar_figure(["a", "b"], [0.0, 0.0], "t", font=None).axes[0]
+    assert zeros.get_ylim() == (0.0, 1.0)
+    some = bar_figure(["a", "b"], [12.5, 40.0], "t", font=None).axes[0]
+    assert some.get_ylim()[0] == 0.0 and some.get_ylim()[1] >= 40.0
+    assert [t.get_text() for t in some.texts] == ["12.5", "40"]

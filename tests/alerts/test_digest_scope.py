@@ -125,7 +125,7 @@ def test_the_digest_lists_the_days_incidents_with_their_lead_times(world):
     assert any("星辰汽车" in line and "warning" in line and "did not cross" in line
                for line in opened), opened  # fmt: skip
     assert any("resolved 12:35" in line and "沐沐奶粉" in line for line in opened), opened
-    assert "open incidents: 1 (0 critical)" in text
+    assert "open incidents now: 1 (0 critical)" in text
     # each incident line links to its post (a real link, not user text)
     links = payload["links"]
     assert len(links) == len(lines)
@@ -140,7 +140,7 @@ def test_the_digest_lists_the_days_incidents_with_their_lead_times(world):
     # the next day lists none of them (the xingche incident is still open: counted)
     later = digest_payload(world.engine, CONFIG, DAY + dt.timedelta(days=1))["lines"]
     assert not [x for x in later if x.startswith(("opened", "resolved"))]
-    assert "open incidents: 1 (0 critical)" in "\n".join(later)
+    assert "open incidents now: 1 (0 critical)" in "\n".join(later)
 
 
 def test_digest_links_render_as_links_and_nothing_else_does():
