@@ -315,3 +315,18 @@ def test_console_alert_lines_name_the_receiver_and_the_time(tmp_path, capsys):
     assert all(
         re.search(r"^\[yujing\] \d\d:\d\d:\d\d ALERT → pr-(slack|email): ", x) for x in lines
     )
+
+
+def test_config_ok_again_says_when_the_dags_cannot_come_back(tmp_path):
+    # with the DAG processor down, "the DAGs come back within a minute" was untrue
+    path = tmp_path / "yujing.yaml"
+    good = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    path.write_text(good, encoding="utf-8")
+    said: list[str] = []
+    down = " (not while the DAG processor is down)"
+    watch = local_stack.ConfigWatch(path, say=said.append, caveat=lambda: down)
+    path.write_text(good.replace("  negative_below:", "  negatve_below:", 1), encoding="utf-8")
+    watch.check()
+    path.write_text(good + "\n", encoding="utf-8")
+    watch.check()
+    assert said[-1].endswith("within a minute" + down)

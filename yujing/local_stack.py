@@ -132,10 +132,11 @@ class ConfigWatch:
     DAG then fails to import and vanishes from the DAG list until it is fixed) and when
     it loads again: ops watch this console, not the UI's import errors."""
 
-    def __init__(self, path: Path, say=print, on_valid=None):
+    def __init__(self, path: Path, say=print, on_valid=None, caveat=lambda: ""):
         self.path = Path(path)
         self.say = say
         self.on_valid = on_valid  # called with each changed config that loads
+        self.caveat = caveat  # what keeps the DAGs from coming back (a dead DAG processor)
         self.stamp = self._stamp()
         self.broken = False
 
@@ -161,7 +162,10 @@ class ConfigWatch:
             )
             return
         if self.broken:
-            self.say(f"[yujing] config OK again ({self.path}): the DAGs come back within a minute")
+            self.say(
+                f"[yujing] config OK again ({self.path}): the DAGs come back within a minute"
+                + self.caveat()
+            )
         else:
             self.say(f"[yujing] config changed and checked ({self.path})")
         self.broken = False
@@ -259,8 +263,24 @@ def main(argv: list[str] | None = None) -> int:
                 seen.update(str(p) for p in directory.glob("*.json"))
                 print(f"[yujing] also echoing the outbox {directory}", flush=True)
 
+    from yujing.stack_health import HealthWatch
+
+    health = HealthWatch(
+        f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health",
+        f"{home}/airflow-*.log",
+        say=lambda line: print(line, flush=True),
+    )
+
+    def dag_processor_down() -> str:
+        if "dag_processor" not in health.unhealthy:
+            return ""
+        return " (not while the DAG processor is down, said above: Ctrl-C and make run again)"
+
     watch = ConfigWatch(
-        config_path(), say=lambda line: print(line, flush=True), on_valid=follow_outboxes
+        config_path(),
+        say=lambda line: print(line, flush=True),
+        on_valid=follow_outboxes,
+        caveat=dag_processor_down,
     )
 
     from yujing.children import ChildProcesses
@@ -347,13 +367,6 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             ),
             flush=True,
-        )
-        from yujing.stack_health import HealthWatch
-
-        health = HealthWatch(
-            f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health",
-            f"{home}/airflow-*.log",
-            say=lambda line: print(line, flush=True),
         )
         while not children.exited():
             _echo_new_alerts(seen, dirs)
