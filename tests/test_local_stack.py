@@ -138,29 +138,37 @@ def _own_state(tmp_path, monkeypatch):
     monkeypatch.setenv("YUJING_HOME", str(tmp_path / "home"))
 
 
-def test_the_local_stacks_api_server_listens_on_loopback_only(monkeypatch, capsys):
-    # the console prints the UI's admin password; the api-server listened on 0.0.0.0
-    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)  # the shell's own
+def _fake_stack(monkeypatch, running: bool = False) -> dict:
+    """local_stack.main with nothing started: children recorded instead of spawned (they
+    have "exited" at once unless `running`), no ports probed, no Airflow CLI run. Returns
+    what it records: the children's `envs` and the `calls` to start and stop."""
     monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
     monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
     monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
     monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
-    envs = []
+    seen: dict = {"envs": [], "calls": []}
 
     class Children:
         def __init__(self, home, env, say):
-            envs.append(env)
+            seen["envs"].append(env)
 
         def start(self, *a, **k):
-            return None
+            seen["calls"].append("start")
 
         def exited(self):
-            return ["airflow-standalone.log"]
+            return [] if running else ["airflow-standalone.log"]
 
         def stop(self):
-            pass
+            seen["calls"].append("stop")
 
     monkeypatch.setattr("yujing.children.ChildProcesses", Children)
+    return seen
+
+
+def test_the_local_stacks_api_server_listens_on_loopback_only(monkeypatch, capsys):
+    # the console prints the UI's admin password; the api-server listened on 0.0.0.0
+    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)  # the shell's own
+    envs = _fake_stack(monkeypatch)["envs"]
     assert local_stack.main([]) == 1  # its only child "exited"
     assert envs and envs[0]["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert envs[0]["YUJING_OUTBOX_FALLBACK"] == "1"
@@ -215,24 +223,7 @@ def _alive(pid: int) -> bool:
 def test_whatever_breaks_the_console_loop_stops_the_stack(monkeypatch, capsys):
     """An exception in the loop (a health reply cut short raised one) left Airflow and the
     simulator running in their own sessions, holding the ports."""
-    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
-    monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
-    monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
-    monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
-    calls = []
-
-    class Children:
-        def __init__(self, home, env, say):
-            pass
-
-        def start(self, *a, **k):
-            calls.append("start")
-
-        def exited(self):
-            return []
-
-        def stop(self):
-            calls.append("stop")
+    calls = _fake_stack(monkeypatch, running=True)["calls"]
 
     class Broken:
         def __init__(self, *a, **k):
@@ -241,7 +232,6 @@ def test_whatever_breaks_the_console_loop_stops_the_stack(monkeypatch, capsys):
         def check(self):
             raise RuntimeError("something nobody foresaw")
 
-    monkeypatch.setattr("yujing.children.ChildProcesses", Children)
     monkeypatch.setattr("yujing.stack_health.HealthWatch", Broken)
     with pytest.raises(RuntimeError):
         local_stack.main([])
@@ -253,25 +243,7 @@ def test_the_console_says_how_alerts_are_delivered_in_the_local_profile(
     monkeypatch, capsys, fallback
 ):
     monkeypatch.setenv("YUJING_OUTBOX_FALLBACK", fallback)
-    monkeypatch.setattr(local_stack, "ports_in_use", lambda ports: [])
-    monkeypatch.setattr(local_stack, "_wait_for", lambda *a, **k: True)
-    monkeypatch.setattr(local_stack.subprocess, "run", lambda *a, **k: None)
-    monkeypatch.setattr(local_stack.signal, "signal", lambda *a, **k: None)
-
-    class Children:
-        def __init__(self, home, env, say):
-            pass
-
-        def start(self, *a, **k):
-            pass
-
-        def exited(self):
-            return ["airflow-standalone.log"]
-
-        def stop(self):
-            pass
-
-    monkeypatch.setattr("yujing.children.ChildProcesses", Children)
+    _fake_stack(monkeypatch)
     local_stack.main([])
     (line,) = [x for x in capsys.readouterr().out.splitlines() if "Delivery" in x]
     assert ("write to the outbox" in line) == (fallback == "1")

@@ -17,12 +17,12 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-# what each part does, in the words of the console line
+# each part's name on the console, and what stops while it is down
 PARTS = {
-    "metadatabase": "Airflow's metadata database",
-    "scheduler": "the scheduler (no DAG run starts)",
-    "dag_processor": "the DAG processor (config and DAG edits are not picked up)",
-    "triggerer": "the triggerer",
+    "metadatabase": ("Airflow's metadata database", ""),
+    "scheduler": ("the scheduler", " (no DAG run starts)"),
+    "dag_processor": ("the DAG processor", " (config and DAG edits are not picked up)"),
+    "triggerer": ("the triggerer", ""),
 }
 
 
@@ -93,15 +93,15 @@ class HealthWatch:
         self.misses, self.silent = 0, False
         for part, report in health.items():
             status = report.get("status") if isinstance(report, dict) else None
-            what = PARTS.get(part, part)
+            name, consequence = PARTS.get(part, (part, ""))
             if status == "unhealthy" and part not in self.unhealthy:
                 self.unhealthy.add(part)
                 beat = _heartbeat(report)
                 since = f", last heartbeat {beat}" if beat else ""
                 self.say(
-                    f"[yujing] PROBLEM: {what} is not running{since}; see {self.logs} "
+                    f"[yujing] PROBLEM: {name}{consequence} is not running{since}; see {self.logs} "
                     "(Ctrl-C and make run again restarts everything)"
                 )
             elif status == "healthy" and part in self.unhealthy:
                 self.unhealthy.discard(part)
-                self.say(f"[yujing] {what.split(' (')[0]} is running again")
+                self.say(f"[yujing] {name} is running again")

@@ -145,7 +145,7 @@ def _fail_for_undelivered(engine, channels: dict, stats: dict) -> None:
     sends them, once."""
     from sqlalchemy import func, select
 
-    from alerts.channels import unavailable
+    from alerts.channels import UnavailableChannel, unavailable
     from warehouse.schema import notifications
 
     missing = unavailable(channels)
@@ -164,7 +164,7 @@ def _fail_for_undelivered(engine, channels: dict, stats: dict) -> None:
                 .group_by(n.receiver)
                 .order_by(n.receiver)
             ).all()
-        cannot = {m.split(":", 1)[0] for m in missing}
+        cannot = {name for name, c in channels.items() if isinstance(c, UnavailableChannel)}
         failing = [f"{r} ({count}: {error})" for r, count, error in rows if r not in cannot]
         if failing:
             problems.append("sends that failed (retried next run): " + "; ".join(failing)[:2000])

@@ -132,6 +132,17 @@ def _checked_every_5_minutes(world, clock, api, minutes, at_minute=None):
         run_escalation(world.engine, CONFIG, clock)
 
 
+def _comments_on_both() -> CommentsAPI:
+    """Weibo's comments API with a few public comments under A and under B."""
+    api = CommentsAPI()
+    api.threads = {A: _crowd(A), B: _crowd(B)}
+    return api
+
+
+def _official_reply(at: dt.datetime) -> dict:
+    return weibo_comment(OFFICIAL, "沐沐奶粉官方微博", at, "r1", "您好，已私信")
+
+
 def _crowd(post_id: str) -> list[dict]:
     return [weibo_comment(f"9{i}", f"网友{i}", T0 - dt.timedelta(minutes=i), f"{post_id}-{i}")
             for i in range(1, 4)]  # fmt: skip
@@ -143,8 +154,7 @@ def test_a_deleted_lead_post_is_judged_under_the_incident_post_still_up(world, c
     check stayed from before the 30-minute target and "no response" never came; now it
     comes once the target passes, about A, and says B was deleted."""
     critical_at = _incident_with_a_new_lead(world, clock)
-    api = CommentsAPI()
-    api.threads = {A: _crowd(A), B: _crowd(B)}
+    api = _comments_on_both()
     _checked_every_5_minutes(world, clock, api, 45, lambda m: m == 10 and api.gone.add(B))
     noresponse = _rows(world, "noresponse")
     assert {r["receiver"] for r in noresponse} == {"pr-slack", "pr-email"}
@@ -157,16 +167,13 @@ def test_a_deleted_lead_post_is_judged_under_the_incident_post_still_up(world, c
 
 def test_a_reply_under_the_post_still_up_answers_after_the_lead_is_deleted(world, clock):
     critical_at = _incident_with_a_new_lead(world, clock)
-    api = CommentsAPI()
-    api.threads = {A: _crowd(A), B: _crowd(B)}
+    api = _comments_on_both()
 
     def world_changes(minute):
         if minute == 10:
             api.gone.add(B)
         if minute == 20:  # the brand answers under the post still up
-            reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", critical_at
-                                  + dt.timedelta(minutes=18), "r1", "您好，已私信")  # fmt: skip
-            api.threads[A].insert(0, reply)
+            api.threads[A].insert(0, _official_reply(critical_at + dt.timedelta(minutes=18)))
 
     _checked_every_5_minutes(world, clock, api, 45, world_changes)
     assert _rows(world, "noresponse") == []
@@ -181,16 +188,13 @@ def test_a_restored_lead_post_does_not_turn_an_announced_answer_into_no_response
     "answered" note then names; Weibo restores B at minute 30, still unanswered. The team
     did what it was told: no urgent "no response" about B follows at that level."""
     critical_at = _incident_with_a_new_lead(world, clock)
-    api = CommentsAPI()
-    api.threads = {A: _crowd(A), B: _crowd(B)}
+    api = _comments_on_both()
 
     def world_changes(minute):
         if minute == 10:
             api.gone.add(B)
         if minute == 20:
-            reply = weibo_comment(OFFICIAL, "沐沐奶粉官方微博", critical_at
-                                  + dt.timedelta(minutes=18), "r1", "您好，已私信")  # fmt: skip
-            api.threads[A].insert(0, reply)
+            api.threads[A].insert(0, _official_reply(critical_at + dt.timedelta(minutes=18)))
         if minute == 30:
             api.gone.clear()
 
@@ -201,8 +205,7 @@ def test_a_restored_lead_post_does_not_turn_an_announced_answer_into_no_response
 
 def test_no_response_verdict_about_an_incident_whose_posts_are_all_deleted(world, clock):
     _incident_with_a_new_lead(world, clock)
-    api = CommentsAPI()
-    api.threads = {A: _crowd(A), B: _crowd(B)}
+    api = _comments_on_both()
     _checked_every_5_minutes(world, clock, api, 45, lambda m: m == 10 and api.gone.update({A, B}))
     assert _rows(world, "noresponse") == [] and _rows(world, "answered") == []
 
