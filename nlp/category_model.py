@@ -73,6 +73,15 @@ def _ngram_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows), np.concatenate(hashes)
 
 
+def _sorted_search(known: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """`np.searchsorted(known, needles)`, the needles searched in sorted order: a batch's
+    hundred thousand n-grams in random order cost a cache miss per step (2.6x slower)."""
+    order = np.argsort(needles)
+    found = np.empty(len(needles), dtype=np.intp)
+    found[order] = np.searchsorted(known, needles[order])
+    return found
+
+
 @dataclass
 class CategoryModel:
     codes: tuple[str, ...]
@@ -89,7 +98,7 @@ class CategoryModel:
         hashes (building them string by string cost more than the rest of scoring)."""
         rows, hashes = _ngram_hashes([_WHITE_SPACES.sub(" ", t.lower()) for t in texts])
         known, order = self._lookup
-        pos = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+        pos = np.minimum(_sorted_search(known, hashes), len(known) - 1)
         found = known[pos] == hashes
         x = sparse.csr_matrix(
             (np.ones(int(found.sum())), (rows[found], order[pos[found]])),

@@ -45,22 +45,27 @@ _INVISIBLE = re.compile(
     "\ufff9-\ufffb\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_REPEAT_PUNCT = re.compile(r"([!?。,，、.~…;；:：\-—*=_+])\1+")
-_REPEAT_CHAR = re.compile(r"(\D)\1{3,}")  # 哈哈哈哈哈 → 哈哈哈, but not 10000
+# a run of punctuation → one mark; four or more of any other character but a digit → three
+# (哈哈哈哈哈 → 哈哈哈, but not 10000). One pass, and only over text that doubles a character.
+_REPEATS = re.compile(r"([!?。,，、.~…;；:：\-—*=_+])\1+|(\D)\2{3,}")
+_DOUBLED = re.compile(r"(.)\1", re.S)
 _SPACES = re.compile(r"\s+")
 _HAN = "[\u4e00-\u9fff\u3400-\u4dbf]"
 # Single characters spelled apart to dodge keyword filters (沐 沐 奶 粉, 维-权-群, 曝.光.了):
 # three or more Han characters each separated by the same one separator are joined again.
 # Commas and 、 are left alone: 甜，脆，好吃 and 油、盐、酱 are ordinary writing.
+_SPACERS = frozenset(" -/|\\·._*~+")
 _SPACED_HAN = re.compile(rf"{_HAN}([ \-/|\\·._*~+])(?:{_HAN}\1)+{_HAN}")
 # Combining marks stacked on Han characters (strike-through 客̶服̶, Tibetan 送༵来༵, enclosing
 # circles …): decoration or filter evasion, never meaning in Chinese. The blocks that
 # decorated text draws from, not every mark in Unicode (a 300-range class is 40× slower).
-_MARKS_AFTER_HAN = re.compile(
-    rf"(?<={_HAN})[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
+_MARKS = (
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
     "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0f18\u0f19\u0f35\u0f37\u0f39\u0f71-\u0f84"
-    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
 )
+_MARKS_AFTER_HAN = re.compile(rf"(?<={_HAN}){_MARKS}+")
+_ANY_MARK = re.compile(_MARKS)  # a plain scan first: the lookbehind costs at every position
 _REPOST_CHAIN = re.compile(rf"//\s*@{_NAME}\s*[:：]?")
 _REPOST_ONLY = frozenset({"", "转发微博", "转发", "轉發微博", "repost", "Repost", "转"})
 
@@ -97,9 +102,17 @@ def _conversion_triggers() -> tuple[frozenset[str], frozenset[str], re.Pattern]:
     return frozenset(chars), phrase_chars, pattern
 
 
+@cache
+def _any_trigger() -> frozenset[str]:
+    chars, phrase_chars, _ = _conversion_triggers()
+    return chars | phrase_chars
+
+
 def _would_convert(text: str) -> bool:
     """Whether OpenCC t2s would change `text` (exact: its output is the input otherwise)."""
     chars, phrase_chars, phrases = _conversion_triggers()
+    if _any_trigger().isdisjoint(text):  # one pass over the text for most posts
+        return False
     if not chars.isdisjoint(text):
         return True
     return not phrase_chars.isdisjoint(text) and phrases.search(text) is not None
@@ -172,16 +185,22 @@ def _markup(match: re.Match) -> str:
     return f" #{inner.strip('#')}# " if inner.startswith("#") else f" {inner} "
 
 
+def _one_or_three(m: re.Match) -> str:
+    return m.group(1) or m.group(2) * 3
+
+
 def _clean(text: str) -> tuple[str, tuple[str, ...]]:
     """(text without emoticons, emoticons) for one side of a repost."""
     emoticons = tuple(EMOTICON.findall(text))
     if emoticons:
         text = EMOTICON.sub(" ", text)
-    text = _TOPIC.sub(r" \1 ", text)
-    text = _REPEAT_PUNCT.sub(r"\1", text)
-    text = _REPEAT_CHAR.sub(r"\1\1\1", text)
+    if "#" in text:
+        text = _TOPIC.sub(r" \1 ", text)
+    if _DOUBLED.search(text):
+        text = _REPEATS.sub(_one_or_three, text)
     text = _SPACES.sub(" ", text)
-    text = _SPACED_HAN.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
+    if not _SPACERS.isdisjoint(text):
+        text = _SPACED_HAN.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
     return text.strip(), emoticons
 
 
@@ -202,8 +221,10 @@ def normalize(raw: object) -> NormalizedText:
     if "&" in text:
         text = html.unescape(html.unescape(text))
     text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFKC", text)  # full-width letters, digits, punctuation
-    text = _MARKS_AFTER_HAN.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check, most posts are
+        text = unicodedata.normalize("NFKC", text)  # full-width letters, digits, punctuation
+    if _ANY_MARK.search(text):
+        text = _MARKS_AFTER_HAN.sub("", text)
     text = to_simplified(text)
     text = _REPLY.sub(" ", text)
     cards = 0

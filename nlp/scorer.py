@@ -51,7 +51,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -187,6 +187,9 @@ class Reading:
     asks: bool = False  # its last clause asks for information ("有什么办法分辨吗？")
 
 
+PLAIN = Reading()  # a post not read: no complaint vocabulary to read it for
+
+
 # the last clause asks for information: a question word that seeks an answer (什么,
 # 哪, 还是, 能不能, 有没有 …) and a question mark or 吗. Not a bare 吗 ("这正常吗", "你们就是
 # 这么卖东西的吗" are indignation), nor 呢 (it ends statements: "到现在也没见到人呢")
@@ -202,8 +205,9 @@ def _all_questions(text: str) -> bool:
     return bool(sentences) and all(x[-1] in "?？吗呢" for x in sentences)
 
 
-def read_post(norm: NormalizedText, hits: Hits) -> Reading:
-    """Whether the post asks, reports, mocks or agrees (see nlp/lexicon.py for the words)."""
+def read_post(norm: NormalizedText, hits: Hits, quotes_report: bool = False) -> Reading:
+    """Whether the post asks, reports, mocks or agrees (see nlp/lexicon.py for the words);
+    `quotes_report`: what its quoted post does (the caller reads that)."""
     text = norm.scoring_text
     pattern, kinds = _reading_matcher()
     found: set[str] = set()
@@ -234,6 +238,7 @@ def read_post(norm: NormalizedText, hits: Hits) -> Reading:
         sarcastic,
         agrees,
         angry,
+        quotes_report,
         grieves=grieves,
         asks=_ENDS_ASKING.search(text.strip()) is not None,
     )
@@ -267,7 +272,7 @@ def complaint_of(
     quoted: Hits | None,
     sentiment: float,
     negative: bool,
-    reading: Reading = Reading(),
+    reading: Reading = PLAIN,
     complaint_text: float = 0.0,
     hinted: bool = False,
 ) -> tuple[bool, float, list[str], list[str]]:
@@ -414,7 +419,7 @@ class Prepared:
     tokens: list[str] = field(default_factory=list)
     hits: Hits | None = None
     quoted_hits: Hits | None = None
-    reading: Reading = Reading()
+    reading: Reading = PLAIN
 
 
 def prepare(raw: object, protected=None) -> Prepared:
@@ -435,7 +440,7 @@ def prepare(raw: object, protected=None) -> Prepared:
         if quoted_hits.hits:
             quoted = read_post(NormalizedText(norm.quoted_text), quoted_hits)
             quotes_report = quoted.inquiry or quoted.news
-    reading = Reading()
+    reading = PLAIN
     # how a post reads only matters with complaint vocabulary or a sarcastic emoticon
     # (the check costs about as much as the lexicon match, so most posts skip it)
     if (
@@ -443,7 +448,7 @@ def prepare(raw: object, protected=None) -> Prepared:
         or quoted_hits is not None
         or lexicon.SARCASTIC_EMOTICONS & set(norm.scoring_emoticons)
     ):
-        reading = replace(read_post(norm, hits), quotes_report=quotes_report)
+        reading = read_post(norm, hits, quotes_report)
     if reading.agrees:
         # "我也是" carries no sentiment of its own: the model reads what is agreed with
         text = norm.full
@@ -487,23 +492,24 @@ class _BaseScorer:
         """Scores in input order; an unusable post gets a Score with `error` set."""
         items = [prepare(t, self.protected) for t in texts]
         usable = [i for i, item in enumerate(items) if item.error is None]
-        probs: dict[int, np.ndarray] = {}
+        probs: dict[int, list[float]] = {}
         for start in range(0, len(usable), CHUNK):
             chunk = usable[start : start + CHUNK]
             try:
                 values = self._probabilities([items[i] for i in chunk])
             except Exception as exc:  # noqa: BLE001 - fall back to one by one
                 values = self._one_by_one([items[i] for i in chunk], exc)
-            probs.update(zip(chunk, values, strict=True))
+            rows = np.asarray(values, dtype=np.float64).reshape(len(chunk), 2).tolist()
+            probs.update(zip(chunk, rows, strict=True))
         results = []
         for i, item in enumerate(items):
             row = probs.get(i)
-            if item.error is not None or row is None or not np.isfinite(row).all():
+            if item.error is not None or row is None or not all(map(math.isfinite, row)):
                 results.append(Score(None, error=item.error or "model returned no score"))
                 continue
-            p, complaint_text = (float(min(1.0, max(0.0, v))) for v in row)
+            p, complaint_text = (min(1.0, max(0.0, v)) for v in row)
             reading = item.reading
-            if complaint_text >= COMPLAINT_TEXT_AT and reading == Reading():
+            if complaint_text >= COMPLAINT_TEXT_AT and reading is PLAIN:
                 # prepare() reads only posts with complaint words; one the complaint head
                 # would call a complaint is read too (a question or a report is not one)
                 reading = read_post(item.norm, item.hits)
