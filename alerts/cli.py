@@ -196,7 +196,9 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     with engine.begin() as conn:
         prefix = args.incident_id.replace("%", "").replace("_", "\\_")
         found = conn.execute(
-            select(i.incident_id, i.level, i.status, i.acked_at, i.level_changed_at).where(
+            select(
+                i.incident_id, i.level, i.status, i.acked_at, i.acked_by, i.level_changed_at
+            ).where(
                 or_(
                     i.incident_id == args.incident_id, i.incident_id.like(prefix + "%", escape="\\")
                 )
@@ -210,8 +212,14 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
             return 1
         row = rows[0]
         if row.acked_at is not None and row.acked_at >= row.level_changed_at:
-            print(f"yujing ack: {row.incident_id} is already acknowledged", file=sys.stderr)
-            return 1
+            # two people pasting the alert's command both get what they asked for; the
+            # first acknowledgement (who and when) stands
+            print(
+                f"{row.incident_id} ({row.level}, {row.status}) was already acknowledged by "
+                f"{row.acked_by or 'someone'} at {row.acked_at:%Y-%m-%d %H:%M} UTC: "
+                "no more reminders"
+            )
+            return 0
         conn.execute(
             update(incidents)
             .where(i.incident_id == row.incident_id)

@@ -154,8 +154,15 @@ def test_ack_command_line(world, clock, capsys):
         iid = conn.execute(select(incidents.c.incident_id)).scalar_one()
     assert ack_main([iid[:8], "--by", "lin"], clock=clock, engine=world.engine) == 0  # prefix
     assert "acknowledged" in capsys.readouterr().out
-    assert ack_main([iid], clock=clock, engine=world.engine) == 1  # already
+    first_ack = clock.now()
+    clock.advance(180)
+    # a second person pasting the same command: done already, says by whom; the first
+    # acknowledgement stands
+    assert ack_main([iid, "--by", "wang"], clock=clock, engine=world.engine) == 0
+    assert f"already acknowledged by lin at {first_ack:%Y-%m-%d %H:%M} UTC" in (
+        capsys.readouterr().out
+    )
     assert ack_main(["nope"], clock=clock, engine=world.engine) == 1
     with world.engine.connect() as conn:
         row = conn.execute(select(incidents.c.acked_at, incidents.c.acked_by)).one()
-    assert row == (clock.now(), "lin")
+    assert row == (first_ack, "lin")
