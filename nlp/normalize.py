@@ -191,7 +191,7 @@ def _one_or_three(m: re.Match) -> str:
 
 def _clean(text: str) -> tuple[str, tuple[str, ...]]:
     """(text without emoticons, emoticons) for one side of a repost."""
-    emoticons = tuple(EMOTICON.findall(text))
+    emoticons = tuple(EMOTICON.findall(text)) if "[" in text else ()
     if emoticons:
         text = EMOTICON.sub(" ", text)
     if "#" in text:
@@ -226,18 +226,23 @@ def normalize(raw: object) -> NormalizedText:
     if _ANY_MARK.search(text):
         text = _MARKS_AFTER_HAN.sub("", text)
     text = to_simplified(text)
-    text = _REPLY.sub(" ", text)
+    at = "@" in text  # replies, repost chains and mentions all need one
+    if at:
+        text = _REPLY.sub(" ", text)
     cards = 0
     if "{%" in text:
         text, cards = _MARKUP.subn(_markup, text)
     links = 0
     if "." in text or "链接" in text:
         text, links = _URL.subn(" ", text)
-    chain = _REPOST_CHAIN.search(text)
+    chain = _REPOST_CHAIN.search(text) if at else None
     own, quoted = (text[: chain.start()], text[chain.start() :]) if chain else (text, "")
-    mentions = tuple(_MENTION.findall(text))
-    topics = tuple(dict.fromkeys(t.strip() for t in _TOPIC.findall(text) if t.strip()))
-    own = _MENTION.sub(" ", own)
+    mentions = tuple(_MENTION.findall(text)) if at else ()
+    topics = ()
+    if "#" in text:
+        topics = tuple(dict.fromkeys(t.strip() for t in _TOPIC.findall(text) if t.strip()))
+    if at:
+        own = _MENTION.sub(" ", own)
     own_text, emoticons = _clean(own)
     if own_text in _REPOST_ONLY:
         own_text = ""
