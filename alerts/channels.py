@@ -119,13 +119,21 @@ def outbox_name(dedupe_key: str) -> str:
 
 class OutboxChannel:
     """One JSON file per notification under the outbox directory, named by its dedupe
-    key (so it is written exactly once), written atomically, plus a line on the console."""
+    key (so it is written exactly once), written atomically, plus a line on the console.
+
+    Standing in for a Slack, email or webhook receiver without its Connection
+    (`stands_in_for`), a file also holds what that channel would have sent: the Slack
+    blocks (`slack`), the email's HTML page beside it (`email_html`, the chart linked as a
+    file) or the webhook's body (`webhook_body`), so a rehearsal shows the real message."""
 
     name = "outbox"
 
-    def __init__(self, directory: Path | None = None, echo: bool = True):
+    def __init__(
+        self, directory: Path | None = None, echo: bool = True, stands_in_for: str | None = None
+    ):
         self._directory = Path(directory) if directory else None
         self.echo = echo
+        self.stands_in_for = stands_in_for  # slack | email | json | dingtalk | feishu | wecom
 
     def __repr__(self) -> str:
         return f"OutboxChannel({self.directory})"
@@ -164,12 +172,28 @@ class OutboxChannel:
             png = path.with_suffix(".png")
             atomic_write(png, chart)
             record["chart"] = png.name
+        self._add_rendering(record, note, path)
         atomic_write(
             path, json.dumps(record, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         )
         if self.echo:
             print(f"[yujing] ALERT {record['summary']} → {path}", flush=True)
         return str(path)
+
+    def _add_rendering(self, record: dict, note: dict, path: Path) -> None:
+        """What the channel this outbox stands in for would have sent (see the class)."""
+        p = note["payload"]
+        if self.stands_in_for == "slack":
+            text, blocks = render.slack_blocks(p)
+            record["slack"] = {"text": text, "blocks": blocks}
+        elif self.stands_in_for == "email":
+            page = path.with_suffix(".html")
+            atomic_write(page, render.email_html(p, None, chart_file=record.get("chart")).encode())
+            record["email_html"] = page.name
+        elif self.stands_in_for == "json":
+            record["webhook_body"] = render.webhook_json(note)
+        elif self.stands_in_for in render.ROBOT_LIMITS:
+            record["webhook_body"] = render.robot_message(self.stands_in_for, p)
 
 
 # --- Slack ------------------------------------------------------------------------------
@@ -678,6 +702,17 @@ def unavailable(channels: dict) -> list[str]:
     ]
 
 
+def receiver_kind(receiver) -> str:
+    """outbox, slack, email, or the webhook's kind (json, dingtalk, feishu, wecom)."""
+    if receiver.outbox is not None:
+        return "outbox"
+    if receiver.slack is not None:
+        return "slack"
+    if receiver.email is not None:
+        return "email"
+    return receiver.webhook.kind
+
+
 def channels_for_config(config, lookup, fallback: bool = False) -> dict:
     """{receiver name: channel} from the config and Connections (`lookup(conn_id)`, e.g.
     `yujing.connections.airflow_lookup`). A receiver without its Connection delivers to
@@ -692,7 +727,7 @@ def channels_for_config(config, lookup, fallback: bool = False) -> dict:
                 log.warning(
                     "receiver %s: %s; delivering to the local outbox instead", receiver.name, exc
                 )
-                channels[receiver.name] = OutboxChannel()
+                channels[receiver.name] = OutboxChannel(stands_in_for=receiver_kind(receiver))
             else:
                 log.error(
                     "receiver %s: %s; its notifications stay queued until the Connection exists",

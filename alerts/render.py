@@ -589,16 +589,14 @@ def _slack_related(p: dict) -> str | None:
 # --- email ------------------------------------------------------------------------------------
 
 
-def email_html(p: dict, chart_cid: str | None) -> str:
-    """The HTML part; every value escaped. `chart_cid` names the inline chart image."""
+def email_html(p: dict, chart_cid: str | None, *, chart_file: str | None = None) -> str:
+    """The HTML part; every value escaped. `chart_cid` names the inline chart image;
+    `chart_file` (an outbox page) a PNG file beside the page instead."""
     e = lambda v: html.escape(  # noqa: E731
         _SURROGATE.sub("\ufffd", str(v if v is not None else "")), quote=True
     )
-    chart = (
-        f'<p><img src="cid:{e(chart_cid)}" alt="spread chart 传播趋势" width="640"></p>'
-        if chart_cid
-        else ""
-    )
+    src = f"cid:{chart_cid}" if chart_cid else quote(chart_file) if chart_file else None
+    chart = f'<p><img src="{e(src)}" alt="spread chart 传播趋势" width="640"></p>' if src else ""
     head = f"<h2 style='margin:0 0 8px'>{e(title(p))}</h2>"
     if p.get("event") in LIST_EVENTS:
         items = "".join(

@@ -24,6 +24,8 @@ Variants:
   ngram4    character 1–4-grams instead of 1–3
   weibo5    hand-labelled Weibo weighted 5 instead of 3 in the general expert
   C6, C24   the experts' inverse regularisation strength halved / doubled
+  contrast  contrast-scoped copies of the n-grams in the 10 characters after 但是/不过/
+            可是 … (to the sentence end): what follows "but" can weigh more
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ VARIANTS = (
     "weibo5",
     "C6",
     "C24",
+    "contrast",
 )
 
 
@@ -120,6 +123,8 @@ def variant(name: str, train, held_out, data_dir: Path | None = None):
     if name == "weibo5":
         weights = dict(base.source_weights, weibo2018=5.0)
         return dataclasses.replace(base, source_weights=weights), train, held_out
+    if name == "contrast":
+        return dataclasses.replace(base, contrast=10), train, held_out
     if name in ("C6", "C24"):
         return dataclasses.replace(base, C=float(name[1:])), train, held_out
     raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")

@@ -38,6 +38,11 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _NEG_SALT = np.uint64(0x9E3779B97F4A7C15)
 _DEG_SALT = np.uint64(0xD1B54A32D192ED03)
+_CONTRAST_SALT = np.uint64(0x8CB92BA72F3D8DD7)
+# a contrast's scope runs to the end of its sentence ("但是，质量太差": past the comma)
+_SENTENCE_ENDS = np.array([ord(c) for c in "\0\n。.!！?？;；"], dtype=np.uint64)
+# "but" and its kin: what follows is what the writer means ("快递收到了，不过碎了")
+CONTRASTS = ("但是", "但", "不过", "可是", "然而", "只是", "却", "可惜", "遗憾的是", "美中不足")
 _SEPARATORS = np.array([0, 32], dtype=np.uint64)  # batch separator and space
 # a negation or degree word's scope ends at a clause boundary ("不差，挺好": 挺 is not negated)
 _CLAUSE_ENDS = np.array([ord(c) for c in "\0 ,，。.!！?？;；:：、~"], dtype=np.uint64)
@@ -63,6 +68,13 @@ def _scope_patterns() -> tuple[re.Pattern, re.Pattern]:
 
 
 @cache
+def _contrast_pattern() -> re.Pattern:
+    from nlp.lexicon import trie_regex
+
+    return re.compile(trie_regex(CONTRASTS))
+
+
+@cache
 def _token_hash(token: str, bits: int) -> int:
     from sklearn.utils import murmurhash3_32
 
@@ -81,6 +93,9 @@ class HashedFeatures:
     # n-grams in a negation's scope are counted only in their negated form, so "不差"
     # does not also count as "差"
     replace_negated: bool = True
+    # contrast-scoped copies of the n-grams in the `contrast` characters after 但是/不过/可是
+    # …, to the end of the sentence; 0: none (models trained before 2026-12-02)
+    contrast: int = 0
 
     @property
     def n_features(self) -> int:
@@ -94,6 +109,7 @@ class HashedFeatures:
             "negation": self.negation,
             "degree": self.degree,
             "replace_negated": self.replace_negated,
+            **({"contrast": self.contrast} if self.contrast else {}),
         }
 
     def transform(
@@ -124,6 +140,10 @@ class HashedFeatures:
                 neg_mark = self._marks(neg_re, mask_not_negations(joined), total, seps)
             if self.degree:
                 deg_mark = self._marks(deg_re, joined, total, seps)
+        con_mark = None
+        if self.contrast:
+            ends = np.flatnonzero(np.isin(codes, _SENTENCE_ENDS))
+            con_mark = self._marks(_contrast_pattern(), joined, total, ends, self.contrast)
 
         h = np.zeros(total, dtype=np.uint64)
         for n in range(1, self.ngram_max + 1):
@@ -137,7 +157,8 @@ class HashedFeatures:
             plain = idx[~neg_mark[idx]] if self.replace_negated and neg_mark is not None else idx
             rows.append(doc_of[plain])
             cols.append((h[plain] >> shift).astype(np.int64))
-            for mark, salt in ((neg_mark, _NEG_SALT), (deg_mark, _DEG_SALT)):
+            marks = ((neg_mark, _NEG_SALT), (deg_mark, _DEG_SALT), (con_mark, _CONTRAST_SALT))
+            for mark, salt in marks:
                 if mark is None:
                     continue
                 scoped = idx[mark[idx]]
@@ -163,16 +184,23 @@ class HashedFeatures:
         return matrix
 
     def _marks(
-        self, pattern: re.Pattern, joined: str, total: int, seps: np.ndarray
+        self,
+        pattern: re.Pattern,
+        joined: str,
+        total: int,
+        seps: np.ndarray,
+        scope: int | None = None,
     ) -> np.ndarray | None:
-        """Positions within `scope` characters after a match of `pattern`."""
+        """Positions within `scope` (default `self.scope`) characters after a match of
+        `pattern`, up to the next of `seps`."""
+        scope = self.scope if scope is None else scope
         ends = np.fromiter((m.end() for m in pattern.finditer(joined)), dtype=np.int64)
         if not len(ends):
             return None
         # the scope stops at the next separator, so a text's features never depend on
         # the text after it in the batch
-        stops = np.minimum(ends + self.scope, seps[np.searchsorted(seps, ends)])
-        mark = np.zeros(total + self.scope + 1, dtype=np.int32)
+        stops = np.minimum(ends + scope, seps[np.searchsorted(seps, ends)])
+        mark = np.zeros(total + scope + 1, dtype=np.int32)
         np.add.at(mark, ends, 1)
         np.add.at(mark, stops, -1)
         return np.cumsum(mark)[:total] > 0

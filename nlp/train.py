@@ -62,6 +62,8 @@ class TrainParams:
     gate_C: float = 4.0  # the domain gate
     calibration_folds: int = 3
     min_df: int = 2  # hashed features seen in fewer training texts are dropped
+    # characters after 但是/不过/… whose n-grams get contrast-scoped copies (nlp/features.py)
+    contrast: int = 0
     # NB-LR (Wang & Manning 2012): each expert's features are scaled by their smoothed
     # log-count ratio between its positive and negative texts before the fit, and the
     # ratio is folded back into its coefficients; 0 turns it off
@@ -335,7 +337,9 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
 
     check_experts(params)
     t0 = time.perf_counter()
-    features = HashedFeatures(bits=params.bits, ngram_max=params.ngram_max)
+    features = HashedFeatures(
+        bits=params.bits, ngram_max=params.ngram_max, contrast=params.contrast
+    )
     texts = list(train["clean"])
     counts = features.transform(texts, list(train["tokens"]))
     y = train["label"].to_numpy()
@@ -379,6 +383,7 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
         "params": {
             "bits": params.bits,
             "ngram_max": params.ngram_max,
+            **({"contrast": params.contrast} if params.contrast else {}),
             "C": params.C,
             "gate_C": params.gate_C,
             "source_weights": params.source_weights,

@@ -514,3 +514,38 @@ def test_smtp_connections_choose_encryption_like_airflow():
     assert channel(2525, disable_tls="true").starttls is False
     assert not channel(2525).allow_plaintext_auth
     assert channel(2525, allow_plaintext_auth="true").allow_plaintext_auth
+
+
+def test_an_outbox_standing_in_for_slack_email_or_a_robot_keeps_what_it_would_have_sent(
+    tmp_path, monkeypatch
+):
+    """Under `make run` a receiver without its Connection writes to the outbox; the file
+    also holds the message its channel would have sent (it held the payload and plain text
+    only), escaped as that channel escapes it."""
+    from alerts import render
+    from yujing.config import parse_config
+
+    monkeypatch.setenv("YUJING_HOME", str(tmp_path))
+    raw = CONFIG.model_dump(by_alias=True, exclude_none=True)
+    raw["receivers"].append(
+        {"name": "robot", "webhook": {"kind": "dingtalk", "conn_id": "dingtalk_default"}}
+    )
+    raw["routing"]["routes"].insert(
+        0, {"match": {"level": ["critical"]}, "receiver": "robot", "continue": True}
+    )
+    channels = channels_for_config(parse_config(raw), lookup_from_uris({}), fallback=True)
+    records = {}
+    for name in ("pr-slack", "pr-email", "robot", "outbox"):
+        note = {**email_note(PAYLOAD, key=f"mumu-1:open:critical:{name}"), "receiver": name}
+        path = channels[name].send(note)
+        records[name] = json.loads(open(path, encoding="utf-8").read())
+    slack = records["pr-slack"]["slack"]
+    assert (slack["text"], slack["blocks"]) == render.slack_blocks(PAYLOAD)
+    assert "<!channel>" not in json.dumps(slack["blocks"], ensure_ascii=False)
+    page = tmp_path / "outbox" / records["pr-email"]["email_html"]
+    html_text = page.read_text(encoding="utf-8")
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text
+    chart = records["pr-email"]["chart"]
+    assert f'src="{quote(chart)}"' in html_text and (page.parent / chart).exists()
+    assert records["robot"]["webhook_body"] == render.robot_message("dingtalk", PAYLOAD)
+    assert not {"slack", "email_html", "webhook_body"} & set(records["outbox"])

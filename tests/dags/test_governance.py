@@ -119,3 +119,11 @@ def test_invalid_config_fails_every_dag_import_with_the_check_message(tmp_path, 
     assert len(bag.import_errors) == len(list(DAGS.glob("yujing_*.py")))
     for message in bag.import_errors.values():
         assert "brands: List should have at least 1 item" in message
+
+
+def test_tasks_wait_for_a_slow_api_server_instead_of_failing():
+    """`make run` starts every part of Airflow at once on a small machine: a task's calls
+    to the execution API get 30 s (Airflow's 5 s default failed the first runs)."""
+    from airflow.configuration import conf
+
+    assert conf.getfloat("workers", "execution_api_timeout") >= 30
