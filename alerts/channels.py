@@ -181,7 +181,15 @@ class OutboxChannel:
         return str(path)
 
     def _add_rendering(self, record: dict, note: dict, path: Path) -> None:
-        """What the channel this outbox stands in for would have sent (see the class)."""
+        """What the channel this outbox stands in for would have sent (see the class); a
+        renderer's failure is noted in the record, which is written all the same."""
+        try:
+            self._render(record, note, path)
+        except Exception as exc:  # noqa: BLE001 - the alert itself must still land
+            log.exception("outbox: cannot render %s for %s", self.stands_in_for, path.name)
+            record["rendering_error"] = f"{type(exc).__name__}: {exc}"
+
+    def _render(self, record: dict, note: dict, path: Path) -> None:
         p = note["payload"]
         if self.stands_in_for == "slack":
             text, blocks = render.slack_blocks(p)

@@ -193,12 +193,11 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     now = (clock or SystemClock()).now()
     engine = engine or _engine()
     i = incidents.c
+    shown = select(i.incident_id, i.level, i.status, i.acked_at, i.acked_by, i.level_changed_at)
     with engine.begin() as conn:
         prefix = args.incident_id.replace("%", "").replace("_", "\\_")
         found = conn.execute(
-            select(
-                i.incident_id, i.level, i.status, i.acked_at, i.acked_by, i.level_changed_at
-            ).where(
+            shown.where(
                 or_(
                     i.incident_id == args.incident_id, i.incident_id.like(prefix + "%", escape="\\")
                 )
@@ -211,19 +210,23 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
             print(f"yujing ack: {problem} {args.incident_id!r}", file=sys.stderr)
             return 1
         row = rows[0]
-        if row.acked_at is not None and row.acked_at >= row.level_changed_at:
-            # two people pasting the alert's command both get what they asked for; the
-            # first acknowledgement (who and when) stands
+        # only an unacknowledged level is acknowledged: of two people pasting the alert's
+        # command at once, the first stands and the second is told so
+        acked = conn.execute(
+            update(incidents)
+            .where(
+                i.incident_id == row.incident_id,
+                or_(i.acked_at.is_(None), i.acked_at < i.level_changed_at),
+            )
+            .values(acked_at=now, acked_by=(args.by or _user())[:100])
+        ).rowcount
+        if not acked:
+            row = conn.execute(shown.where(i.incident_id == row.incident_id)).one()
             print(
                 f"{row.incident_id} ({row.level}, {row.status}) was already acknowledged by "
                 f"{row.acked_by or 'someone'} at {row.acked_at:%Y-%m-%d %H:%M} UTC: "
                 "no more reminders"
             )
             return 0
-        conn.execute(
-            update(incidents)
-            .where(i.incident_id == row.incident_id)
-            .values(acked_at=now, acked_by=(args.by or _user())[:100])
-        )
     print(f"{row.incident_id} ({row.level}, {row.status}) acknowledged: no more reminders")
     return 0

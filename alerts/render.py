@@ -589,6 +589,10 @@ def _slack_related(p: dict) -> str | None:
 # --- email ------------------------------------------------------------------------------------
 
 
+# the charset in the page too: an outbox page opened from disk has no MIME header
+_HTML_HEAD = '<html><head><meta charset="utf-8"></head><body>'
+
+
 def email_html(p: dict, chart_cid: str | None, *, chart_file: str | None = None) -> str:
     """The HTML part; every value escaped. `chart_cid` names the inline chart image;
     `chart_file` (an outbox page) a PNG file beside the page instead."""
@@ -605,7 +609,7 @@ def email_html(p: dict, chart_cid: str | None, *, chart_file: str | None = None)
             + "</li>"
             for x, url in list_items(p)
         )
-        return f"<html><body>{head}<ul>{items}</ul>{chart}</body></html>"
+        return f"{_HTML_HEAD}{head}<ul>{items}</ul>{chart}</body></html>"
     rows = "".join(
         f"<tr><th align='left' style='padding-right:12px'>{e(k)}</th><td>{e(v)}</td></tr>"
         for k, v in facts(p)
@@ -621,7 +625,7 @@ def email_html(p: dict, chart_cid: str | None, *, chart_file: str | None = None)
     )
     related = f"<p>相关帖子 Related posts:</p><ul>{related}</ul>" if related else ""
     return (
-        f"<html><body>{head}"
+        f"{_HTML_HEAD}{head}"
         f"<blockquote style='border-left:4px solid #c0392b;padding-left:8px'>"
         f"{e(one_line(p.get('excerpt', '')))}</blockquote>"
         f"<table>{rows}</table><ul>{reasons}</ul>{chart}{link}{related}"

@@ -369,6 +369,11 @@ def with_hints(
     return categories, signals
 
 
+# 2026-12-02: a negation is judged with 非…不可 seen in the whole post, not a 20-character
+# window ("这次我非投诉到消协去不可" asserts the complaint)
+RULES_REVISION = 2
+
+
 @cache
 def lexicon_digest() -> str:
     """A hash of the lexicon and complaint rule, part of the model version."""
@@ -405,6 +410,8 @@ def lexicon_digest() -> str:
             COMPLAINT_TEXT_AT,
             COMPLAINT_TEXT_BELOW,
         ],
+        # a change in how the rules read text that no list above shows
+        "revision": RULES_REVISION,
     }
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:6]
 
@@ -499,8 +506,10 @@ class _BaseScorer:
                 values = self._probabilities([items[i] for i in chunk])
             except Exception as exc:  # noqa: BLE001 - fall back to one by one
                 values = self._one_by_one([items[i] for i in chunk], exc)
-            rows = np.asarray(values, dtype=np.float64).reshape(len(chunk), 2).tolist()
-            probs.update(zip(chunk, rows, strict=True))
+            rows = np.asarray(values, dtype=np.float64)
+            if rows.shape != (len(chunk), 2):
+                raise ValueError(f"model gave {rows.shape} probabilities for {len(chunk)} posts")
+            probs.update(zip(chunk, rows.tolist(), strict=True))
         results = []
         for i, item in enumerate(items):
             row = probs.get(i)

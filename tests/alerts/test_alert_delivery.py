@@ -549,3 +549,22 @@ def test_an_outbox_standing_in_for_slack_email_or_a_robot_keeps_what_it_would_ha
     assert f'src="{quote(chart)}"' in html_text and (page.parent / chart).exists()
     assert records["robot"]["webhook_body"] == render.robot_message("dingtalk", PAYLOAD)
     assert not {"slack", "email_html", "webhook_body"} & set(records["outbox"])
+    assert '<meta charset="utf-8">' in html_text  # opened from disk: no MIME header
+
+
+def test_an_outbox_stand_in_writes_the_alert_even_when_its_rendering_fails(tmp_path, monkeypatch):
+    from alerts import render
+
+    json_hook = OutboxChannel(tmp_path / "a", echo=False, stands_in_for="json")
+    note = email_note(PAYLOAD, key="mumu-1:open:critical:hook")
+    record = json.loads(open(json_hook.send(note), encoding="utf-8").read())
+    assert record["webhook_body"] == render.webhook_json(note)
+
+    def broken(p, **kwargs):
+        raise ValueError("no blocks today")
+
+    monkeypatch.setattr(render, "slack_blocks", broken)
+    slack = OutboxChannel(tmp_path / "b", echo=False, stands_in_for="slack")
+    record = json.loads(open(slack.send(note), encoding="utf-8").read())
+    assert record["message"] == render.plain_text(PAYLOAD)  # the alert itself landed
+    assert record["rendering_error"] == "ValueError: no blocks today" and "slack" not in record

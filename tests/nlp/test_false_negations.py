@@ -29,6 +29,9 @@ def _negated(text: str) -> list[str]:
         ("和上一台的区别就是闪退", "闪退"),
         ("店家一直拖，我不得不投诉", "投诉"),  # a double negation asserts
         ("这种店非曝光不可", "曝光"),
+        # 非…不可 with the gap reaching past the term's 20-character window (it read 非 as
+        # "not" there): the whole post is masked now
+        ("我非投诉这个破店不可", "投诉"),
         ("这事我不能不维权", "维权"),
         ("这已经不是第一次死机！", "死机"),  # not the first time: it happened again
         ("这车非常难开，还漏油", "漏油"),
