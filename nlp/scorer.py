@@ -199,6 +199,13 @@ _ENDS_ASKING = re.compile(
 )
 
 
+def _asks(text: str) -> bool:
+    # the pattern needs a question mark or 吗: most posts have none (a search costs more)
+    if "?" not in text and "？" not in text and "吗" not in text:
+        return False
+    return _ENDS_ASKING.search(text.strip()) is not None
+
+
 def _all_questions(text: str) -> bool:
     sentences = [x.strip(" ,，~") for x in _SENTENCE.findall(text)]
     sentences = [x for x in sentences if x]
@@ -240,7 +247,7 @@ def read_post(norm: NormalizedText, hits: Hits, quotes_report: bool = False) -> 
         angry,
         quotes_report,
         grieves=grieves,
-        asks=_ENDS_ASKING.search(text.strip()) is not None,
+        asks=_asks(text),
     )
 
 
@@ -279,6 +286,14 @@ def complaint_of(
     """(complaint, complaint_score, categories, signals) from lexicon hits, sentiment and
     the model's P(complaint text); `hinted`: a category hint (lexicon.CATEGORY_HINTS) names
     what happened, which lets an escalation signal count."""
+    reported = reading.inquiry or reading.news
+    if not own.hits and quoted is None:
+        # no lexicon evidence (half of all posts): only the complaint-text head can speak,
+        # as below
+        score = 0.0
+        if sentiment < COMPLAINT_TEXT_BELOW and not reported and not reading.grieves:
+            score = max(score, min(1.0, COMPLAINT_AT * complaint_text / COMPLAINT_TEXT_AT))
+        return score >= COMPLAINT_AT, score, [], []
     weights: list[float] = []
     signal_weights: list[float] = []
     topic_weight = _TOPIC_WEIGHT_NEGATIVE if sentiment < TOPIC_NEGATIVE_BELOW else _TOPIC_WEIGHT
@@ -286,7 +301,6 @@ def complaint_of(
     if denied and all(h.negated for h in denied):
         # "没有任何隐形消费": a post that denies the problems it names is not about them
         topic_weight = _TOPIC_WEIGHT
-    reported = reading.inquiry or reading.news
     problem: list[str] = []
     topics: list[str] = []
     signals: list[str] = []
