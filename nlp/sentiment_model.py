@@ -79,8 +79,8 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 
 @dataclass(frozen=True)
 class UsedColumns:
-    """A batch's feature matrix narrowed to the columns it uses: found once (a sort of the
-    batch's indices) for the gate, the experts and the complaint head alike."""
+    """A batch's feature matrix narrowed to the columns it uses (a sort of the batch's
+    indices), to multiply by those columns' coefficients only."""
 
     cols: np.ndarray  # the used feature columns, ascending
     x: sparse.csr_matrix  # n × len(cols)
@@ -93,17 +93,13 @@ class UsedColumns:
         )
         return cls(cols, used)
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.x.shape
 
-
-def sparse_dot(x: sparse.csr_matrix | UsedColumns, rows: np.ndarray) -> np.ndarray:
+def sparse_dot(x: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
     """`x @ rows.T` in float64 (n × len(rows)), reading only the features `x` uses: a
     batch touches a few thousand of the 2^20 columns, and converting whole coefficient
     matrices to float64 for every batch took a tenth of the scoring time. The same
     products summed in the same order: the result is identical."""
-    used = x if isinstance(x, UsedColumns) else UsedColumns.of(x)
+    used = UsedColumns.of(x)
     return np.asarray(used.x @ np.ascontiguousarray(rows[:, used.cols].T, dtype=np.float64))
 
 
@@ -134,7 +130,7 @@ class SentimentModel:
     def _x(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         return tfidf(self.features.transform(texts, tokens), self.idf)
 
-    def gate(self, x: sparse.csr_matrix | UsedColumns) -> np.ndarray:
+    def gate(self, x: sparse.csr_matrix) -> np.ndarray:
         """Domain weights per text (rows sum to 1), from one-vs-rest scores."""
         return self._gate_of(sparse_dot(x, self.gate_coef))
 
@@ -153,7 +149,7 @@ class SentimentModel:
             parts.append(self.complaint_coef[np.newaxis, :])
         return np.ascontiguousarray(np.vstack(parts).T)
 
-    def expert_margins(self, x: sparse.csr_matrix | UsedColumns) -> np.ndarray:
+    def expert_margins(self, x: sparse.csr_matrix) -> np.ndarray:
         return sparse_dot(x, self.coef) + self.intercept
 
     def margins(
@@ -162,7 +158,7 @@ class SentimentModel:
         """(blended margin, domain gate) per text."""
         return self._margins_of(self._x(texts, tokens))
 
-    def _margins_of(self, x: sparse.csr_matrix | UsedColumns) -> tuple[np.ndarray, np.ndarray]:
+    def _margins_of(self, x: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         gate = self.gate(x)
         return blend_margins(self.expert_margins(x), gate, self.blend), gate
 
@@ -201,7 +197,7 @@ class SentimentModel:
             complaint = _sigmoid(scores[:, -1] + self.complaint_intercept)
         return self.calibrate(z, texts, gate), complaint
 
-    def complaint_text(self, x: sparse.csr_matrix | UsedColumns) -> np.ndarray:
+    def complaint_text(self, x: sparse.csr_matrix) -> np.ndarray:
         if self.complaint_coef is None:
             return np.zeros(x.shape[0])
         head = sparse_dot(x, self.complaint_coef[np.newaxis, :]).ravel()
