@@ -187,6 +187,7 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
 
     from sqlalchemy import or_, select, update
 
+    from alerts.render import printable  # --by is anyone's text: no terminal escapes
     from warehouse.schema import incidents
     from yujing.clock import SystemClock
 
@@ -224,7 +225,7 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
             row = conn.execute(shown.where(i.incident_id == row.incident_id)).one()
             print(
                 f"{row.incident_id} ({row.level}, {row.status}) was already acknowledged by "
-                f"{row.acked_by or 'someone'} at {row.acked_at:%Y-%m-%d %H:%M} UTC: "
+                f"{printable(row.acked_by or 'someone')} at {row.acked_at:%Y-%m-%d %H:%M} UTC: "
                 "no more reminders"
             )
             return 0

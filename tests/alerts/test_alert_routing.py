@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from alert_fixtures import T0
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from alerts.cli import ack_main, parse_duration, silence_main
 from alerts.routing import receivers_for
@@ -166,3 +166,8 @@ def test_ack_command_line(world, clock, capsys):
     with world.engine.connect() as conn:
         row = conn.execute(select(incidents.c.acked_at, incidents.c.acked_by)).one()
     assert row == (first_ack, "lin")
+    # a --by with terminal escapes is shown without them
+    with world.engine.begin() as conn:
+        conn.execute(update(incidents).values(acked_by="lin\x1b[2J\x1b[31m"))
+    assert ack_main([iid], clock=clock, engine=world.engine) == 0
+    assert "\x1b" not in capsys.readouterr().out
