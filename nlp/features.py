@@ -41,8 +41,6 @@ _DEG_SALT = np.uint64(0xD1B54A32D192ED03)
 _CONTRAST_SALT = np.uint64(0x8CB92BA72F3D8DD7)
 # a contrast's scope runs to the end of its sentence ("但是，质量太差": past the comma)
 _SENTENCE_ENDS = np.array([ord(c) for c in "\0\n。.!！?？;；"], dtype=np.uint64)
-# "but" and its kin: what follows is what the writer means ("快递收到了，不过碎了")
-CONTRASTS = ("但是", "但", "不过", "可是", "然而", "只是", "却", "可惜", "遗憾的是", "美中不足")
 _SEPARATORS = np.array([0, 32], dtype=np.uint64)  # batch separator and space
 # a negation or degree word's scope ends at a clause boundary ("不差，挺好": 挺 is not negated)
 _CLAUSE_ENDS = np.array([ord(c) for c in "\0 ,，。.!！?？;；:：、~"], dtype=np.uint64)
@@ -69,7 +67,7 @@ def _scope_patterns() -> tuple[re.Pattern, re.Pattern]:
 
 @cache
 def _contrast_pattern() -> re.Pattern:
-    from nlp.lexicon import trie_regex
+    from nlp.lexicon import CONTRASTS, trie_regex
 
     return re.compile(trie_regex(CONTRASTS))
 

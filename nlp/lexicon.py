@@ -552,6 +552,11 @@ COMPARISONS: tuple[str, ...] = (
 # Never having met the problem (从来没遇到过质量问题, 没买到过假货) denies it too: a
 # negation's scope reaches past these (here and in nlp/features.py).
 ENCOUNTERS: tuple[str, ...] = ("遇到", "碰到", "遇见", "遇过", "买到")
+# "But" and its kin: what follows is what the writer means ("快递收到了，不过碎了"). Only the
+# opt-in contrast features read them (nlp/features.py; off in the committed model).
+CONTRASTS: tuple[str, ...] = (
+    "但是", "但", "不过", "可是", "然而", "只是", "却", "可惜", "遗憾的是", "美中不足",
+)
 _FILLERS = (
     "任何", "什么", "发现", "出现", "检测出", "检出", "吃出", "喝出", "有", "过", "再",
     "都", "也", "一点", "一丝", "半点", "啥", "到", "会", "曾", "被",

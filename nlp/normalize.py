@@ -110,9 +110,9 @@ def _any_trigger() -> frozenset[str]:
 
 def _would_convert(text: str) -> bool:
     """Whether OpenCC t2s would change `text` (exact: its output is the input otherwise)."""
-    chars, phrase_chars, phrases = _conversion_triggers()
     if _any_trigger().isdisjoint(text):  # one pass over the text for most posts
         return False
+    chars, phrase_chars, phrases = _conversion_triggers()
     if not chars.isdisjoint(text):
         return True
     return not phrase_chars.isdisjoint(text) and phrases.search(text) is not None
