@@ -1216,7 +1216,8 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     a summary's hour not over, or waiting for an earlier message of the same incident),
     skipped (claimed by another run, or orphaned), and, only when there are any, orphaned
     (of the skipped, rows for a receiver no longer in the config: kept, never sent, with a
-    WARNING naming each receiver and its count).
+    WARNING naming each receiver and its count) and failures (this run's failed sends by
+    receiver: {receiver: {"count": n, "last_error": text}}, for the task's failure message).
 
     The clock is read again for each row: a slow run (channel timeouts) must stamp a
     late claim with the time it was made, or a concurrent run would see an already
@@ -1247,6 +1248,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     )
     blocked: set[tuple[str, str]] = set()  # (incident, receiver) with an earlier unsent row
     orphaned: dict[str, int] = {}  # receiver no longer in the config -> its unsent rows
+    failures: dict[str, dict] = {}  # receiver -> this run's failed sends and the last error
     for row in rows:
         now = clock.now()
         key, receiver_name = row["dedupe_key"], row["receiver"]
@@ -1355,6 +1357,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
                 error,
             )
             stats["failed"] += 1
+            failed = failures.setdefault(receiver_name, {"count": 0, "last_error": ""})
+            failed["count"] += 1
+            failed["last_error"] = error
             if pair:
                 blocked.add(pair)
             continue
@@ -1379,5 +1384,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         )
     if orphaned:
         stats["orphaned"] = sum(orphaned.values())
+    if failures:
+        stats["failures"] = dict(sorted(failures.items()))
     log.info("delivery: %s", stats)
     return stats

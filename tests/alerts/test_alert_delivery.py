@@ -195,7 +195,14 @@ def test_an_smtp_outage_delays_but_never_drops(world, clock, smtp_server):
     channels = {"pr-slack": Recorder(), "pr-email": email, "outbox": Recorder()}
     smtp_server.stop()
     result = deliver_pending(world.engine, CONFIG, clock, channels)
-    assert result == {"sent": 1, "recovered": 0, "failed": 1, "deferred": 0, "skipped": 0}
+    assert {k: v for k, v in result.items() if k != "failures"} == {
+        "sent": 1,
+        "recovered": 0,
+        "failed": 1,
+        "deferred": 0,
+        "skipped": 0,
+    }
+    assert list(result["failures"]) == ["pr-email"] and result["failures"]["pr-email"]["count"] == 1
     (failed,) = world.rows(notifications.c.status == "failed")
     assert "ConnectionRefused" in failed["last_error"]
     smtp_server.start()
@@ -409,6 +416,42 @@ def test_a_failing_send_fails_the_task_naming_the_receiver_and_is_sent_once_late
          "smtp_default": smtp}))  # fmt: skip
     assert deliver_notifications(fixed)["sent"] == 1
     assert deliver_notifications(fixed)["sent"] == 0 and len(slack_stub.messages) == 1
+
+
+def test_the_failure_message_names_only_this_runs_failed_sends(
+    world, clock, slack_stub, smtp_server, monkeypatch
+):
+    # it used to list every failed row in the table: after Slack came back, a run whose
+    # email failed also blamed Slack for an old warning that was only waiting (quiet hours)
+    from alert_fixtures import free_port
+
+    from yujing.resources import Resources
+    from yujing.tasks import deliver_notifications
+
+    monkeypatch.delenv("YUJING_OUTBOX_FALLBACK", raising=False)
+    world.post("1", **WARNING)  # warning → pr-slack
+    run_escalation(world.engine, CONFIG, clock)
+    smtp = f"smtp://127.0.0.1:{smtp_server.port}?from_email=y%40example.com"
+    down = quote(f"http://127.0.0.1:{free_port()}/api/", safe="")
+    with pytest.raises(RuntimeError, match=r"pr-slack \(1: URLError"):
+        deliver_notifications(Resources(CONFIG, world.engine, clock, lookup_from_uris(
+            {"slack_default": f"slack://:xoxb-1@/?base_url={down}", "smtp_default": smtp})))  # fmt: skip
+    clock.advance(300)  # 10:05, inside the quiet hours below: the warning waits
+    quiet = mechanics_config(quiet_hours={"start": "09:00", "end": "11:00"})
+    world.post("2", at=clock.now())  # critical → pr-slack and pr-email, quiet hours or not
+    run_escalation(world.engine, quiet, clock)
+    smtp_server.stop()  # now email is down and Slack is back
+    base = quote(slack_stub.base_url, safe="")
+    back = lookup_from_uris(
+        {"slack_default": f"slack://:{slack_stub.token}@/?base_url={base}", "smtp_default": smtp}
+    )
+    with pytest.raises(RuntimeError) as failed:
+        deliver_notifications(Resources(quiet, world.engine, clock, back))
+    message = str(failed.value)
+    assert "sends that failed (retried next run): pr-email (1: " in message
+    assert "pr-slack" not in message and len(slack_stub.messages) == 1
+    slack_rows = [r["status"] for r in world.rows() if r["receiver"] == "pr-slack"]
+    assert sorted(slack_rows) == ["failed", "sent"]  # the warning still waits, queued
 
 
 def test_outbox_console_lines_tell_incidents_apart_and_carry_no_escape_codes(tmp_path, capsys):
