@@ -520,7 +520,8 @@ class WebhookChannel:
         self._secret, self._token = secret, token
         self.session = session or requests.Session()
         self.timeout = timeout
-        self._where = urlsplit(url).netloc
+        parts = urlsplit(url)  # never the netloc: it may hold user:password@
+        self._where = (parts.hostname or "?") + (f":{parts.port}" if parts.port else "")
         _hide_url_secrets(url)
 
     def __repr__(self) -> str:  # the URL may carry a robot token

@@ -71,12 +71,21 @@ ROBOT_LIMITS = {"dingtalk": DINGTALK_LIMIT, "wecom": WECOM_LIMIT, "feishu": FEIS
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# bidirectional controls: an unclosed U+202E in a post or an author's name would show the
+# rest of an email subject or a Slack field reversed (the incident id to ack, a count)
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_chars(text: str) -> str:
+    """Text every channel can encode and show as written: lone surrogates (bad UTF-16 in a
+    payload) become U+FFFD, bidirectional controls are dropped."""
+    return _BIDI.sub("", _SURROGATE.sub("\ufffd", text))
 
 
 def one_line(text: object) -> str:
-    """User text on one line: every run of whitespace (newlines too) becomes one space;
-    lone surrogates (bad UTF-16 in a payload) become U+FFFD so every channel can encode it."""
-    return _SURROGATE.sub("\ufffd", " ".join(str(text or "").split()))
+    """User text on one line: every run of whitespace (newlines too) becomes one space,
+    then `safe_chars`."""
+    return safe_chars(" ".join(str(text or "").split()))
 
 
 def printable(text: object) -> str:
@@ -112,7 +121,7 @@ _SLACK_FORMAT = str.maketrans({"*": "＊", "_": "＿", "~": "～", "`": "｀"})
 
 def slack_escape(text: object) -> str:
     """Make text inert in Slack mrkdwn: entities for & < >, full-width formatting chars."""
-    text = _SURROGATE.sub("\ufffd", str(text if text is not None else ""))
+    text = safe_chars(str(text if text is not None else ""))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.translate(_SLACK_FORMAT)
 
@@ -597,7 +606,7 @@ def email_html(p: dict, chart_cid: str | None, *, chart_file: str | None = None)
     """The HTML part; every value escaped. `chart_cid` names the inline chart image;
     `chart_file` (an outbox page) a PNG file beside the page instead."""
     e = lambda v: html.escape(  # noqa: E731
-        _SURROGATE.sub("\ufffd", str(v if v is not None else "")), quote=True
+        safe_chars(str(v if v is not None else "")), quote=True
     )
     src = f"cid:{chart_cid}" if chart_cid else quote(chart_file) if chart_file else None
     chart = f'<p><img src="{e(src)}" alt="spread chart 传播趋势" width="640"></p>' if src else ""

@@ -324,6 +324,24 @@ def test_dingtalk_robot_is_signed_and_its_error_codes_fail_the_send(hook):
     assert "tok" not in str(failure.value) and "tok" not in repr(channel)
 
 
+def test_a_webhook_password_in_its_url_is_in_no_error_or_repr(hook):
+    # the channel named its host by the URL's netloc, user:password@ included, in the
+    # errors that land in notifications.last_error, the log and the task's failure
+    from alert_fixtures import free_port
+
+    note = {"dedupe_key": "k1", "receiver": "hook", "payload": PAYLOAD}
+    with_auth = hook.url.replace("http://", "http://ops:S3cretPass@")
+    hook.status = 500
+    channel = WebhookChannel(with_auth + "/alerts", "json")
+    with pytest.raises(DeliveryError) as refused:
+        channel.send(note)
+    down = WebhookChannel(f"http://ops:S3cretPass@127.0.0.1:{free_port()}/alerts", "json")
+    with pytest.raises(DeliveryError) as unreachable:
+        down.send(note)
+    for shown in (str(refused.value), str(unreachable.value), repr(channel), repr(down)):
+        assert "S3cretPass" not in shown and "ops" not in shown and "127.0.0.1:" in shown
+
+
 def test_channels_from_the_config_and_connection_uris(slack_stub, smtp_server, tmp_path, caplog):
     token = slack_stub.token
     lookup = lookup_from_uris(

@@ -303,3 +303,25 @@ def test_the_digest_bars_start_at_zero_and_carry_their_values():
     some = bar_figure(["a", "b"], [12.5, 40.0], "t", font=None).axes[0]
     assert some.get_ylim()[0] == 0.0 and some.get_ylim()[1] >= 40.0
     assert [t.get_text() for t in some.texts] == ["12.5", "40"]
+
+
+BIDI = "\u202e\u2066\u200f\u061c"  # right-to-left override, isolate, marks
+
+
+@pytest.mark.parametrize("channel", ["slack", "email", "dingtalk", "wecom", "feishu", "text"])
+def test_bidirectional_controls_in_user_text_reach_no_channel(channel):
+    # an unclosed U+202E in a post or an author name showed the rest of the email subject
+    # (the incident id to ack) or the follower count reversed
+    payload = {
+        **PAYLOAD,
+        "excerpt": f"宝宝喝了{BIDI}官方已回应，无需处理",
+        "author_name": f"宝妈{BIDI[0]}",
+        "reasons": [f"P(viral) 83%{BIDI[0]}"],
+    }
+    shown = {
+        "slack": lambda: json.dumps(render.slack_blocks(payload), ensure_ascii=False),
+        "email": lambda: render.email_subject(payload) + render.email_html(payload, None),
+        "text": lambda: render.plain_text(payload),
+    }.get(channel, lambda: json.dumps(render.robot_message(channel, payload), ensure_ascii=False))()
+    assert not any(ch in shown for ch in BIDI)
+    assert "官方已回应" in shown and "宝妈" in shown
