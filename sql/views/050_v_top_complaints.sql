@@ -1,9 +1,10 @@
 -- v_top_complaints: every tracked negative post with its latest spread figures, for
--- "top complaints by spread" (ORDER BY observed DESC or p_viral DESC). One row per tracked
--- post and brand it mentions: a post naming two brands (ours, or ours and a competitor's)
--- is listed under each, whichever brand tracked_posts files it under (it keeps one),
--- except under a brand whose own official account wrote it (`official_accounts`: the
--- brand's statement, no complaint against it).
+-- "top complaints by spread" (ORDER BY observed DESC NULLS LAST, or p_viral DESC NULLS
+-- LAST: a post not estimated yet has NULL figures, which PostgreSQL sorts first in a DESC
+-- order and SQLite last). One row per tracked post and brand it mentions: a post naming
+-- two brands (ours, or ours and a competitor's) is listed under each, whichever brand
+-- tracked_posts files it under (it keeps one), except under a brand whose own official
+-- account wrote it (`official_accounts`: the brand's statement, no complaint against it).
 -- column types: excerpt text, is_competitor integer
 CREATE VIEW v_top_complaints AS
 SELECT t.platform, t.post_id, m.brand, t.state AS tracking_state,

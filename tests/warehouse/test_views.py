@@ -639,3 +639,40 @@ def test_top_complaints_list_a_post_under_every_brand_it_mentions(warehouse):
         ("p", "xingche", 0, "hot"),
         ("q", "mumu", 0, "hot"),
     ]
+
+
+def test_top_complaints_in_the_documented_order_are_the_same_on_both_backends(warehouse):
+    """A tracked post not estimated yet has NULL observed and p_viral. PostgreSQL sorts
+    NULLs first in a DESC order, SQLite last: the order docs/warehouse.md prescribes for
+    v_top_complaints (and its example query) must give the same rows on both, the posts
+    without figures last."""
+    import re
+
+    from yujing.config import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    (row,) = [line for line in doc.splitlines() if line.startswith("| `v_top_complaints` |")]
+    (order,) = re.findall(r"`(ORDER BY [^`]+)`", row)
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention(p, T0) for p in ("a", "b", "c")])
+        conn.execute(scores.insert(), [_score(p, True, True) for p in ("a", "b", "c")])
+        conn.execute(tracked_posts.insert(), [_tracked(p) for p in ("a", "b", "c")])
+        conn.execute(
+            spread_estimates.insert(),
+            [
+                {
+                    "platform": "weibo", "post_id": pid, "estimated_at": T1,
+                    "model_version": "s1", "observed": observed, "predicted": observed * 2.0,
+                    "low": observed * 1.0, "high": observed * 3.0, "p_viral": p_viral,
+                    "velocity_per_10min": 1.0,
+                }
+                for pid, observed, p_viral in (("a", 120, 0.7), ("b", 30, 0.9))
+            ],
+        )  # fmt: skip
+    # "c" is tracked but not estimated yet: NULL observed and p_viral
+    listed = _rows(warehouse, f"SELECT post_id FROM v_top_complaints {order}")  # noqa: S608
+    assert listed == [("a",), ("b",), ("c",)], order
+    examples = [sql for sql in re.findall(r"```sql\n(.*?)```", doc, re.S) if "v_top_" in sql]
+    assert examples, "docs/warehouse.md has no example query of v_top_complaints"
+    for sql in examples:
+        assert [r[0] for r in _rows(warehouse, sql)] == ["a", "b", "c"], sql
