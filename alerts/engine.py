@@ -2,8 +2,8 @@
 
 Modelled on Prometheus Alertmanager. An incident is identified by its labels (brand,
 platform, root post: a repost belongs to its original's incident); related posts about the
-same brand and complaint category within `GROUP_WINDOW` join the open incident instead of
-opening their own (one thread, like an Alertmanager group). Its level is the highest any
+same brand and complaint category on the same platform within `GROUP_WINDOW` join the open
+incident instead of opening their own (one thread, like an Alertmanager group). Its level is the highest any
 of its posts has warranted (`alerts.levels`) and never falls while it is open.
 
 Events, each notified once:
@@ -15,8 +15,11 @@ Events, each notified once:
 An open incident's reasons are always its lead post's current ones (`current_reasons`), so
 a reminder or a notice sent later never shows the numbers of an older level change. An
 incident whose brand is no longer one we alert on is closed (`close`), never resolved.
-A resolved incident whose post grows again at watch or above opens a new occurrence with
-its own id (`<id>-2`), so it notifies again instead of being swallowed by the old log.
+A resolved incident opens a new occurrence with its own id (`<id>-2`), so it notifies again
+instead of being swallowed by the old log, when a new post of it warrants a level or one of
+its posts grows again fast enough for a level's velocity rule or to warrant more than the
+incident reached (`_flares_again`: a late repost or two of a post past the viral line is
+not a new incident).
 
 Nothing here reads a clock or a database, so any timeline replays exactly in a test.
 """
@@ -28,7 +31,14 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from alerts.levels import ESCALATING_CATEGORIES, LEVELS, decide, rank, velocity_unit
+from alerts.levels import (
+    ESCALATING_CATEGORIES,
+    LEVELS,
+    base_level,
+    decide,
+    rank,
+    velocity_unit,
+)
 from alerts.levels import decide_level as decide_level  # re-exported
 from yujing.config import Config
 
@@ -200,6 +210,24 @@ def current_reasons(config: Config, ev: Evidence, level: str) -> tuple[str, ...]
     return tuple(reasons)
 
 
+def _flares_again(config: Config, state: IncidentState, ev: Evidence) -> bool:
+    """Does this evidence reopen a resolved incident? A post it never held that warrants a
+    level does; one of its own posts does when it grows again at a pace some level's
+    velocity rule meets, or now warrants more than the incident reached. A trickle does
+    not: a post past the viral line keeps P(viral) 1, so one late repost used to open a
+    new critical occurrence (a page the earlier ack does not cover) every time it resolved."""
+    level = decide(config, ev).level
+    if level is None:
+        return False
+    before = state.posts.get(ev.key)
+    if before is None:
+        return True
+    if ev.observed <= before.peak_observed:
+        return False
+    fast = base_level(config.levels, 0.0, ev.velocity_per_10min) is not None
+    return fast or rank(level) > rank(state.level)
+
+
 def _open(
     config: Config,
     evidence: list[Evidence],
@@ -256,12 +284,7 @@ def evaluate(
     if not state.is_open:
         # Quiet again after resolving? Stay resolved. Growing again at watch or above?
         # A new occurrence of the incident, which notifies like a new one.
-        regrown = [
-            ev
-            for ev in items
-            if ev.key not in state.posts or ev.observed > state.posts[ev.key].peak_observed
-        ]
-        if not regrown or all(decide(config, ev).level is None for ev in regrown):
+        if not any(_flares_again(config, state, ev) for ev in items):
             return state, []
         return _open(
             config,
@@ -355,7 +378,7 @@ def group_evidence(
     A post belongs to the newest incident of its brand that already holds it (a post naming
     two of our brands is evidence once for each: `Evidence.brand`), else to the incident of
     its labels (brand, platform, root post), else, when it warrants a level, to the open
-    incident of the same brand and category updated within `window`, else it starts a new
+    incident of the same brand, platform and category updated within `window`, else it starts a new
     incident (together with any related evidence of this same run). Posts that warrant no
     level and belong nowhere are left out. Every open incident is in the result, with an
     empty list when nothing new is known, so it can still resolve or remind.
@@ -373,9 +396,15 @@ def group_evidence(
     states = {s.incident_id: s for s in known}
     new_groups: list[list[Evidence]] = []
 
-    def related(group_category: str, brand: str, ev: Evidence) -> bool:
+    def related(group_category: str, brand: str, platform: str, ev: Evidence) -> bool:
+        # the platform too: an incident's labels hold it and routes may match on it (a
+        # WeChat article grouped into a Weibo incident never reached a WeChat route)
         cat = main_category(ev)
-        return cat != UNCATEGORISED and cat == group_category and brand == ev.brand
+        return (
+            cat != UNCATEGORISED
+            and cat == group_category
+            and (brand, platform) == (ev.brand, ev.platform)
+        )
 
     for ev in sorted(evidence, key=lambda e: strength(config, e), reverse=True):
         state = by_post.get((ev.brand, ev.key)) or by_labels.get(
@@ -390,7 +419,9 @@ def group_evidence(
             (
                 s
                 for s in reversed(known)
-                if s.is_open and now - s.updated_at <= window and related(s.category, s.brand, ev)
+                if s.is_open
+                and now - s.updated_at <= window
+                and related(s.category, s.brand, s.platform, ev)
             ),
             None,
         )
@@ -401,7 +432,7 @@ def group_evidence(
             (
                 g
                 for g in new_groups
-                if related(main_category(g[0]), g[0].brand, ev)
+                if related(main_category(g[0]), g[0].brand, g[0].platform, ev)
                 or (g[0].brand, g[0].platform, g[0].root_post_id)
                 == (ev.brand, ev.platform, ev.root_post_id)
             ),

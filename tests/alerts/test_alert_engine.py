@@ -125,6 +125,29 @@ def test_resolve_on_a_tick_without_evidence_and_reopen_as_a_new_occurrence():
     assert again.incident_id == resolved.incident_id + "-2" and again.occurrence == 2
 
 
+def test_a_viral_post_trickling_after_it_resolved_stays_resolved_until_it_speeds_up():
+    # past the viral line P(viral) stays 1: one late repost every couple of hours used to
+    # open a new critical occurrence (a page no earlier ack covers) each time it resolved
+    clock = ManualClock(T0)
+    state, _ = evaluate(CONFIG, None, ev(p=1.0, velocity=200, observed=1500), clock.now())
+    assert state.level == "critical"
+    clock.advance(dt.timedelta(minutes=120))
+    state, events = evaluate(CONFIG, state, [], clock.now())
+    assert events == ["resolve"]
+    for extra in range(1, 6):  # one repost every 2.5 h for 12.5 h
+        clock.advance(dt.timedelta(minutes=150))
+        trickle = ev(p=1.0, velocity=0.1, observed=1500 + extra)
+        state, events = evaluate(CONFIG, state, trickle, clock.now())
+        assert (events, state.status, state.occurrence) == ([], "resolved", 1)
+    clock.advance(dt.timedelta(minutes=30))  # a second wave: 25 reposts in 10 minutes
+    wave = ev(p=1.0, velocity=25, observed=1600)
+    again, events = evaluate(CONFIG, state, wave, clock.now())
+    assert events == ["open"] and again.occurrence == 2 and again.level == "critical"
+    # a post the incident never held, warranting a level, reopens it too
+    newcomer = ev(p=0.2, post_id="9", root_id="1", observed=30)
+    assert evaluate(CONFIG, state, newcomer, clock.now())[1] == ["open"]
+
+
 SHIPPED = load_config()  # the committed levels: warning = the spread operating point
 
 
@@ -235,6 +258,20 @@ def test_related_posts_of_a_brand_and_category_group_into_one_incident():
     stale = replace(state, updated_at=clock.now() - dt.timedelta(hours=6, minutes=1))
     groups = group_evidence(CONFIG, [stale], [late], clock.now())
     assert [(s, [x.post_id for x in evs]) for s, evs in groups if s is None] == [(None, ["f"])]
+
+
+def test_posts_on_another_platform_do_not_join_an_incident():
+    # routes match on the incident's platform: a critical WeChat article grouped into an
+    # open Weibo incident was sent where Weibo incidents go, never to the WeChat route
+    safety = {"categories": ("safety",)}
+    state, _ = evaluate(CONFIG, None, ev(p=0.2, post_id="a", **safety), T0)
+    article = ev(p=0.9, post_id="wx_1", platform="wechat", **safety)
+    weibo = ev(p=0.9, post_id="b", **safety)
+    groups = group_evidence(CONFIG, [state], [article, weibo], T0)
+    by_id = {(s.incident_id if s else None): [x.post_id for x in evs] for s, evs in groups}
+    assert by_id == {state.incident_id: ["b"], None: ["wx_1"]}
+    groups = group_evidence(CONFIG, [], [article, weibo], T0)  # nor each other's new one
+    assert sorted([x.post_id for x in evs] for _, evs in groups) == [["b"], ["wx_1"]]
 
 
 def test_uncategorised_posts_do_not_group():
