@@ -20,6 +20,13 @@ timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; julianday's floating-point d
 by up to a few microseconds, so a reply exactly 30 minutes later was 29.9999995 or 30.0000002
 minutes) divided by 60,000,000 as a double precision float on both backends.
 
+On SQLite, `local_day` and `minutes_between` give date() and strftime('%s') only the whole
+seconds (`substr(x, 1, 19)`, 'YYYY-MM-DD HH:MM:SS'): both round a time to the millisecond
+before they drop the fraction, so until revision 0008 a time of .9995 s or more past a
+second counted as the next second (15:59:59.999999 UTC fell on the next Shanghai day, and
+minutes_between, adding the microseconds again, was a second off). `render_0007` renders
+a view as revisions 0005 to 0007 did, for their downgrades.
+
 A view file may declare the types of its computed columns (SQLite knows no type for an
 expression in a view, and PostgreSQL types a SUM of integers as NUMERIC):
 `-- column types: went_viral integer, lead_minutes float, first_alert_at timestamp`
@@ -42,25 +49,48 @@ LOCAL_TIMEZONE = "Asia/Shanghai"  # China has had no DST since 1991: a fixed +8 
 _LOCAL_OFFSET_HOURS = 8
 
 
+def _whole_seconds(column: str) -> str:
+    """The stored time without its fraction ('YYYY-MM-DD HH:MM:SS'): date() and
+    strftime() would round the fraction to the millisecond, .9995 s and more up to the
+    next second."""
+    return f"substr({column}, 1, 19)"
+
+
 def _sqlite(name: str, args: list[str]) -> str:
     if name == "local_day":
-        return f"date({args[0]}, '+{_LOCAL_OFFSET_HOURS} hours')"
+        return f"date({_whole_seconds(args[0])}, '+{_LOCAL_OFFSET_HOURS} hours')"
     if name == "json_items":
         return f"json_each({args[0]}) AS {args[1]}"
     if name == "minutes_between":
-        # whole seconds by strftime('%s'), plus the stored microseconds (characters 21-26 of
-        # 'YYYY-MM-DD HH:MM:SS.ffffff'; a value stored without them counts as .000000)
+        # whole seconds by strftime('%s') of the time cut to its seconds, plus the stored
+        # microseconds (characters 21-26 of 'YYYY-MM-DD HH:MM:SS.ffffff'; a value stored
+        # without them counts as .000000)
         a, b = args
         micros = "CAST(substr({} || '000000', 21, 6) AS INTEGER)"
         return (
-            f"(((strftime('%s', {a}) - strftime('%s', {b})) * 1000000"
-            f" + {micros.format(a)} - {micros.format(b)}) / 60000000.0)"
+            f"(((strftime('%s', {_whole_seconds(a)}) - strftime('%s', {_whole_seconds(b)}))"
+            f" * 1000000 + {micros.format(a)} - {micros.format(b)}) / 60000000.0)"
         )
     if name == "json_first":
         return f"json_extract({args[0]}, '$[0]')"
     if name == "week_start":
         return f"date({args[0]}, 'weekday 0', '-6 days')"
     raise ValueError(f"unknown SQL macro {name!r}")
+
+
+def _sqlite_0007(name: str, args: list[str]) -> str:
+    """SQLite's macros as revisions 0005 to 0007 expanded them: local_day and
+    minutes_between on the whole stored text, fraction included (see the module doc)."""
+    if name == "local_day":
+        return f"date({args[0]}, '+{_LOCAL_OFFSET_HOURS} hours')"
+    if name == "minutes_between":
+        a, b = args
+        micros = "CAST(substr({} || '000000', 21, 6) AS INTEGER)"
+        return (
+            f"(((strftime('%s', {a}) - strftime('%s', {b})) * 1000000"
+            f" + {micros.format(a)} - {micros.format(b)}) / 60000000.0)"
+        )
+    return _sqlite(name, args)
 
 
 def _postgresql(name: str, args: list[str]) -> str:
@@ -95,7 +125,17 @@ def _official_author(args: list[str], official_accounts: bool) -> str:
 def render(sql: str, dialect: str, *, official_accounts: bool = True) -> str:
     """Expand the dialect macros in one view definition (`official_accounts=False`: the
     table does not exist yet, `official_author` is false)."""
-    expand = {"sqlite": _sqlite, "postgresql": _postgresql}.get(dialect)
+    return _render(sql, dialect, {"sqlite": _sqlite, "postgresql": _postgresql}, official_accounts)
+
+
+def render_0007(sql: str, dialect: str) -> str:
+    """One view definition as revisions 0005 to 0007 rendered it (their downgrades restore
+    that): today's macros, except SQLite's local_day and minutes_between before 0008."""
+    return _render(sql, dialect, {"sqlite": _sqlite_0007, "postgresql": _postgresql}, True)
+
+
+def _render(sql: str, dialect: str, expanders: dict, official_accounts: bool) -> str:
+    expand = expanders.get(dialect)
     if expand is None:
         raise NotImplementedError(f"views are defined for sqlite and postgresql, not {dialect}")
 

@@ -676,3 +676,43 @@ def test_top_complaints_in_the_documented_order_are_the_same_on_both_backends(wa
     assert examples, "docs/warehouse.md has no example query of v_top_complaints"
     for sql in examples:
         assert [r[0] for r in _rows(warehouse, sql)] == ["a", "b", "c"], sql
+
+
+def test_times_a_hair_before_a_whole_second_count_as_that_second_on_both_backends(warehouse):
+    """SQLite's strftime('%s') and date() round a stored time to the millisecond before
+    they cut the fraction: 00:29:59.999600 read as 00:30:00 (and minutes_between added the
+    .999600 again: a second too many), and 15:59:59.999999 UTC as 16:00, the next Shanghai
+    day. Minutes and days must be the exact ones, as on PostgreSQL."""
+    midnight = dt.datetime(2026, 5, 3, 16, 0, tzinfo=UTC)  # 00:00 of 05-04 in Shanghai
+    cases = {  # post: (posted, replied)
+        "r1": (T0, T0 + dt.timedelta(minutes=29, seconds=59, microseconds=999600)),
+        "r2": (T0 + dt.timedelta(microseconds=999500), T0 + dt.timedelta(minutes=30)),
+        "r3": (T0 - dt.timedelta(microseconds=1), T0 + dt.timedelta(minutes=5)),
+        "r4": (T0, T0 + dt.timedelta(minutes=7, microseconds=999400)),  # was right before
+        "d1": (midnight - dt.timedelta(microseconds=1), midnight + dt.timedelta(minutes=1)),
+        "d2": (midnight - dt.timedelta(microseconds=500), midnight + dt.timedelta(minutes=1)),
+        "d3": (midnight, midnight + dt.timedelta(minutes=1)),
+    }
+    with warehouse.begin() as conn:
+        for pid, (posted, replied) in cases.items():
+            conn.execute(mentions.insert().values(**_mention(pid, posted)))
+            conn.execute(
+                brand_responses.insert().values(
+                    **{**_response(pid, posted=posted), "responded_at": replied}
+                )
+            )
+    minutes = dict(
+        _rows(warehouse, "SELECT post_id, minutes_to_response FROM v_complaint_responses")
+    )
+    assert minutes == {
+        pid: (replied - posted) / dt.timedelta(microseconds=1) / 60e6
+        for pid, (posted, replied) in cases.items()
+    }
+    days = dict(_rows(warehouse, "SELECT post_id, day FROM v_complaint_responses"))
+    assert days == {
+        pid: posted.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+        for pid, (posted, _) in cases.items()
+    }
+    assert days["d1"] == days["d2"] == "2026-05-03" and days["d3"] == "2026-05-04"
+    daily = _rows(warehouse, "SELECT day, mentions FROM v_mentions_daily ORDER BY day")
+    assert daily == [("2026-05-01", 4), ("2026-05-03", 2), ("2026-05-04", 1)]

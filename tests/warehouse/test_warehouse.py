@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0007"
+HEAD = "0008"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0007", every),
         ("0006", every),
         ("0005", every),
         ("0004", every),
@@ -172,7 +173,7 @@ def test_0006_downgrade_restores_the_0005_views_and_upgrades_again(warehouse):
     from warehouse.db import _alembic_config
     from warehouse.official_accounts import sync_official_accounts
     from warehouse.schema import scores, tracked_posts
-    from warehouse.views import render, view_files, view_name
+    from warehouse.views import render_0007, view_files, view_name
     from yujing.config import load_config
 
     migration = _migration("0006")
@@ -221,7 +222,7 @@ def test_0006_downgrade_restores_the_0005_views_and_upgrades_again(warehouse):
                         text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :n"),
                         {"n": name},
                     ).scalar_one()
-                rendered = render(sql, "sqlite")
+                rendered = render_0007(sql, "sqlite")  # the macros of 0005 to 0007
                 assert stored == rendered[rendered.index("CREATE VIEW") :].strip(), name
         assert answers() == (1, 1, 1)  # 0005: the statement was a complaint
         assert upgrade(warehouse) == HEAD
@@ -256,6 +257,57 @@ def test_0007_downgrade_drops_gone_at_keeps_the_rows_and_views_and_upgrades_agai
         with warehouse.connect() as conn:
             assert conn.execute(text("SELECT post_id FROM v_complaint_responses")).all() == [("1",)]
         assert upgrade(warehouse) == HEAD and "gone_at" in columns()
+
+
+def _stored_views(engine) -> dict[str, str]:
+    """{view: its SQL as the database keeps it} (SQLite: the text it was created with)."""
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'view'"
+    if engine.dialect.name == "postgresql":
+        query = "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema()"
+    with engine.connect() as conn:
+        return dict(conn.execute(text(query)).all())
+
+
+def test_0008_downgrade_restores_the_0007_views_and_upgrades_again(warehouse):
+    """Downgrading 0008 brings back the views as 0007 rendered them (on SQLite: local_day
+    and minutes_between on the whole stored text, which rounds .9995 s up; PostgreSQL's did
+    not change), twice over; upgrading again brings back today's."""
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import brand_responses
+    from warehouse.views import render_0007, sql_view_name, view_files
+
+    posted = dt.datetime(2026, 5, 3, 15, 59, 59, 999999, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention(created=posted)])
+        conn.execute(brand_responses.insert().values(
+            platform="weibo", post_id="1", brand="mumu", checked_at=posted, comments_seen=1,
+            responded_at=posted + dt.timedelta(minutes=30)))  # fmt: skip
+
+    def answers():
+        with warehouse.connect() as conn:
+            return tuple(conn.execute(text(
+                "SELECT day, minutes_to_response FROM v_complaint_responses")).one())  # fmt: skip
+
+    today = _stored_views(warehouse)
+    assert answers() == ("2026-05-03", 30.0)
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0007")
+        assert current_revision(warehouse) == "0007"
+        if warehouse.dialect.name == "sqlite":
+            old = {}
+            for path in view_files():
+                rendered = render_0007(path.read_text(encoding="utf-8"), "sqlite")
+                old[sql_view_name(rendered)] = rendered[rendered.index("CREATE VIEW") :].strip()
+            assert _stored_views(warehouse) == old
+            assert answers() == ("2026-05-04", 30.0)  # 0007: rounded into the next day
+        else:
+            assert _stored_views(warehouse) == today
+        assert upgrade(warehouse) == HEAD
+        assert _stored_views(warehouse) == today
+        assert answers() == ("2026-05-03", 30.0)
 
 
 def _migration(revision):

@@ -27,7 +27,7 @@ from alembic import op
 from warehouse.views import (
     create_views,
     drop_views,
-    render,
+    render_0007,
     restore_views,
     sql_view_name,
     view_sources_before,
@@ -53,10 +53,10 @@ _MINUTES_0004 = {
 
 def render_0004(sql: str, dialect: str) -> str:
     """A 0004-era view for this dialect: minutes_between as it was then, the other macros
-    (unchanged since) as today."""
+    as revisions up to 0007 expanded them (SQLite's local_day changed in 0008)."""
     old = _MINUTES_0004[dialect]
     sql = _MINUTES_BETWEEN.sub(lambda m: old.format(m.group(1).strip(), m.group(2).strip()), sql)
-    return render(sql, dialect)
+    return render_0007(sql, dialect)
 
 
 _name = sql_view_name

@@ -15,8 +15,8 @@ The upgrade creates the table (unless revision 0001 already made it: on a new wa
 0001 creates today's tables, this one among them) and recreates every view from
 sql/views. The downgrade drops the table and restores the views exactly as revision 0005
 left them (VIEWS_0005: the files this revision changed are kept as they were in
-warehouse/migrations/views_before/0006/), rendered with today's macros (unchanged since
-0005; the new `official_author` macro is not in them).
+warehouse/migrations/views_before/0006/), rendered with the macros of 0005 to 0007
+(`render_0007`; the new `official_author` macro is not in them).
 
 The views of the older revisions (0002, 0003 create them from today's sql/views) render
 `official_author` as false while the table does not exist (warehouse/views.py), so
@@ -34,6 +34,7 @@ from warehouse.schema import UTCDateTime
 from warehouse.views import (
     create_views,
     drop_views,
+    render_0007,
     restore_views,
     sql_view_name,
     view_sources_before,
@@ -70,5 +71,5 @@ VIEWS_0005 = view_sources_before("0006")
 
 def downgrade() -> None:
     conn = op.get_bind()
-    restore_views(conn, VIEWS_0005)
+    restore_views(conn, VIEWS_0005, render_0007)
     op.drop_table(TABLE)

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy import inspect
 
 from warehouse.schema import UTCDateTime
-from warehouse.views import drop_views, render, restore_views, view_sources_before
+from warehouse.views import drop_views, render_0007, restore_views, view_sources_before
 
 revision = "0007"
 down_revision = "0006"
@@ -34,10 +34,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """SQLite drops a column by rebuilding the table, which its views would block: the
-    views go first and come back as revision 0006 had them."""
+    views go first and come back as revision 0006 had them (its macros: `render_0007`)."""
     conn = op.get_bind()
     views_0006 = view_sources_before("0007")
     drop_views(conn)
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_column(COLUMN)
-    restore_views(conn, views_0006, render)
+    restore_views(conn, views_0006, render_0007)
