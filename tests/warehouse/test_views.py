@@ -716,3 +716,40 @@ def test_times_a_hair_before_a_whole_second_count_as_that_second_on_both_backend
     assert days["d1"] == days["d2"] == "2026-05-03" and days["d3"] == "2026-05-04"
     daily = _rows(warehouse, "SELECT day, mentions FROM v_mentions_daily ORDER BY day")
     assert daily == [("2026-05-01", 4), ("2026-05-03", 2), ("2026-05-04", 1)]
+
+
+def test_weekly_benchmark_is_the_sum_of_its_days_when_a_brand_becomes_a_competitor(warehouse):
+    """On the day a brand becomes a competitor, v_mentions_daily has two rows for it (one per
+    is_competitor); the weekly view joined each to the day's complaint responses, counting
+    them twice. A week's figures are the sums of its days."""
+    with warehouse.begin() as conn:
+        conn.execute(
+            mentions.insert(),
+            [
+                _mention("1", T0, brand="xingche"),
+                _mention("2", T0, brand="xingche"),
+                _mention("3", T0, brand="xingche", competitor=True),  # same Shanghai day
+                _mention("4", T1, brand="xingche", competitor=True),
+            ],
+        )
+        conn.execute(scores.insert(), [_score(p, True, True) for p in ("1", "2", "3", "4")])
+        conn.execute(
+            brand_responses.insert(),
+            [
+                _response("1", "xingche", minutes=20),
+                _response("2", "xingche"),
+                _response("4", "xingche", minutes=5, posted=T1),
+            ],
+        )
+    daily = _rows(
+        warehouse,
+        "SELECT mentions, complaints, complaints_tracked, complaints_answered "
+        "FROM v_brand_benchmark_daily WHERE brand = 'xingche' ORDER BY day",
+    )
+    assert daily == [(3, 3, 2, 1), (1, 1, 1, 1)]
+    weekly = _rows(
+        warehouse,
+        "SELECT week, is_competitor, mentions, complaints, complaints_tracked, "
+        "complaints_answered FROM v_brand_benchmark_weekly WHERE brand = 'xingche'",
+    )
+    assert weekly == [("2026-04-27", 1, 4, 4, 3, 2)]

@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0008"
+HEAD = "0009"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0008", every),
         ("0007", every),
         ("0006", every),
         ("0005", every),
@@ -276,7 +277,7 @@ def test_0008_downgrade_restores_the_0007_views_and_upgrades_again(warehouse):
 
     from warehouse.db import _alembic_config
     from warehouse.schema import brand_responses
-    from warehouse.views import render_0007, sql_view_name, view_files
+    from warehouse.views import render_0007, sql_view_name, view_sources_before
 
     posted = dt.datetime(2026, 5, 3, 15, 59, 59, 999999, tzinfo=dt.UTC)
     with warehouse.begin() as conn:
@@ -298,16 +299,62 @@ def test_0008_downgrade_restores_the_0007_views_and_upgrades_again(warehouse):
         assert current_revision(warehouse) == "0007"
         if warehouse.dialect.name == "sqlite":
             old = {}
-            for path in view_files():
-                rendered = render_0007(path.read_text(encoding="utf-8"), "sqlite")
+            for _, sql in view_sources_before("0008"):
+                rendered = render_0007(sql, "sqlite")
                 old[sql_view_name(rendered)] = rendered[rendered.index("CREATE VIEW") :].strip()
             assert _stored_views(warehouse) == old
             assert answers() == ("2026-05-04", 30.0)  # 0007: rounded into the next day
-        else:
-            assert _stored_views(warehouse) == today
+        else:  # PostgreSQL's views did not change
+            assert answers() == ("2026-05-03", 30.0)
         assert upgrade(warehouse) == HEAD
         assert _stored_views(warehouse) == today
         assert answers() == ("2026-05-03", 30.0)
+
+
+def test_0009_downgrade_restores_the_0008_weekly_benchmark_and_upgrades_again(warehouse):
+    """Downgrading 0009 brings back v_brand_benchmark_weekly as 0008 had it (its SQL, and
+    its answer: the responses of the day a brand became a competitor counted twice), twice
+    over; upgrading again brings back today's."""
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import brand_responses
+    from warehouse.views import render, sql_view_name, view_sources_before
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [
+            {**_mention("1", created=t0)},
+            {**_mention("2", created=t0), "is_competitor": True},
+        ])  # fmt: skip
+        conn.execute(brand_responses.insert().values(
+            platform="weibo", post_id="1", brand="mumu", checked_at=t0, comments_seen=1,
+            responded_at=t0 + dt.timedelta(minutes=30)))  # fmt: skip
+
+    def tracked_answered():
+        with warehouse.connect() as conn:
+            row = conn.execute(text(
+                "SELECT complaints_tracked, complaints_answered FROM v_brand_benchmark_weekly"
+            )).one()  # fmt: skip
+        return tuple(int(v) for v in row)
+
+    today = _stored_views(warehouse)
+    assert tracked_answered() == (1, 1)
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0008")
+        assert current_revision(warehouse) == "0008"
+        if warehouse.dialect.name == "sqlite":
+            old = {}
+            for _, sql in view_sources_before("0009"):
+                rendered = render(sql, "sqlite")
+                old[sql_view_name(rendered)] = rendered[rendered.index("CREATE VIEW") :].strip()
+            assert _stored_views(warehouse) == old
+        assert _stored_views(warehouse) != today
+        assert tracked_answered() == (2, 2)  # 0008: counted once per is_competitor row
+        assert upgrade(warehouse) == HEAD
+        assert _stored_views(warehouse) == today
+        assert tracked_answered() == (1, 1)
 
 
 def _migration(revision):
