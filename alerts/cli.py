@@ -182,8 +182,10 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     parser.add_argument("--by", default=None, help="who (default: your login)")
     args = parser.parse_args(argv)
     # as a person copies it: full-width look-alikes (an older alert showed `mumu＿milk-…`)
-    # are their plain characters, as `yujing silence add` compares values
-    args.incident_id = unicodedata.normalize("NFKC", args.incident_id).strip()
+    # are their plain characters, as `yujing silence add` compares values; and in lower
+    # case, as every incident id is (a brand code, a hex digest): LIKE ignores case on
+    # SQLite and not on PostgreSQL, so `MUMU-3F` matched on one backend only
+    args.incident_id = unicodedata.normalize("NFKC", args.incident_id).strip().lower()
 
     from sqlalchemy import or_, select, update
 
@@ -196,7 +198,8 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     i = incidents.c
     shown = select(i.incident_id, i.level, i.status, i.acked_at, i.acked_by, i.level_changed_at)
     with engine.begin() as conn:
-        prefix = args.incident_id.replace("%", "").replace("_", "\\_")
+        # the typed text is a plain prefix: LIKE's wildcards and the escape are literal
+        prefix = re.sub(r"([\\%_])", r"\\\1", args.incident_id)
         found = conn.execute(
             shown.where(
                 or_(
