@@ -56,7 +56,48 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no .inf or .nan anywhere: an endless time overflowed a task's datetime arithmetic,
+    # and NaN compares false with everything (a trigger that is never met)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _not_a_bool(value: object) -> object:
+    # YAML reads true/yes/on as booleans, and pydantic would take true as the number 1
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{str(value).lower()} is not a number: write the number itself (a YAML true "
+            "would be read as 1)"
+        )
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
+Number = Annotated[float, BeforeValidator(_not_a_bool)]
+
+# The longest time a setting can be: 100 years. Tasks add and subtract these times from
+# now (a retention cut-off, a reminder interval), and a longer one overflowed datetime.
+CENTURY_DAYS = 36500
+_LONGEST = {"days": CENTURY_DAYS, "hours": CENTURY_DAYS * 24, "minutes": CENTURY_DAYS * 1440}
+
+
+def _at_most_a_century(unit: str) -> AfterValidator:
+    limit = _LONGEST[unit]
+
+    def check(value: float | None) -> float | None:
+        if value is not None and value > limit:
+            shown = int(value) if float(value).is_integer() else value
+            raise ValueError(
+                f"{shown} {unit} is too long: at most {limit} {unit} (100 years); a longer "
+                "time would overflow the date arithmetic of the tasks that use it"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Days = Annotated[Number, _at_most_a_century("days")]
+Hours = Annotated[Number, _at_most_a_century("hours")]
+Minutes = Annotated[Number, _at_most_a_century("minutes")]
 
 
 def _check_timezone(value: str) -> str:
@@ -282,24 +323,24 @@ class Schedules(_Strict):
 
 
 class Thresholds(_Strict):
-    negative_below: float = Field(0.4, gt=0, lt=1)
-    viral_reposts: int = Field(1000, ge=1)
-    horizon_hours: float = Field(24, gt=0, le=24 * 14)
-    track_quiet_hours: float = Field(24, gt=0)
-    ingest_overlap_minutes: float = Field(10, ge=0, le=24 * 60)
+    negative_below: Number = Field(0.4, gt=0, lt=1)
+    viral_reposts: Int = Field(1000, ge=1)
+    horizon_hours: Number = Field(24, gt=0, le=24 * 14)
+    track_quiet_hours: Hours = Field(24, gt=0)
+    ingest_overlap_minutes: Number = Field(10, ge=0, le=24 * 60)
 
 
 class LevelRule(_Strict):
     """A level is met when any trigger it sets is met; a trigger left out (or null) is off."""
 
-    p_viral: float | None = Field(None, ge=0, le=1, description="P(viral) at or above this")
-    velocity_per_10min: float | None = Field(
+    p_viral: Number | None = Field(None, ge=0, le=1, description="P(viral) at or above this")
+    velocity_per_10min: Number | None = Field(
         None, ge=0, description="reposts in the last 10 minutes at or above this"
     )
-    predicted_reposts: float | None = Field(
-        None, gt=0, description="the predicted 24 h reach at or above this"
+    predicted_reposts: Number | None = Field(
+        None, gt=0, description="the predicted 24 h reach (a count of reposts) at or above this"
     )
-    predicted_max_age_hours: float | None = Field(
+    predicted_max_age_hours: Number | None = Field(
         None,
         gt=0,
         description="the predicted-reach rule applies only to posts at most this old (a late "
@@ -314,6 +355,18 @@ class LevelRule(_Strict):
             raise ValueError(
                 "0 is met by every post (each would open an incident at this level): set a "
                 "threshold above 0, or leave the trigger out to turn it off"
+            )
+        return value
+
+    @field_validator("predicted_reposts")
+    @classmethod
+    def _a_count(cls, value: float | None) -> float | None:
+        # 0.95 read as "95% of the viral line" was met by nearly every post: each one paged
+        if value is not None and value < 1:
+            raise ValueError(
+                f"{value:g} is below 1: predicted_reposts is a count of reposts (the "
+                "predicted 24 h reach), not a fraction of the viral line; for 95% of "
+                "thresholds.viral_reposts 1000 write 950"
             )
         return value
 
@@ -334,10 +387,10 @@ class Responses(_Strict):
     `official_accounts` under the post), per incident level, in minutes since the incident
     reached that level; past it, the incident notifies "no response" once per level."""
 
-    targets_minutes: dict[Literal["watch", "warning", "critical"], int] = Field(
-        default_factory=lambda: {"warning": 240, "critical": 30}
-    )
-    max_comment_pages: int = Field(10, ge=1, le=100, description="comments/show pages per check")
+    targets_minutes: dict[
+        Literal["watch", "warning", "critical"], Annotated[Int, _at_most_a_century("minutes")]
+    ] = Field(default_factory=lambda: {"warning": 240, "critical": 30})
+    max_comment_pages: Int = Field(10, ge=1, le=100, description="comments/show pages per check")
 
     @field_validator("targets_minutes")
     @classmethod
@@ -351,9 +404,11 @@ class Responses(_Strict):
 class Retention(_Strict):
     """How long the warehouse keeps fine-grained data (see warehouse/retention.py)."""
 
-    snapshots_full_days: float = Field(7, gt=0, description="keep every snapshot this long")
-    downsample_minutes: int = Field(60, ge=1, description="then one per post and bucket")
-    raw_payload_days: float = Field(30, gt=0, description="then mentions.raw is emptied")
+    snapshots_full_days: Days = Field(7, gt=0, description="keep every snapshot this long")
+    downsample_minutes: Annotated[Int, _at_most_a_century("minutes")] = Field(
+        60, ge=1, description="then one per post and bucket"
+    )
+    raw_payload_days: Days = Field(30, gt=0, description="then mentions.raw is emptied")
 
 
 class Levels(_Strict):
@@ -364,8 +419,8 @@ class Levels(_Strict):
     watch: LevelRule = LevelRule(p_viral=0.15, velocity_per_10min=20)
     warning: LevelRule = LevelRule(predicted_reposts=950, predicted_max_age_hours=16)
     critical: LevelRule = LevelRule(p_viral=0.6, velocity_per_10min=150)
-    resolve_after_quiet_minutes: float = Field(120, gt=0)
-    remind_critical_after_minutes: float = Field(60, gt=0)
+    resolve_after_quiet_minutes: Minutes = Field(120, gt=0)
+    remind_critical_after_minutes: Minutes = Field(60, gt=0)
 
     # That the thresholds rise from watch to critical is checked with the other cross-checks
     # (_reference_problems), so each out-of-order threshold is reported at its own path.
@@ -483,7 +538,7 @@ class Receiver(_Strict):
     webhook: WebhookReceiver | None = None
     outbox: OutboxReceiver | None = None
     quiet_hours: QuietHours | None = None
-    max_per_hour: int = Field(20, ge=1)
+    max_per_hour: Int = Field(20, ge=1)
 
     @model_validator(mode="after")
     def _one_channel(self) -> Receiver:
@@ -860,6 +915,12 @@ def _format_error(error: dict) -> str:
         return f"{_format_loc(error['loc'])}: {_unknown_setting(error['loc'])}"
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
+    if error["type"] == "finite_number":
+        trigger = error["loc"][-1] in LevelRule.model_fields
+        off = "; to turn this trigger off, leave it out" if trigger else ""
+        message = (
+            f"{value} is not a usable number: give a finite one (.inf and .nan are refused{off})"
+        )
     if error["type"] == "string_type" and isinstance(value, int | float):
         if not isinstance(value, bool):
             message += f' (YAML read it as the number {value}: quote it, "{value}")'
