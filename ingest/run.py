@@ -9,7 +9,9 @@ cursor advance to `now`. So a retry, a rerun, a crash between pages or an overla
 between runs stores nothing twice and loses nothing: whatever was not covered by a
 completed window is fetched again and duplicates are ignored by key. An item that cannot
 be read, whatever the reason, is quarantined alone: the rest of its page is stored and
-the cursor moves on (else that one item would fail every retry and stall the term).
+the cursor moves on (else that one item would fail every retry and stall the term). It
+is quarantined once per post and reason (`rejected_post_id`), not again each time an
+overlapping run reads it with grown counts.
 
 Search caps: Weibo search returns at most ~1,000 results per query and window. When a
 window hits the cap (every page full up to the cap, or `total_number` says there is
@@ -43,7 +45,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import BigInteger, Engine, Integer, String, Table
 
 from ingest.errors import MalformedResponse, RateLimited, SourceError, TokenExpired
-from ingest.weibo_parse import Mention, ParseError, quarantine_reason, storable
+from ingest.wechat import FieldMap, article_id, dig
+from ingest.weibo_parse import Mention, ParseError, quarantine_reason, status_id, storable
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.quarantine import quarantine_item
 from warehouse.schema import mentions, metric_snapshots
@@ -142,6 +145,25 @@ def check_fits(table: Table, rows: list[dict]) -> list[dict]:
     return rows
 
 
+def rejected_post_id(platform: str, client, item) -> str | None:
+    """The post id of an item that could not be stored, when it has a usable one (Weibo:
+    its `idstr`/`id`/`mid`; WeChat: the id of its article URL), else None. The quarantine
+    keeps an item with an id once per reason: re-read by the next run's overlap with
+    other counts, it is the same bad post."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        if platform == "weibo":
+            return status_id(item, "status")
+        if platform == "wechat":
+            url = dig(item, (getattr(client, "fields", None) or FieldMap()).url)
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                return article_id(url)
+    except Exception:  # noqa: BLE001 - no usable id: the whole payload keys it
+        return None
+    return None
+
+
 def _utc(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
@@ -188,7 +210,12 @@ class _Run:
                     snap = check_fits(metric_snapshots, [snapshot_row(post, self.now)])[0]
                 except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                     self.stats["quarantined"] += quarantine_item(
-                        conn, self.platform, quarantine_reason(exc), raw, self.now
+                        conn,
+                        self.platform,
+                        quarantine_reason(exc),
+                        raw,
+                        self.now,
+                        post_id=rejected_post_id(self.platform, self.client, item),
                     )
                     continue
                 times.append(post.created_at)

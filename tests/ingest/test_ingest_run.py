@@ -484,3 +484,68 @@ def test_a_whole_scheduled_day_of_faults_stores_every_mention_exactly_once(
             ).all()
         assert len(rows) == len(set(rows))
         assert stored(warehouse, platform) == sim.expected_mentions(platform)
+
+
+def _quarantine_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(quarantine.c.source, quarantine.c.reason, quarantine.c.raw).order_by(
+                    quarantine.c.id
+                )
+            )
+        ]
+
+
+class WeChatWithItems(WithItems):
+    def __init__(self, client, items):
+        self.client, self.items = client, list(items)
+        self.search_cap, self.page_size = client.search_cap, client.page_size
+        self.parse, self.fields = client.parse, client.fields
+
+
+def test_the_same_bad_post_is_quarantined_once_whatever_its_counts(warehouse, config, sim, clock):
+    """Each run re-reads an overlap window, so a post that cannot be stored comes back,
+    its counts grown: it is quarantined once per reason, with the payload first rejected.
+    Another reason, or another post, is another row; an item without a usable id is
+    keyed on its whole payload."""
+    weibo, wechat = make_clients(sim)
+    clock.advance(dt.timedelta(hours=2))
+    when = clock.now() - dt.timedelta(minutes=1)
+
+    def bad(reposts, post_id="4960000000000041", text=123, **user):
+        return {**weibo_status(post_id, text, when, **user), "reposts_count": reposts}
+
+    def article(reads, title=123, url="https://mp.weixin.qq.com/s/AbCdEf123456"):
+        return {"url": url, "publish_time": int(when.timestamp()), "title": title,
+                "content": "沐沐奶粉 结块", "biz": "MzA5", "account_name": "宝妈说",
+                "read_num": reads, "like_num": 1, "old_like_num": 2}  # fmt: skip
+
+    no_id = {"text": 123, "reposts_count": 5}
+    runs = [
+        ([bad(5), no_id], [article(100)]),
+        ([bad(9), {**no_id, "reposts_count": 9}], [article(250)]),  # counts grew
+        (
+            [bad(12), bad(12, text="沐沐奶粉 差", screen_name=123)],
+            [{**article(900, title="沐沐奶粉"), "content": 456}],
+        ),
+        ([bad(5, post_id="4960000000000042")], []),
+    ]
+    for weibo_items, wechat_items in runs:
+        clock.advance(dt.timedelta(minutes=5))
+        ingest_source(warehouse, config, WithItems(weibo, weibo_items), "weibo", clock)
+        ingest_source(warehouse, config, WeChatWithItems(wechat, wechat_items), "wechat", clock)
+    rows = _quarantine_rows(warehouse)
+    assert [(source, reason) for source, reason, _ in rows] == [
+        ("weibo", "text is int, not text"),
+        ("weibo", "status without a usable id ('')"),
+        ("wechat", "title is int, not text"),
+        ("weibo", "status without a usable id ('')"),  # no id: another payload, another row
+        ("weibo", "user.screen_name is int, not text"),  # the same post, another reason
+        ("wechat", "content is int, not text"),
+        ("weibo", "text is int, not text"),  # another post
+    ]
+    assert json.loads(rows[0][2])["reposts_count"] == 5  # the payload first rejected
+    assert json.loads(rows[2][2])["read_num"] == 100
+    assert json.loads(rows[6][2])["idstr"] == "4960000000000042"

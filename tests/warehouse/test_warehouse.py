@@ -429,3 +429,27 @@ def test_quarantine_keeps_each_payload_once_with_its_reason(warehouse):
     with warehouse.connect() as conn:
         rows = conn.execute(select(quarantine.c.reason, quarantine.c.raw)).all()
     assert sorted(rows) == [("bad json", "{not json"), ("missing field idstr", '{"text": "坏"}')]
+
+
+def test_quarantine_keeps_a_bad_post_once_per_reason_with_its_first_payload(warehouse):
+    """An item with a post id is keyed on (source, post id, reason): read again with grown
+    counts it is not stored again, and the row keeps the first payload and time."""
+    now = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    later = now + dt.timedelta(minutes=5)
+    with warehouse.begin() as conn:
+        assert quarantine_item(conn, "weibo", "bad", {"idstr": "1", "n": 5}, now, post_id="1")
+        assert not quarantine_item(conn, "weibo", "bad", {"idstr": "1", "n": 9}, later, post_id="1")
+        assert quarantine_item(conn, "weibo", "worse", {"idstr": "1", "n": 9}, later, post_id="1")
+        assert quarantine_item(conn, "weibo", "bad", {"idstr": "2", "n": 9}, later, post_id="2")
+        assert quarantine_item(conn, "wechat", "bad", {"idstr": "1", "n": 9}, later, post_id="1")
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            select(quarantine.c.source, quarantine.c.reason, quarantine.c.raw,
+                   quarantine.c.received_at).order_by(quarantine.c.id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("weibo", "bad", '{"idstr": "1", "n": 5}', now),
+        ("weibo", "worse", '{"idstr": "1", "n": 9}', later),
+        ("weibo", "bad", '{"idstr": "2", "n": 9}', later),
+        ("wechat", "bad", '{"idstr": "1", "n": 9}', later),
+    ]
