@@ -398,6 +398,28 @@ def test_every_table_and_column_is_documented():
             )
 
 
+def test_every_table_of_a_migrated_warehouse_is_documented_and_listed(warehouse):
+    """Also the tables no model defines (the migrations' version table), and README's list
+    of tables names every one analysts query."""
+    import re
+
+    from sqlalchemy import inspect
+
+    from warehouse.db import VERSION_TABLE
+    from warehouse.schema import metadata
+    from yujing.config import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^### `(\w+)`", doc, re.M))
+    tables = set(inspect(warehouse).get_table_names())
+    assert VERSION_TABLE in tables
+    assert tables - sections == set()
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("## The warehouse") :].split("## ", 2)[1]
+    missing = [t.name for t in metadata.sorted_tables if f"`{t.name}`" not in listed]
+    assert missing == []
+
+
 # --- regression tests: response categories, paging alerts, exact minutes, multi-brand posts
 
 
