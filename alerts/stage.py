@@ -559,6 +559,19 @@ def _summary_line(payload: dict) -> str:
 def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -> str:
     """Add an alert over the receiver's hourly limit to its summary for this hour (sent
     once the hour is over). Returns the summary's dedupe key."""
+    entry = {
+        "count": 1,
+        "lines": [_summary_line(payload)],
+        # the lead post's link beside its line, as a single alert carries it
+        "links": [payload.get("url")],
+        "incidents": [payload["incident_id"]],
+    }
+    return _add_to_summary(conn, config, receiver, entry, now)
+
+
+def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict, now) -> str:
+    """Add `entry` (count, lines, links, incidents: an alert's line, or a whole earlier
+    summary's) to the receiver's summary for this hour. Returns its dedupe key."""
     hour = now.replace(minute=0, second=0, microsecond=0)
     n = notifications.c
     for attempt in range(1, 20):
@@ -600,15 +613,18 @@ def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -
         if row.status != "pending":
             continue  # already going out: start another summary
         summary = json.loads(row.payload)
-        summary["count"] += 1
-        if len(summary["lines"]) < SUMMARY_LINES:
-            # the lead post's link beside its line, as a single alert carries it
-            links = summary.setdefault("links", [])
-            links += [None] * (len(summary["lines"]) - len(links))
-            summary["lines"].append(_summary_line(payload))
-            links.append(payload.get("url"))
-        if payload["incident_id"] not in summary["incidents"]:
-            summary["incidents"].append(payload["incident_id"])
+        summary["count"] += entry["count"]
+        links = summary.setdefault("links", [])
+        links += [None] * (len(summary["lines"]) - len(links))
+        given = entry.get("links") or []
+        for i, line in enumerate(entry["lines"]):
+            if len(summary["lines"]) >= SUMMARY_LINES:
+                break
+            summary["lines"].append(line)
+            links.append(given[i] if i < len(given) else None)
+        for incident in entry["incidents"]:
+            if incident not in summary["incidents"]:
+                summary["incidents"].append(incident)
         conn.execute(
             update(notifications)
             .where(n.dedupe_key == key, n.status == "pending")
@@ -1209,6 +1225,68 @@ def _supersede(engine: Engine, row, key: str) -> None:
         )
 
 
+def _sent_last_hour(conn: Connection, receiver: str, now: dt.datetime) -> int:
+    n = notifications.c
+    return conn.execute(
+        select(func.count())
+        .select_from(notifications)
+        .where(
+            n.receiver == receiver,
+            n.status == "sent",
+            n.sent_at > now - dt.timedelta(hours=1),
+            n.event.in_(INCIDENT_EVENTS),
+        )
+    ).scalar_one()
+
+
+def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.datetime) -> bool:
+    """The hourly limit, again at send time: a non-urgent alert not yet tried goes into the
+    receiver's summary for this hour instead when the receiver was already sent its
+    `max_per_hour` alerts in the last hour, and so does a summary held past the hour after
+    its own (its lines join this hour's). The limit is first applied when an alert is queued (`_admit`),
+    but alerts and summaries held by quiet hours were each admitted in their own hour and
+    all came out when the quiet hours ended (24 messages in one minute, "new" beside
+    "resolved"). True when folded."""
+    summary = row["event"] == "summary"
+    if row["attempts"] != 0 or not (
+        summary or (row["event"] in INCIDENT_EVENTS and not is_urgent(row["event"], row["level"]))
+    ):
+        return False
+    receiver = row["receiver"]
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if summary and (
+        "window_start" not in payload
+        or dt.datetime.fromisoformat(payload["window_start"]) >= hour - dt.timedelta(hours=1)
+    ):
+        return False  # the last hour's summary, due now, or this hour's: never pushed on
+    n = notifications.c
+    with engine.begin() as conn:
+        if _sent_last_hour(conn, receiver, now) < config.receiver(receiver).max_per_hour:
+            return False
+        took = conn.execute(
+            update(notifications)
+            .where(n.dedupe_key == row["dedupe_key"], n.status == row["status"], n.attempts == 0)
+            .values(status="folded")
+        ).rowcount
+        if took != 1:  # another run took it first
+            return False
+        if summary:  # its latest payload: alerts may have joined it since it was read
+            latest = json.loads(
+                conn.execute(
+                    select(n.payload).where(n.dedupe_key == row["dedupe_key"])
+                ).scalar_one()
+            )
+            into = _add_to_summary(conn, config, receiver, latest, now)
+        else:
+            into = _fold(conn, config, receiver, payload, now)
+        conn.execute(
+            update(notifications)
+            .where(n.dedupe_key == row["dedupe_key"])
+            .values(last_error=f"folded into {into} (hourly limit reached when it was due)")
+        )
+    return True
+
+
 def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict) -> dict:
     """Send every queued notification that is due, once. `channels` maps receiver names
     to channels (`alerts.channels`). Returns counts: sent, recovered (found already
@@ -1216,7 +1294,8 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     a summary's hour not over, or waiting for an earlier message of the same incident),
     skipped (claimed by another run, or orphaned), and, only when there are any, orphaned
     (of the skipped, rows for a receiver no longer in the config: kept, never sent, with a
-    WARNING naming each receiver and its count) and failures (this run's failed sends by
+    WARNING naming each receiver and its count), folded (alerts over the receiver's hourly
+    limit when they were due, added to its summary instead: `_fold_at_send`) and failures (this run's failed sends by
     receiver: {receiver: {"count": n, "last_error": text}}, for the task's failure message).
 
     The clock is read again for each row: a slow run (channel timeouts) must stamp a
@@ -1280,6 +1359,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             or (pair in blocked)
         ):
             stats["deferred"] += 1
+            continue
+        if _fold_at_send(engine, config, row, payload, now):
+            stats["folded"] = stats.get("folded", 0) + 1
             continue
         token = f"claim:{uuid.uuid4().hex}"
         claim = [

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections import Counter
 
 import pytest
 from alert_fixtures import T0, Recorder, config_with, mechanics_config
@@ -545,3 +546,44 @@ def test_a_stale_estimate_does_not_reopen_an_incident_resolved_long_ago(world, c
     result = run_escalation(world.engine, CONFIG, clock)
     assert result["opened"] == 0 and result["queued"] == 0
     assert [dict(r) for r in world.incidents()] == [old]
+
+
+def test_alerts_held_by_quiet_hours_come_out_within_the_hourly_limit(world, recorder):
+    # each held alert was admitted by the limit in its own hour; at the end of the quiet
+    # hours all of them went out in one minute (24 messages, "new" beside "resolved")
+    from yujing.clock import ManualClock
+
+    config = mechanics_config(quiet_hours={"start": "22:00", "end": "07:00"}, max_per_hour=3)
+    channels = {r.name: recorder for r in config.receivers}
+    night = ManualClock(dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC))  # 23:00 Shanghai
+    categories = ["refund", "after_sales", "quality", "counterfeit", "delivery", "pricing"]
+    for n in range(24):  # four unrelated warnings an hour, 23:00 to 04:00
+        night.set(dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=15 * n))
+        brand = ("mumu", "xingche")[n // 12]
+        world.post(f"p{n}", brand=brand, observed=200, p=0.4, velocity=5, signals=(),
+                   categories=(categories[n % 6],), at=night.now(), author=f"u{n}")  # fmt: skip
+        run_escalation(world.engine, config, night)
+        deliver_pending(world.engine, config, night, channels)
+    assert recorder.sent == []  # nothing urgent: all held
+    night.set(dt.datetime(2026, 5, 1, 23, 0, tzinfo=dt.UTC))  # 07:00: quiet hours over
+    stats = deliver_pending(world.engine, config, night, channels)
+    per_receiver = Counter(n["receiver"] for n in recorder.sent)
+    assert set(per_receiver.values()) == {3} and stats["sent"] == sum(per_receiver.values())
+    assert stats["folded"] > 0 and len({n["dedupe_key"] for n in recorder.sent}) == stats["sent"]
+    statuses = world.statuses()
+    pending = sorted(
+        k.split(":")[1] for k, s in statuses.items() if k.startswith("summary:") and s == "pending"
+    )
+    assert pending == sorted(per_receiver)  # the night's summaries joined this hour's, one each
+    night.advance(dt.timedelta(minutes=5))  # the next run sends nothing more this hour
+    assert deliver_pending(world.engine, config, night, channels)["sent"] == 0
+    night.advance(dt.timedelta(hours=1))  # the hour over: the summaries, once
+    later = deliver_pending(world.engine, config, night, channels)
+    summary = [n for n in recorder.sent if n["event"] == "summary"]
+    assert later["sent"] == len(summary) == len(per_receiver)
+    folded = [k for k, s in world.statuses().items() if s == "folded"]
+    alerts = [k for k in folded if not k.startswith("summary:")]
+    assert sum(n["payload"]["count"] for n in summary) == len(alerts)  # every one, once
+    lines = [line for n in summary for line in n["payload"]["lines"]]
+    assert len(lines) == len(alerts) and len(set(lines)) == len(lines)
+    assert deliver_pending(world.engine, config, night, channels)["sent"] == 0
