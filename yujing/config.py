@@ -138,16 +138,22 @@ def fold(text: str) -> str:
 
 
 @functools.cache
-def _script_forms(term: str) -> tuple[str, ...]:
-    """A term as written, in simplified and in traditional characters (汽车 and 汽車), so a
-    post in either script matches without converting every post. opencc is imported on
-    the first match (an ingest task), never while a DAG file parses."""
+def _to_traditional():
     from opencc import OpenCC
 
+    return OpenCC("s2t")  # reads its dictionaries: once, not once per term
+
+
+@functools.cache
+def _script_forms(term: str) -> tuple[str, ...]:
+    """A term as written, in simplified and in traditional characters (汽车 and 汽車), so a
+    post in either script matches without converting every post. The config check
+    compares terms in these forms too, so opencc is loaded when a config is validated
+    (about 0.1 s, once per process)."""
     from nlp.normalize import to_simplified
 
     simplified = to_simplified(term)
-    return tuple(dict.fromkeys((term, simplified, OpenCC("s2t").convert(simplified))))
+    return tuple(dict.fromkeys((term, simplified, _to_traditional().convert(simplified))))
 
 
 @functools.lru_cache(maxsize=256)
@@ -735,18 +741,42 @@ def _reference_problems(data: dict) -> list[tuple[Loc, str]]:
 SEARCH_FIELDS = ("name", "aliases", "keywords")
 
 
+def _match_forms(term: str) -> tuple[str, ...]:
+    """A term in every form brand matching looks for it: each script, folded."""
+    return tuple(dict.fromkeys(fold(f) for f in _script_forms(term)))
+
+
+def _inside(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether a post holding one of `long`'s forms holds one of `short`'s as matching
+    finds it (a Latin term only as a whole word: NIO is not in senior)."""
+    return any(
+        s in f and (edges is None or edges.search(f) is not None)
+        for s in short
+        for edges in [_latin_edges(s)]
+        for f in long
+    )
+
+
 def _term_problems(brands: list) -> list[tuple[Loc, str]]:
-    """Search terms that cannot work: one character long (in unrelated words: 奶 is in
-    奶茶), the same term on two brands (every post with it would count for both: ours
-    and a competitor's at once), an excluded word inside one of the brand's own search
+    """Search terms that cannot work, compared as matching compares them (folded, in
+    simplified and traditional characters: 星辰汽車 is 星辰汽车): one character long (in
+    unrelated words: 奶 is in 奶茶), the same term on two brands or one brand's term inside
+    another brand's (every post with it, or with the longer term, would count for both:
+    ours and a competitor's at once), an excluded word inside one of the brand's own search
     terms (it would drop every post that term finds), and official account ids that are
-    not ids of their platform."""
+    not ids of their platform or are listed for two brands."""
     problems: list[tuple[Loc, str]] = []
     owner: dict[str, Loc] = {}
+    # (brand index, brand code, as written, path, match forms) of every brand's terms
+    terms: list[tuple[int, str, str, Loc, tuple[str, ...]]] = []
+    excluded: dict[int, list[tuple[str, ...]]] = {}
+    duplicates: set[Loc] = set()
+    accounts_seen: dict[tuple[str, str], tuple[int, Loc]] = {}
     for i, brand in enumerate(brands):
         if not isinstance(brand, dict):
             continue
-        own: list[tuple[str, str, Loc]] = []  # (folded, as written, path)
+        code = brand.get("code") if isinstance(brand.get("code"), str) else f"brands[{i}]"
+        own: list[tuple[tuple[str, ...], str, Loc]] = []  # (match forms, as written, path)
         for field in SEARCH_FIELDS:
             values = brand.get(field)
             values = [values] if field == "name" else values
@@ -756,35 +786,41 @@ def _term_problems(brands: list) -> list[tuple[Loc, str]]:
                 if not isinstance(value, str) or not value.strip():
                     continue  # the field's own check reports it
                 loc: Loc = ("brands", i, field) if field == "name" else ("brands", i, field, j)
-                term = fold(value.strip())
-                if len(term) == 1:
+                written = value.strip()
+                forms = _match_forms(written)
+                if len(fold(written)) == 1:
                     problems.append(
                         (
                             loc,
-                            f"{value.strip()!r} is a single character: it is part of "
+                            f"{written!r} is a single character: it is part of "
                             "unrelated words (奶 is in 奶茶) and would file a flood of posts "
                             "under this brand; use a word of at least two characters",
                         )
                     )
-                first = owner.get(term)
-                if first is None:
-                    owner[term] = loc
-                elif first[1] != i:
+                first = next((owner[f] for f in forms if f in owner), None)
+                if first is not None and first[1] != i:
+                    duplicates.update((loc, first))
                     problems.append(
                         (
                             loc,
-                            f"{value.strip()!r} is also a search term of another brand "
+                            f"{written!r} is also a search term of another brand "
                             f"({_format_loc(first)}): every post with it would count for "
-                            "both; keep it on one brand",
+                            "both; keep it on one brand (simplified and traditional "
+                            "characters are the same term)",
                         )
                     )
-                own.append((term, value.strip(), loc))
+                for f in forms:
+                    owner.setdefault(f, loc)
+                own.append((forms, written, loc))
+                terms.append((i, code, written, loc, forms))
         exclude = brand.get("exclude")
+        excluded[i] = []
         for j, word in enumerate(exclude if isinstance(exclude, list) else []):
             if not isinstance(word, str) or not word.strip():
                 continue
-            folded = fold(word.strip())
-            swallowed = next((t for t in own if folded in t[0]), None)
+            forms = _match_forms(word.strip())
+            excluded[i].append(forms)
+            swallowed = next((t for t in own if any(f in g for f in forms for g in t[0])), None)
             if swallowed is not None:
                 problems.append(
                     (
@@ -801,9 +837,54 @@ def _term_problems(brands: list) -> list[tuple[Loc, str]]:
                 continue
             for j, uid in enumerate(ids):
                 uid = _account_id(uid)
+                loc = ("brands", i, "official_accounts", platform, j)
                 why = _account_problem(platform, uid) if isinstance(uid, str) else None
                 if why:
-                    problems.append((("brands", i, "official_accounts", platform, j), why))
+                    problems.append((loc, why))
+                elif isinstance(uid, str):
+                    seen = accounts_seen.setdefault((platform, uid), (i, loc))
+                    if seen[0] != i:
+                        problems.append(
+                            (
+                                loc,
+                                f"{uid!r} is also an official account of another brand "
+                                f"({_format_loc(seen[1])}): its replies would count as both "
+                                "brands' responses; list each account under its own brand",
+                            )
+                        )
+    # a term inside another brand's term: every post with the longer one counts for both,
+    # unless the shorter term's brand excludes it
+    inside: list[tuple[tuple, tuple]] = []
+    for short in terms:
+        for long in terms:
+            i, k = short[0], long[0]
+            if (
+                k == i
+                or short[3] in duplicates
+                or long[3] in duplicates
+                or set(short[4]) & set(long[4])
+                or not _inside(short[4], long[4])
+                or any(_inside(word, long[4]) for word in excluded.get(i, []))
+            ):
+                continue
+            inside.append((short, long))
+    # 沐沐 (mumu) inside 沐沐奶 (a competitor's) because 沐沐奶 is inside mumu's 沐沐奶粉:
+    # one problem, 沐沐奶's, reported once
+    culprits = {(short[3], long[0]) for short, long in inside}
+    reported: set[Loc] = set()
+    for (i, code, written, loc, _), (_, other_code, other, other_loc, _) in inside:
+        if loc in reported or (other_loc, i) in culprits:
+            continue
+        reported.add(loc)
+        problems.append(
+            (
+                loc,
+                f"{written!r} (brand {code}) is part of {other!r}, a search term of "
+                f"brand {other_code} ({_format_loc(other_loc)}): every post naming "
+                f"{other} would count for both brands; use a term that is not part of "
+                f"it, or add {other!r} to brand {code}'s exclude",
+            )
+        )
     return problems
 
 
