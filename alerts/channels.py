@@ -51,7 +51,7 @@ from yujing.connections import MissingConnection, endpoint
 
 log = logging.getLogger(__name__)
 
-CHART_EVENTS = ("open", "escalate", "digest")  # reminders/resolutions skip the chart
+CHART_EVENTS = ("open", "escalate", "joined", "digest")  # reminders/resolutions skip the chart
 
 
 class Channel(Protocol):
@@ -334,7 +334,7 @@ class SlackChannel:
             kwargs.update(
                 channel=channel_id,
                 thread_ts=root_ts,
-                reply_broadcast=event in ("escalate", "remind", "noresponse"),
+                reply_broadcast=event in ("escalate", "joined", "remind", "noresponse"),
             )
         response = self.client.chat_postMessage(**kwargs)
         channel_id, ts = response["channel"], response["ts"]

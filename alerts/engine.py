@@ -9,6 +9,9 @@ of its posts has warranted (`alerts.levels`) and never falls while it is open.
 Events, each notified once:
 - "open": the first time the evidence reaches watch;
 - "escalate": the level rises (a falling estimate never notifies);
+- "joined": another post joins the open incident warranting its level (at least
+  warning) without raising it: news the level alone would hide (a journalist's post about
+  the same defect joining an acknowledged incident), announced once per post;
 - "remind": the incident is critical and nobody acknowledged it at that level, once per
   `levels.remind_critical_after_minutes` since it became critical;
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
@@ -44,7 +47,8 @@ from yujing.config import Config
 
 GROUP_WINDOW = dt.timedelta(hours=6)
 UNCATEGORISED = "negative"
-EVENTS = ("open", "escalate", "remind", "resolve")
+EVENTS = ("open", "escalate", "joined", "remind", "resolve")
+JOIN_LEVEL = "warning"  # a post joining at a level that pages anyone is announced
 
 __all__ = [
     "EVENTS",
@@ -137,6 +141,9 @@ class IncidentState:
     posts: Mapping[str, PostState] = field(default_factory=dict)
     lead_post: str = ""
     occurrence: int = 1
+    # posts that joined in this evaluation at a paging level the incident already had (the
+    # "joined" event announces each); not stored: the next evaluation starts empty
+    joined: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -297,12 +304,15 @@ def evaluate(
     posts = dict(state.posts)
     grew = False
     best: tuple[str | None, Evidence | None, tuple[str, ...]] = (None, None, ())
+    joined = []
     for ev in items:
         d = decide(config, ev)
         before = posts.get(ev.key)
         if before is None:
             grew_now = True  # a new related post is activity too
             posts[ev.key] = PostState(ev, ev.observed, _growth_time(ev, now), d.level)
+            if rank(d.level) >= max(rank(state.level), rank(JOIN_LEVEL)):
+                joined.append(ev.key)
         else:
             grew_now = ev.observed > before.peak_observed
             posts[ev.key] = PostState(
@@ -330,6 +340,7 @@ def evaluate(
         crossed_viral_at=state.crossed_viral_at
         or (now if any(ev.observed >= viral for ev in items) else None),
         category=category,
+        joined=(),
     )
     level, lead, reasons = best
     current = posts.get(state.lead_post)
@@ -350,12 +361,15 @@ def evaluate(
     if not grew and now - new.last_growth_at >= quiet:
         return replace(new, status="resolved", resolved_at=now), ["resolve"]
 
+    events = []
+    if joined:
+        new, events = replace(new, joined=tuple(joined)), ["joined"]
     if new.level == "critical" and not new.acknowledged:
         due = remind_bucket(config, new.level_changed_at, now)
         done = remind_bucket(config, new.level_changed_at, new.last_reminded_at)
         if due >= 1 and due > done:
-            return replace(new, last_reminded_at=now), ["remind"]
-    return new, []
+            return replace(new, last_reminded_at=now), [*events, "remind"]
+    return new, events
 
 
 def close(state: IncidentState, now: dt.datetime, reason: str) -> IncidentState:

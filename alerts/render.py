@@ -46,6 +46,7 @@ LEVEL_ZH = {"watch": "关注", "warning": "预警", "critical": "紧急"}
 EVENT_ZH = {
     "open": "新事件 new",
     "escalate": "升级 escalated",
+    "joined": "新帖加入 another post joined",
     "remind": "提醒(未确认) reminder: not acknowledged",
     "resolve": "已平息 resolved",
     "noresponse": "品牌未回应 no brand response",

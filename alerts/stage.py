@@ -60,6 +60,7 @@ from alerts.engine import (
     remind_bucket,
     strength,
 )
+from alerts.levels import decide
 from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
@@ -86,6 +87,7 @@ OCCURRENCE_PROBE = 8  # incident ids per label set looked up at once (`_latest_b
 EVENT_ORDER = {
     "open": 0,
     "escalate": 1,
+    "joined": 1,
     "remind": 2,
     "resolve": 3,
     "summary": 4,
@@ -94,12 +96,13 @@ EVENT_ORDER = {
     "noresponse": 2,
     "answered": 2,
 }
-INCIDENT_EVENTS = ("open", "escalate", "remind", "resolve")
+INCIDENT_EVENTS = ("open", "escalate", "joined", "remind", "resolve")
 URGENT_EVENTS = ("open", "escalate", "remind", "noresponse")  # at the critical level
 RELEASABLE = ("open", "escalate", "noresponse", "answered")  # sent late after a silence
 STAT_FOR_EVENT = {
     "open": "opened",
     "escalate": "escalated",
+    "joined": "joined",
     "resolve": "resolved",
     "remind": "reminded",
     "noresponse": "noresponse",
@@ -521,6 +524,8 @@ def dedupe_key(
         bucket = remind_bucket(config, state.level_changed_at, state.last_reminded_at)
         event = f"remind#{bucket}"
     key = f"{state.incident_id}:{event}:{state.level}:{receiver}"
+    if event == "joined":  # once per post, whatever the level
+        key = f"{state.incident_id}:{event}:{state.lead_post}:{receiver}"
     if event == "answered":  # once per post answered under, whatever the level
         post = f":{answered}" if answered and answered != state.root_post_id else ""
         key = f"{state.incident_id}:{event}{post}:{receiver}"
@@ -640,15 +645,16 @@ def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict
 def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
     """Update incidents from the latest evidence and queue their notifications.
 
-    Returns counts: evidence, opened, escalated, reminded, resolved, noresponse, answered,
+    Returns counts: evidence, opened, escalated, joined, reminded, resolved, noresponse,
+    answered,
     queued (rows to send), silenced, folded, released (silenced rows sent after all once
     their silence ended; counted in queued or folded too), closed (open incidents of a
     brand no longer ours: `_close_unwatched`).
     """
     now = clock.now()
     stats = dict.fromkeys(
-        ("evidence", "opened", "escalated", "reminded", "resolved", "noresponse", "answered",
-         "queued", "silenced", "folded", "released", "closed"),
+        ("evidence", "opened", "escalated", "joined", "reminded", "resolved", "noresponse",
+         "answered", "queued", "silenced", "folded", "released", "closed"),
         0,
     )  # fmt: skip
     with engine.begin() as conn:
@@ -671,6 +677,9 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
             curve = _curve(conn, lead.platform, lead.post_id) if lead else []
             for event in events:
                 stats[STAT_FOR_EVENT[event]] += 1
+                if event == "joined":
+                    _queue_joined(conn, config, state, now, silences, stats)
+                    continue
                 payload = build_payload(config, state, event, now, series, counts, curve)
                 told = event in ("open", "escalate") and _with_known_answer(
                     conn, config, state, payload
@@ -683,6 +692,32 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
         _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
     return stats
+
+
+def _queue_joined(conn, config: Config, state: IncidentState, now, silences, stats) -> None:
+    """Announce each post that joined the incident at its level: the alert is about that
+    post (its text, author, figures and chart; a silence of another post does not mute
+    it), in the incident's thread, with the incident's lead among the related posts."""
+    for key in state.joined:
+        post = state.posts.get(key)
+        if post is None:
+            continue
+        ev = post.evidence
+        lead = state.lead
+        why = f"加入事件 joined incident {state.incident_id} at its level ({state.level})" + (
+            f"; its lead post {lead.post_id}" if lead and lead.key != key else ""
+        )
+        view = replace(state, lead_post=key, reasons=(*decide(config, ev).reasons, why))
+        payload = build_payload(
+            config,
+            view,
+            "joined",
+            now,
+            _series(conn, ev.platform, ev.post_id),
+            _counts(conn, ev.platform, ev.post_id),
+            _curve(conn, ev.platform, ev.post_id),
+        )
+        _queue(conn, config, view, "joined", payload, silences, now, stats)
 
 
 def _close_unwatched(conn, config: Config, states, now: dt.datetime, stats: dict) -> list:
