@@ -286,6 +286,61 @@ CRON_PRESETS = {
 }
 
 
+# Each cron field's range, the unit a step in it counts, and what a step cannot exceed
+# without firing once per the next larger unit (*/90 in the minute field is minute 0 of
+# every hour, which croniter accepts and Airflow describes as "Every 90 minutes").
+_CRON_FIELDS = (
+    ("minute", 0, 59, "minutes", "hour"),
+    ("hour", 0, 23, "hours", "day"),
+    ("day of month", 1, 31, "days", "month"),
+    ("month", 1, 12, "months", "year"),
+    ("day of week", 0, 6, "days", "week"),
+)
+
+
+def _cron_step_hint(field: str, step: int) -> str:
+    if field == "minute":
+        if step % 60 == 0:
+            hours = step // 60
+            if hours == 1:
+                return "for every hour write '0 * * * *'"
+            return f"for every {hours} hours write '0 */{hours} * * *'"
+        return (
+            f"every {step} minutes is not one cron expression: use a step that divides 60 "
+            "('*/30 * * * *') or whole hours ('0 */2 * * *', every 2 hours)"
+        )
+    if field == "hour":
+        if step % 24 == 0:
+            days = step // 24
+            if days == 1:
+                return "for every day write '0 0 * * *'"
+            return f"for every {days} days write '0 0 */{days} * *'"
+        return (
+            f"every {step} hours is not one cron expression: use a step that divides 24 "
+            "('0 */12 * * *') or whole days ('0 0 */2 * *', every 2 days)"
+        )
+    if field == "day of month":
+        return "use a step up to 30, or the month field ('0 0 1 */2 *', every 2 months)"
+    if field == "month":
+        return "use a step up to 11 ('0 0 1 */6 *', every 6 months), or list the months"
+    return "use a step up to 6, or list the days ('0 9 * * 1,4')"
+
+
+def _cron_step_problem(value: str) -> str | None:
+    """Why a 5-field cron has a step no larger unit can hold, or None."""
+    for text, (field, low, high, unit, larger) in zip(value.split(), _CRON_FIELDS, strict=True):
+        for part in text.split(","):
+            step = re.search(r"/(\d+)$", part)
+            if step and int(step[1]) > high - low:
+                n = int(step[1])
+                return (
+                    f"{value!r}: the step /{n} in the {field} field is larger than the "
+                    f"field's range ({low}-{high}), so it fires once per {larger}, not every "
+                    f"{n} {unit}; {_cron_step_hint(field, n)}"
+                )
+    return None
+
+
 class Schedule(_Strict):
     cron: str
     timezone: str | None = None
@@ -306,6 +361,9 @@ class Schedule(_Strict):
             )
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
+        step_problem = _cron_step_problem(value)
+        if step_problem:
+            raise ValueError(step_problem)
         try:
             croniter(value, dt.datetime(2000, 1, 1)).get_next(dt.datetime)
         except CroniterBadDateError:
@@ -495,7 +553,20 @@ def _quoted_time(value: object) -> object:
     return value
 
 
-Time = Annotated[str, BeforeValidator(_quoted_time), Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+def _hh_mm(value: str) -> str:
+    if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return value
+    # 7:00 for 07:00: say so (7:5 could be 07:05 or 07:50, so no guess there)
+    near = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    hint = ""
+    if near and int(near[1]) < 24 and int(near[2]) < 60:
+        hint = f': write "{int(near[1]):02d}:{near[2]}"'
+    raise ValueError(
+        f"{value!r} is not a time as HH:MM (24-hour clock, two digits each, 00:00 to 23:59){hint}"
+    )
+
+
+Time = Annotated[str, BeforeValidator(_quoted_time), AfterValidator(_hh_mm)]
 
 
 class QuietHours(_Strict):
@@ -1101,7 +1172,18 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         raise ConfigError(str(file), [f"cannot read the file: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
         # a binary or wrongly-encoded file is a bad config like any other, not a traceback
-        problem = f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})"
+        raw = exc.object
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        try:
+            raw.decode("gbk")
+            saved_as = " (it looks saved as GBK)"
+        except UnicodeDecodeError:
+            saved_as = ""
+        problem = (
+            f"line {line}, column {column}: not UTF-8 text (byte "
+            f"{raw[exc.start : exc.start + 1]!r}){saved_as}: save the file as UTF-8"
+        )
         raise ConfigError(str(file), [problem]) from None
     try:
         data, duplicates = _safe_load_unique(text)
@@ -1109,6 +1191,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem or "tab" in problem:
+            problem += " (a tab: indent with spaces, not tabs)"
         raise ConfigError(str(file), [f"{where}: YAML syntax error: {problem}"]) from None
     problems = duplicates + _problems(data)
     if problems:

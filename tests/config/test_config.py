@@ -189,7 +189,7 @@ CASES = [
     ),
     (
         _set(["receivers", 0, "quiet_hours"], {"start": "25:00", "end": "07:00"}),
-        "receivers[0].quiet_hours.start: String should match pattern",
+        "receivers[0].quiet_hours.start: '25:00' is not a time as HH:MM",
     ),
 ]
 
