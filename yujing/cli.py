@@ -163,19 +163,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The subcommands that work on the warehouse at $YUJING_WAREHOUSE_URL (the demo makes its own)
+WAREHOUSE_COMMANDS = frozenset({"silence", "ack", "report", "export", "backfill"})
+
+
+def _warehouse_shown() -> tuple[str, str | None]:
+    """The warehouse URL the commands use, as it can be shown (password hidden), and its
+    password (to keep it out of a driver's message too)."""
+    from sqlalchemy import make_url
+
+    from warehouse.db import warehouse_url
+
+    url = make_url(warehouse_url())
+    return url.render_as_string(hide_password=True), url.password
+
+
+def _one_line_error(command: str, exc: Exception) -> str | None:
+    """The one line to print for an error that is a setting's, not a bug: an invalid
+    config, an unusable, unreachable or too new warehouse. None: raise it (a traceback).
+    Only modules already imported are looked at: the error came from one of them."""
+    config = sys.modules.get("yujing.config")
+    if config is not None and isinstance(exc, config.ConfigError):
+        return " ".join(line.strip() for line in str(exc).splitlines())
+    if command not in WAREHOUSE_COMMANDS:
+        return None
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.ArgumentError | ValueError):
+        try:
+            _warehouse_shown()
+        except (sa_exc.ArgumentError, ValueError) as bad:  # ValueError: a port not a number
+            return f"bad warehouse URL in YUJING_WAREHOUSE_URL: {bad}"
+        if isinstance(exc, sa_exc.NoSuchModuleError):  # an unknown database or driver name
+            return f"bad warehouse URL in YUJING_WAREHOUSE_URL: {exc}"
+        return None
+    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        shown, password = _warehouse_shown()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if password:
+            reason = reason.replace(password, "***")
+        return f"cannot use the warehouse {shown}: {reason}"
+    alembic_exc = sys.modules.get("alembic.util.exc")
+    if alembic_exc is not None and isinstance(exc, alembic_exc.CommandError):
+        shown, _ = _warehouse_shown()
+        if "Can't locate revision" in str(exc):
+            return (
+                f"the warehouse {shown} is at a migration this checkout does not have "
+                f"({exc}): it was upgraded by a newer Yujing; update this checkout"
+            )
+        return f"the warehouse {shown} could not be migrated: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PASSTHROUGH:
         # argparse's REMAINDER drops a leading "--option"; pass these through untouched
         args = argparse.Namespace(rest=argv[1:], func=PASSTHROUGH[argv[0]][1])
+        command = argv[0]
     else:
         args = build_parser().parse_args(argv)
+        command = f"{args.command} {args.action}"
     try:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        message = _one_line_error(command, exc)
+        if message is None:
+            raise
+        print(f"yujing {command}: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

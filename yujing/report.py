@@ -352,6 +352,7 @@ def report_main(argv: list[str], engine=None) -> int:
     if problem:
         print(f"yujing report: cannot write {out}: {problem}", file=sys.stderr)
         return 2
+    config = load_config()  # an invalid config fails here, before a file is opened
     engine = engine or make_engine()
     problem = not_upgraded(engine)
     if problem:
@@ -363,7 +364,7 @@ def report_main(argv: list[str], engine=None) -> int:
         return 1
     try:
         with open(out, "w", encoding="utf-8") as f:
-            f.write(render_report(data, load_config()))
+            f.write(render_report(data, config))
     except OSError as exc:  # e.g. no permission to write, disk full
         print(f"yujing report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,119 @@
+"""A command that cannot run says why in one line on stderr (exit 1), not a traceback: an
+invalid config, an unreachable or unparseable warehouse URL (its password hidden), a
+warehouse migrated by a newer checkout."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from warehouse.db import VERSION_TABLE, make_engine, shared_engine, upgrade
+from yujing.cli import main
+
+UNREACHABLE = "postgresql+psycopg2://u:s3cret@127.0.0.1:1/yujing"
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    monkeypatch.setenv("YUJING_WAREHOUSE_URL", url)
+    upgrade(make_engine(url))
+    shared_engine.cache_clear()
+    yield url
+    shared_engine.cache_clear()
+
+
+@pytest.fixture
+def bad_config(tmp_path, monkeypatch):
+    path = tmp_path / "bad.yaml"
+    path.write_text("brands: []\n", encoding="utf-8")
+    monkeypatch.setenv("YUJING_CONFIG", str(path))
+    return path
+
+
+def one_line(capsys, prefix: str) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    assert err.startswith(prefix), err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [(["silence", "list"], "silence"), (["demo", "--hours", "0.5"], "demo")],
+)
+def test_an_invalid_config_is_one_line(
+    warehouse, bad_config, capsys, monkeypatch, tmp_path, argv, command
+):
+    monkeypatch.setenv("YUJING_HOME", str(tmp_path / "home"))  # the demo sets its own
+    assert main(argv) == 1
+    err = one_line(capsys, f"yujing {command}: invalid Yujing config {bad_config}")
+    assert "brands: List should have at least 1 item" in err
+
+
+def test_report_with_an_invalid_config_is_one_line_and_writes_nothing(
+    warehouse, bad_config, capsys, tmp_path
+):
+    out = tmp_path / "r.html"
+    assert main(["report", "INC-1", "--out", str(out)]) == 1
+    one_line(capsys, f"yujing report: invalid Yujing config {bad_config}")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["silence", "list"], "silence"),
+        (["ack", "abc"], "ack"),
+        (["export", "v_top_complaints"], "export"),
+        (["report", "abc", "--out", "{tmp}/r.html"], "report"),
+    ],
+)
+def test_an_unreachable_warehouse_is_one_line_with_the_password_hidden(
+    monkeypatch, capsys, tmp_path, argv, command
+):
+    monkeypatch.setenv("YUJING_WAREHOUSE_URL", UNREACHABLE)
+    shared_engine.cache_clear()
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 1
+    err = one_line(
+        capsys, f"yujing {command}: cannot use the warehouse postgresql+psycopg2://u:***@"
+    )
+    assert "s3cret" not in err and "Connection refused" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["silence", "list"], "silence"),
+        (["ack", "abc"], "ack"),
+        (["export", "v_top_complaints"], "export"),
+    ],
+)
+@pytest.mark.parametrize("url", ["notaurl", "postgresql://u:s3cret@host:port/db", "nodb://x"])
+def test_an_unusable_warehouse_url_is_one_line(monkeypatch, capsys, argv, command, url):
+    monkeypatch.setenv("YUJING_WAREHOUSE_URL", url)
+    shared_engine.cache_clear()
+    assert main(argv) == 1
+    err = one_line(capsys, f"yujing {command}: bad warehouse URL in YUJING_WAREHOUSE_URL")
+    assert "s3cret" not in err
+
+
+def test_a_warehouse_from_a_newer_checkout_is_one_line(warehouse, capsys):
+    with make_engine(warehouse).begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0099'"))
+    assert main(["silence", "list"]) == 1
+    err = one_line(capsys, "yujing silence: the warehouse sqlite:///")
+    assert "0099" in err and "newer" in err
+
+
+def test_a_bug_still_shows_its_traceback(monkeypatch):
+    """Only the errors of a setting are one line: anything else is still raised."""
+    import yujing.export
+
+    def boom(argv):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(yujing.export, "export_main", boom)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["export", "v_top_complaints"])
