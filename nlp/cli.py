@@ -28,20 +28,30 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         "--negative-below",
         type=_probability,
         default=None,
-        help="P(positive) below which a post is negative (default: the config's, 0.4)",
+        help="P(positive) below which a post is negative (default: the config's "
+        "thresholds.negative_below; 0.4 when there is no config file)",
     )
     args = parser.parse_args(argv)
 
     from nlp.scorer import Scorer, brand_words
-    from yujing.config import ConfigError, load_config
+    from yujing.config import ConfigError, config_path, load_config
 
-    try:
-        config = load_config()
+    # The config of $YUJING_CONFIG or config/yujing.yaml, as the pipeline reads it. Without
+    # any config file (an installed copy), the defaults: 0.4 and no brand words. A config
+    # that is there but invalid is an error: scoring with the defaults instead would quietly
+    # give other results than the pipeline.
+    path = config_path()
+    words, negative_below = [], 0.4
+    if os.environ.get("YUJING_CONFIG") or path.exists():
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            problem = " ".join(line.strip() for line in str(exc).splitlines())
+            print(f"yujing score: {problem}", file=sys.stderr)
+            return 1
         # the words the pipeline protects (yujing/resources.py lists the same ones)
         words = brand_words(config)
         negative_below = config.thresholds.negative_below
-    except ConfigError:
-        words, negative_below = [], 0.4
     if args.negative_below is not None:
         negative_below = args.negative_below
     scorer = Scorer.load(extra_words=words, negative_below=negative_below)

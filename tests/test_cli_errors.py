@@ -117,3 +117,51 @@ def test_a_bug_still_shows_its_traceback(monkeypatch):
     monkeypatch.setattr(yujing.export, "export_main", boom)
     with pytest.raises(ValueError, match="a bug"):
         main(["export", "v_top_complaints"])
+
+
+# --- yujing score ------------------------------------------------------------------------
+
+
+def _score(argv=()):
+    import io
+
+    from nlp.cli import score_main
+
+    out = io.StringIO()
+    return score_main(list(argv), io.StringIO("沐沐奶粉很好喝\n"), out), out.getvalue()
+
+
+def test_score_with_an_invalid_config_fails_in_one_line(bad_config, capsys):
+    code, out = _score()
+    assert code == 1 and out == ""
+    one_line(capsys, f"yujing score: invalid Yujing config {bad_config}")
+
+
+def test_score_with_a_config_named_but_missing_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("YUJING_CONFIG", str(tmp_path / "absent.yaml"))
+    code, out = _score()
+    assert code == 1 and out == ""
+    one_line(capsys, "yujing score: invalid Yujing config")
+
+
+def test_score_through_the_yujing_command_fails_in_one_line(bad_config, capsys):
+    assert main(["score", "/dev/null"]) == 1
+    one_line(capsys, "yujing score: invalid Yujing config")
+
+
+def test_score_without_any_config_file_uses_the_defaults(tmp_path, monkeypatch):
+    import json
+
+    import yujing.config
+
+    monkeypatch.delenv("YUJING_CONFIG", raising=False)
+    monkeypatch.setattr(yujing.config, "DEFAULT_CONFIG_PATH", tmp_path / "none.yaml")
+    code, out = _score()
+    assert code == 0 and json.loads(out)["negative"] is False
+
+
+def test_score_help_says_where_its_default_threshold_comes_from(capsys):
+    with pytest.raises(SystemExit):
+        _score(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "thresholds.negative_below; 0.4 when there is no config file" in help_text
