@@ -1,5 +1,8 @@
 """`yujing export VIEW [--format csv|parquet] [--out FILE]`: a whole view to a file.
 
+The format is what `--out`'s name ends with (`.parquet` or `.csv`) unless `--format` says
+(a `--format` that contradicts the name is refused); CSV otherwise.
+
 For analysts who live in pandas: any analyst view (docs/warehouse.md) streams out in
 chunks with a progress bar on large exports; filter it in pandas afterwards. Only the
 documented views can be named (the name is checked against the list, never pasted into
@@ -32,6 +35,7 @@ from pathlib import Path
 from yujing.atomic import replacing
 
 CHUNK = 50_000
+FORMAT_OF_SUFFIX = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 # a spreadsheet evaluates a cell starting with one of these (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
@@ -154,9 +158,24 @@ def export_main(argv: list[str], engine=None, stdout=None) -> int:
     views = list(files)
     parser = argparse.ArgumentParser(prog="yujing export", description=__doc__)
     parser.add_argument("view", help=f"one of: {', '.join(views)}")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        help="default: what --out's name ends with (.parquet or .csv), else csv",
+    )
     parser.add_argument("--out", help="output file (csv: default stdout)")
     args = parser.parse_args(argv)
+    # top.parquet is Parquet: CSV written under a .parquet name (the old default) failed in
+    # pandas; a --format that contradicts the name is refused rather than guessed
+    named = FORMAT_OF_SUFFIX.get(Path(args.out).suffix.lower()) if args.out else None
+    if args.format and named and args.format != named:
+        print(
+            f"yujing export: --format {args.format} does not match {args.out} (a "
+            f"{named} name): drop --format, or name the file .{args.format}",
+            file=sys.stderr,
+        )
+        return 2
+    args.format = args.format or named or "csv"
     if args.view not in views:
         print(
             f"yujing export: unknown view {args.view!r}; choose from {', '.join(views)}",
