@@ -1035,11 +1035,14 @@ def _silence_alert(conn, state: IncidentState, payload: dict, silences) -> dict:
     }
 
 
-def _admit(conn, config, receiver: str, urgent: bool, payload: dict, now) -> tuple[str, str]:
-    """The rate limit: ("pending", None), or ("folded", note) past the hourly limit."""
+def _admit(conn, config, receiver: str, urgent: bool, payload: dict, now) -> tuple:
+    """The rate limit: ("pending", None, None), or ("folded", note, summary key) past the
+    hourly limit (a folded row keeps its summary's key in `external_id`: when the summary
+    goes out, its `sent_at` is set too, so the views count the alert as delivered)."""
     if not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
-        return "folded", f"folded into {_fold(conn, config, receiver, payload, now)}"
-    return "pending", None
+        summary = _fold(conn, config, receiver, payload, now)
+        return "folded", f"folded into {summary}", summary
+    return "pending", None, None
 
 
 def _release(conn, config, state, key, receiver, event, payload, created, now, stats) -> None:
@@ -1049,12 +1052,14 @@ def _release(conn, config, state, key, receiver, event, payload, created, now, s
     muted = local_time(_utc(created), config.timezone)
     payload = {**payload, "reasons": [*payload.get("reasons", []), f"静音已结束 silence "
                f"ended: muted since {muted}, still open"]}  # fmt: skip
-    status, note = _admit(conn, config, receiver, is_urgent(event, state.level), payload, now)
+    urgent = is_urgent(event, state.level)
+    status, note, summary = _admit(conn, config, receiver, urgent, payload, now)
     released = conn.execute(
         update(notifications)
         .where(notifications.c.dedupe_key == key, notifications.c.status == "silenced")
         .values(
             status=status,
+            external_id=summary,
             created_at=now,
             last_error=note or f"silenced since {muted}; released when the silence ended",
             payload=json.dumps(payload, ensure_ascii=False, default=str),
@@ -1088,11 +1093,11 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
                 _release(conn, config, state, key, receiver, event, payload,
                          exists.created_at, now, stats)  # fmt: skip
             continue
-        status, note = "pending", None
+        status, note, summary = "pending", None, None
         if silence:
             status, note = "silenced", f"silenced by {silence}"
         else:
-            status, note = _admit(conn, config, receiver, urgent, payload, now)
+            status, note, summary = _admit(conn, config, receiver, urgent, payload, now)
         added = insert_ignore(
             conn,
             notifications,
@@ -1108,6 +1113,7 @@ def _queue(conn, config, state, event, payload, silences, now, stats) -> None:
                     "attempts": 0,
                     "created_at": now,
                     "last_error": note,
+                    "external_id": summary,
                     "payload": body,
                 }
             ],
@@ -1312,12 +1318,20 @@ def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.da
                 ).scalar_one()
             )
             into = _add_to_summary(conn, config, receiver, latest, now)
+            conn.execute(  # its alerts now go out with that one
+                update(notifications)
+                .where(n.status == "folded", n.external_id == row["dedupe_key"])
+                .values(external_id=into)
+            )
         else:
             into = _fold(conn, config, receiver, payload, now)
         conn.execute(
             update(notifications)
             .where(n.dedupe_key == row["dedupe_key"])
-            .values(last_error=f"folded into {into} (hourly limit reached when it was due)")
+            .values(
+                external_id=into,
+                last_error=f"folded into {into} (hourly limit reached when it was due)",
+            )
         )
     return True
 
@@ -1480,16 +1494,24 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             if pair:
                 blocked.add(pair)
             continue
+        sent_at = clock.now()
         if not _finish(
             engine,
             key,
             token,
             status="sent",
-            sent_at=clock.now(),
+            sent_at=sent_at,
             external_id=str(external)[:200],
             last_error=partial,
         ):
             log.error("notification %s: lost its claim while sending (lease %s)", key, LEASE)
+        elif row["event"] == "summary":  # the alerts folded into it reached the receiver now
+            with engine.begin() as conn:
+                conn.execute(
+                    update(notifications)
+                    .where(n.status == "folded", n.external_id == key, n.sent_at.is_(None))
+                    .values(sent_at=sent_at)
+                )
         _supersede(engine, row, key)
     for name, count in sorted(orphaned.items()):
         log.warning(

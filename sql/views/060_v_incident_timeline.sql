@@ -5,7 +5,8 @@
 -- email, webhook), 0 for an outbox record (the watch level: a record, nobody is paged);
 -- NULL for the other events. is_alert: 1 for the notifications v_alert_outcomes counts as
 -- alerts (an open or escalate that paged someone), else 0: not the outbox records, nor the
--- answered / noresponse / remind / resolve notes.
+-- answered / noresponse / remind / resolve notes. An alert folded into an hourly summary
+-- is listed when that summary was sent (notified:<event>, receiver as for the summary).
 -- column types: event text, level text, receiver text, lead_minutes float,
 -- column types: paged integer, is_alert integer
 CREATE VIEW v_incident_timeline AS
@@ -25,7 +26,8 @@ JOIN (
            CASE WHEN channel = 'outbox' THEN 0 ELSE 1 END,
            CASE WHEN channel <> 'outbox' AND event IN ('open', 'escalate') THEN 1 ELSE 0 END
     FROM notifications
-    WHERE status = 'sent' AND incident_id IS NOT NULL
+    WHERE (status = 'sent' OR (status = 'folded' AND sent_at IS NOT NULL))
+      AND incident_id IS NOT NULL
     UNION ALL
     SELECT incident_id, 'crossed_viral', NULL, NULL, crossed_viral_at, NULL, 0
     FROM incidents WHERE crossed_viral_at IS NOT NULL

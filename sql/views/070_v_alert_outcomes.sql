@@ -4,7 +4,9 @@
 -- An alert is an open or escalate notification sent to a receiver that reaches a person
 -- (channel slack, email or webhook: the levels the routing pages, warning and critical by
 -- default). The watch level's outbox records page nobody: the first of those (or of the
--- alerts, whichever came first) is first_recorded_at, kept for comparison.
+-- alerts, whichever came first) is first_recorded_at, kept for comparison. An alert over
+-- its receiver's hourly limit is folded into the hour's summary and reached the receiver
+-- when that summary was sent: it counts from then (status 'folded' with sent_at set).
 -- column types: first_alert_at timestamp, went_viral integer, lead_minutes float,
 -- column types: first_recorded_at timestamp, alerted integer
 CREATE VIEW v_alert_outcomes AS
@@ -24,6 +26,7 @@ LEFT JOIN (
            MIN(CASE WHEN channel <> 'outbox' THEN sent_at END) AS first_alert_at,
            MIN(sent_at) AS first_recorded_at
     FROM notifications
-    WHERE status = 'sent' AND incident_id IS NOT NULL AND event IN ('open', 'escalate')
+    WHERE (status = 'sent' OR (status = 'folded' AND sent_at IS NOT NULL))
+      AND incident_id IS NOT NULL AND event IN ('open', 'escalate')
     GROUP BY incident_id
 ) first_sent ON first_sent.incident_id = i.incident_id

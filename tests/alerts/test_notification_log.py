@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 from alert_fixtures import T0, Recorder, config_with, mechanics_config
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from alerts.channels import OutboxChannel
 from alerts.cli import ack_main, silence_main
@@ -587,3 +587,12 @@ def test_alerts_held_by_quiet_hours_come_out_within_the_hourly_limit(world, reco
     lines = [line for n in summary for line in n["payload"]["lines"]]
     assert len(lines) == len(alerts) and len(set(lines)) == len(lines)
     assert deliver_pending(world.engine, config, night, channels)["sent"] == 0
+    # each folded alert reached its receiver when its summary did: the views count it
+    rows = {r["dedupe_key"]: r for r in world.rows()}
+    for key in alerts:
+        into = rows[key]["external_id"]
+        assert rows[into]["status"] == "sent" and rows[key]["sent_at"] == rows[into]["sent_at"]
+    with world.engine.connect() as conn:
+        outcomes = conn.execute(text("SELECT alerted, COUNT(*) FROM v_alert_outcomes "
+                                     "GROUP BY alerted")).all()  # fmt: skip
+    assert [tuple(int(v) for v in row) for row in outcomes] == [(1, len(world.incidents()))]

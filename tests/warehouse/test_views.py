@@ -583,6 +583,30 @@ def test_alert_outcomes_count_only_notifications_that_paged_someone(paged):
     assert float(precision[0][0]) == 1.0  # B paged nobody: not an alert that missed
 
 
+def test_an_alert_delivered_in_a_summary_counts_from_when_the_summary_went_out(warehouse):
+    # a reviewer found every incident the PR team heard of in an hourly summary (its own
+    # row folded, over the receiver's limit) counted as never alerted
+    hours = lambda h: T0 + dt.timedelta(hours=h)  # noqa: E731
+    with warehouse.begin() as conn:
+        conn.execute(incidents.insert(), [
+            _incident("D", "d", crossed=hours(3)), _incident("E", "e", crossed=hours(3))])  # fmt: skip
+        conn.execute(notifications.insert(), [
+            {**_note("D", "open", "warning", "pr-slack", "slack", hours(1), "folded"),
+             "sent_at": hours(2), "external_id": "summary:pr-slack:20260501T16"},
+            {**_note("E", "open", "warning", "pr-slack", "slack", hours(1), "folded"),
+             "external_id": "summary:pr-slack:20260501T16"},  # the summary not yet out
+        ])  # fmt: skip
+    rows = _rows(warehouse, "SELECT incident_id, alerted, lead_minutes FROM v_alert_outcomes "
+                            "ORDER BY incident_id")  # fmt: skip
+    assert [(i, a, m if m is None else float(m)) for i, a, m in rows] == [
+        ("D", 1, 60.0),
+        ("E", 0, None),
+    ]
+    rows = _rows(warehouse, "SELECT incident_id, event, paged, is_alert FROM v_incident_timeline "
+                            "WHERE event LIKE 'notified:%' ORDER BY incident_id")  # fmt: skip
+    assert rows == [("D", "notified:open", 1, 1)]
+
+
 def test_incident_timeline_marks_which_notifications_paged(paged):
     rows = _rows(
         paged,

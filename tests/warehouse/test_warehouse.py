@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0009"
+HEAD = "0010"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -453,3 +453,45 @@ def test_quarantine_keeps_a_bad_post_once_per_reason_with_its_first_payload(ware
         ("weibo", "bad", '{"idstr": "2", "n": 9}', later),
         ("wechat", "bad", '{"idstr": "1", "n": 9}', later),
     ]
+
+
+def test_0010_downgrade_restores_the_0009_alert_views_and_upgrades_again(warehouse):
+    """Downgrading 0010 brings back v_alert_outcomes and v_incident_timeline as 0009 had
+    them (an alert delivered in a summary counted as never sent); upgrading again brings
+    back today's."""
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import incidents, notifications
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(incidents.insert().values(
+            incident_id="mumu-1", brand="mumu", platform="weibo", root_post_id="1",
+            category="refund", level="warning", status="open", opened_at=t0, updated_at=t0,
+            level_changed_at=t0, last_growth_at=t0, peak_p_viral=0.4, evidence="{}"))  # fmt: skip
+        conn.execute(notifications.insert().values(
+            dedupe_key="mumu-1:open:warning:pr-slack", incident_id="mumu-1", event="open",
+            level="warning", receiver="pr-slack", channel="slack", status="folded",
+            attempts=0, created_at=t0, sent_at=t0 + dt.timedelta(hours=1),
+            external_id="summary:pr-slack:20260501T02", payload="{}"))  # fmt: skip
+
+    def alerted():
+        with warehouse.connect() as conn:
+            outcome = conn.execute(text("SELECT alerted FROM v_alert_outcomes")).scalar_one()
+            notified = conn.execute(text(
+                "SELECT COUNT(*) FROM v_incident_timeline WHERE event = 'notified:open'"
+            )).scalar_one()  # fmt: skip
+        return int(outcome), int(notified)
+
+    today = _stored_views(warehouse)
+    assert alerted() == (1, 1)
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0009")
+        assert current_revision(warehouse) == "0009"
+        assert _stored_views(warehouse) != today
+        assert alerted() == (0, 0)
+        assert upgrade(warehouse) == HEAD
+        assert _stored_views(warehouse) == today
+        assert alerted() == (1, 1)
