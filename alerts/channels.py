@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -291,29 +292,42 @@ class SlackChannel:
             },
         }
 
+    FIND_PAGES = 25  # of 200 messages: a busy channel's day, before sending again
+
     def find_sent(self, note: dict) -> str | None:
+        """The message an earlier attempt posted (its answer lost), found by the metadata
+        it carries, or None. Reads every page since the notification was queued (up to
+        `FIND_PAGES`): one page missed the message in a busy channel once an alert held
+        overnight was retried, and it was posted twice."""
         thread = note.get("thread")
         if thread and ":" in thread:
             channel_id, ts = thread.split(":", 1)
-            response = self.client.conversations_replies(
-                channel=channel_id, ts=ts, include_all_metadata=True, limit=200
-            )
+            read = functools.partial(self.client.conversations_replies, channel=channel_id, ts=ts)
         else:
             channel_id = self.channel_id()
             if channel_id is None:
                 return None
             created = dt.datetime.fromisoformat(note["created_at"]) - dt.timedelta(minutes=5)
-            response = self.client.conversations_history(
+            read = functools.partial(
+                self.client.conversations_history,
                 channel=channel_id,
                 oldest=f"{created.timestamp():.6f}",
-                include_all_metadata=True,
-                limit=200,
             )
-        for message in response.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("dedupe_key") == note["dedupe_key"]:
-                return f"{channel_id}:{message['ts']}"
-        return None
+        cursor = None
+        for _ in range(self.FIND_PAGES):
+            page = read(
+                include_all_metadata=True, limit=200, **({"cursor": cursor} if cursor else {})
+            )
+            for message in page.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("dedupe_key") == note["dedupe_key"]:
+                    return f"{channel_id}:{message['ts']}"
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        raise DeliveryError(  # cannot tell: the caller sends (at least once), and says so
+            f"{self.FIND_PAGES * 200} messages read without finding {note['dedupe_key']}"
+        )
 
     def send(self, note: dict) -> str:
         p = note["payload"]

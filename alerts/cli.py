@@ -18,6 +18,7 @@ import getpass
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -37,11 +38,29 @@ def parse_duration(value: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
-def _engine():
-    from warehouse.db import shared_engine, upgrade
+class WarehouseNotReady(Exception):
+    """The warehouse a command would use is missing, empty or at another migration."""
 
+
+def _engine():
+    """The pipeline's warehouse, as it is: never created or migrated here (`silence add`
+    on a mistyped SQLite path used to report success into a new empty file the pipeline
+    never reads, and `silence list` migrated production)."""
+    from sqlalchemy import make_url
+
+    from warehouse.db import not_ready, shared_engine, warehouse_url
+
+    url = make_url(warehouse_url())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():  # before make_engine makes its folder
+            raise WarehouseNotReady(
+                f"no warehouse at {url.database}: check YUJING_WAREHOUSE_URL (the "
+                "pipeline's is used)"
+            )
     engine = shared_engine()
-    upgrade(engine)
+    problem = not_ready(engine)
+    if problem:
+        raise WarehouseNotReady(problem)
     return engine
 
 
@@ -128,7 +147,11 @@ def silence_main(argv: list[str], clock=None, engine=None, config=None) -> int:
             )
             return 2
     now = (clock or SystemClock()).now()
-    engine = engine or _engine()
+    try:
+        engine = engine or _engine()
+    except WarehouseNotReady as exc:
+        print(f"yujing silence: {exc}", file=sys.stderr)
+        return 1
     if args.action == "add":
         post = args.post
         if post and post.strip():
@@ -194,7 +217,11 @@ def ack_main(argv: list[str], clock=None, engine=None) -> int:
     from yujing.clock import SystemClock
 
     now = (clock or SystemClock()).now()
-    engine = engine or _engine()
+    try:
+        engine = engine or _engine()
+    except WarehouseNotReady as exc:
+        print(f"yujing ack: {exc}", file=sys.stderr)
+        return 1
     i = incidents.c
     shown = select(i.incident_id, i.level, i.status, i.acked_at, i.acked_by, i.level_changed_at)
     with engine.begin() as conn:

@@ -191,16 +191,22 @@ def robot_code(text: object) -> str:
 _URL_OK = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&+,;=%]+$")
 
 
+URL_LIMIT = 1000  # longer URLs are shown nowhere rather than blow a message's limits
+
+
 def safe_url(url: object) -> str | None:
-    """The post's URL when it is a plain http(s) URL (non-ASCII percent-encoded), else None.
-    Quotes, brackets, parentheses, pipes and whitespace are never allowed through."""
+    """The post's URL when it is a plain http(s) URL (non-ASCII percent-encoded) of at
+    most `URL_LIMIT` characters, else None. Quotes, brackets, parentheses, pipes and
+    whitespace are never allowed through. (A 2,900-character WeChat link made the Slack
+    context element longer than Slack's 3,000: every retry failed and held the incident's
+    later messages back.)"""
     if not url or not isinstance(url, str):
         return None
     url = url.strip()
     if not re.match(r"^https?://", url, re.IGNORECASE):
         return None
     url = "".join(quote(ch) if ord(ch) > 127 else ch for ch in url)
-    return url if _URL_OK.match(url) else None
+    return url if len(url) <= URL_LIMIT and _URL_OK.match(url) else None
 
 
 _safe_url = safe_url  # the name earlier callers used
@@ -371,7 +377,7 @@ def related_count(r: dict) -> str:
 # events rendered as a title and a list of lines rather than one incident's facts
 LIST_EVENTS = ("summary", "digest", "ops")
 LINK_LABEL = "原帖 post"
-_LINK_LIMIT = 1000  # longer URLs are shown nowhere rather than blow a message's limits
+_LINK_LIMIT = URL_LIMIT
 
 
 def list_items(p: dict) -> list[tuple[object, str | None]]:

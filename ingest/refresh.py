@@ -19,7 +19,7 @@ import logging
 from sqlalchemy import Engine, select
 
 from ingest.errors import PostGone, RateLimited
-from ingest.run import check_fits
+from ingest.run import check_fits, rejected_post_id
 from ingest.wechat import read_count
 from ingest.weibo_parse import (
     ParseError,
@@ -44,12 +44,16 @@ MAX_REPOST_PAGES = 50  # 10,000 reposts per post per refresh; more wait for the 
 REPOST_GAP = "*reposts-missing-above*"  # ingest_cursors query prefix (see fetch_repost_timeline)
 
 
-def _quarantine(conn, source: str, what: str, exc: Exception, item, now) -> None:
+def _quarantine(conn, source: str, what: str, exc: Exception, item, now, post_id=None) -> None:
     """Set one unreadable item aside: any exception, not only ParseError (a field of an
     unexpected type raises whatever it raises), and its payload made storable (a NUL or
-    a lone surrogate would fail the quarantine insert itself)."""
+    a lone surrogate would fail the quarantine insert itself). Once per post and reason
+    (`post_id`, or the item's own id): every refresh re-reads a tracked post with grown
+    counts, and keyed on the whole payload it was quarantined again each time."""
+    if post_id is None and source == "weibo":
+        post_id = rejected_post_id("weibo", None, item)
     reason = f"{what}: {quarantine_reason(exc)}"
-    quarantine_item(conn, source, reason, storable(raw_text(item)), now)
+    quarantine_item(conn, source, reason, storable(raw_text(item)), now, post_id=post_id)
 
 
 def _store_snapshots(engine: Engine, rows: list[dict]) -> int:
@@ -237,6 +241,6 @@ def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: 
                 )
             except Exception as exc:  # noqa: BLE001 - whatever broke, it is this item's
                 with engine.begin() as conn:
-                    _quarantine(conn, "wechat", f"metrics of {post_id}", exc, item, now)
+                    _quarantine(conn, "wechat", f"metrics of {post_id}", exc, item, now, post_id)
         stored += _store_snapshots(engine, rows)
     return stored

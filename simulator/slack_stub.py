@@ -264,7 +264,6 @@ def _handler(stub: SlackStub):
             if channel_id not in stub.channels.values():
                 return 200, {"ok": False, "error": "channel_not_found"}
             oldest = float(args.get("oldest") or 0)
-            limit = int(args.get("limit") or 100)
             found = [
                 self._visible(m, args.get("include_all_metadata"))
                 for m in reversed(stub.messages)
@@ -272,7 +271,7 @@ def _handler(stub: SlackStub):
                 and float(m["ts"]) >= oldest
                 and (not m["thread_ts"] or m["reply_broadcast"])
             ]
-            return 200, {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+            return 200, self._page(found, args)
 
         def _conversations_replies(self, args):
             channel_id, ts = args.get("channel") or "", args.get("ts")
@@ -283,7 +282,19 @@ def _handler(stub: SlackStub):
             ]
             if not found:
                 return 200, {"ok": False, "error": "thread_not_found"}
-            return 200, {"ok": True, "messages": found, "has_more": False}
+            return 200, self._page(found, args)
+
+        def _page(self, found: list, args) -> dict:
+            """One page of `limit` messages from the `cursor` on, as Slack pages them."""
+            limit = int(args.get("limit") or 100)
+            start = int(args.get("cursor") or 0)
+            more = start + limit < len(found)
+            return {
+                "ok": True,
+                "messages": found[start : start + limit],
+                "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+            }
 
         def _files_getUploadURLExternal(self, args):
             if not args.get("filename") or not args.get("length"):

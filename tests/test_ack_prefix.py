@@ -62,3 +62,40 @@ def test_an_underscore_in_an_id_is_matched_as_itself(incidents_, capsys):
     assert _acked(incidents_) == {
         "mumu-3fa2c91b0d": None, "mu_mu-77aa00bb11": "wang", "xingche-0a1b2c3d4e": None,
     }  # fmt: skip
+
+
+def test_two_people_acking_at_once_one_acknowledges_the_other_is_told(incidents_, capsys):
+    # the UPDATE only acknowledges a level not yet acknowledged: of two at once, the first
+    # stands and the second is told who (each ack in its own thread and connection)
+    import threading
+
+    barrier = threading.Barrier(2)
+    codes: dict[str, int] = {}
+
+    class Gate:  # both read the incident before either writes
+        def __init__(self, engine):
+            self.engine = engine
+
+        def begin(self):
+            barrier.wait(timeout=10)
+            return self.engine.begin()
+
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+    def ack(who):
+        codes[who] = ack_main(
+            ["mumu-3fa2c91b0d", "--by", who], clock=ManualClock(T0), engine=Gate(incidents_)
+        )
+
+    threads = [threading.Thread(target=ack, args=(w,)) for w in ("lin", "wang")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert codes == {"lin": 0, "wang": 0}
+    winner = _acked(incidents_)["mumu-3fa2c91b0d"]
+    out = capsys.readouterr().out
+    loser = "wang" if winner == "lin" else "lin"
+    assert out.count("acknowledged: no more reminders") == 1
+    assert f"was already acknowledged by {winner}" in out and loser in {"lin", "wang"}

@@ -165,3 +165,42 @@ def test_score_help_says_where_its_default_threshold_comes_from(capsys):
         _score(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "thresholds.negative_below; 0.4 when there is no config file" in help_text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["silence", "add", "--brand", "mumu", "--for", "1h", "--comment", "x"],
+        ["silence", "list"],
+        ["ack", "mumu-1"],
+    ],
+)
+def test_a_mistyped_sqlite_path_is_refused_and_nothing_is_created(
+    monkeypatch, capsys, tmp_path, argv
+):
+    # `silence add` said "active until …" into a new empty file the pipeline never reads
+    missing = tmp_path / "typo" / "warehouse.db"
+    monkeypatch.setenv("YUJING_WAREHOUSE_URL", f"sqlite:///{missing}")
+    shared_engine.cache_clear()
+    assert main(argv) == 1
+    one_line(capsys, f"yujing {argv[0]}: no warehouse at {missing}")
+    assert not missing.parent.exists()
+
+
+def test_a_warehouse_behind_this_checkout_is_not_migrated_by_a_cli_command(
+    tmp_path, monkeypatch, capsys
+):
+    # `silence list` and `ack` ran every pending migration on whatever warehouse they used
+    from warehouse.db import current_revision, head_revision
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    upgrade(make_engine(url), "0009")
+    monkeypatch.setenv("YUJING_WAREHOUSE_URL", url)
+    shared_engine.cache_clear()
+    assert main(["silence", "list"]) == 1
+    err = one_line(capsys, "yujing silence: the warehouse sqlite:///")
+    assert f"at migration 0009, this checkout's is {head_revision()}" in err
+    assert "yujing db upgrade" in err and current_revision(make_engine(url)) == "0009"
+    upgrade(make_engine(url))
+    shared_engine.cache_clear()
+    assert main(["silence", "list"]) == 0

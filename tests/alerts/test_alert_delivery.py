@@ -112,6 +112,25 @@ def test_slack_lost_response_is_found_in_history_not_reposted(world, clock, slac
     assert row["status"] == "sent" and row["external_id"].endswith(slack_stub.messages[0]["ts"])
 
 
+def test_slack_lost_response_is_found_past_the_first_page_of_a_busy_channel(
+    world, clock, slack_stub
+):
+    # one page of 200 was read: with more chatter since, the message went unseen and a
+    # retry posted the alert a second time
+    world.post("1", **WARNING)
+    run_escalation(world.engine, CONFIG, clock)
+    slack_stub.drop_after_post = 1  # Slack posts it, the answer is lost (HTTP 500)
+    assert deliver_pending(world.engine, CONFIG, clock, slack_channels(slack_stub))["failed"] == 1
+    (ours,) = slack_stub.messages
+    for k in range(450):  # the channel's people talk on
+        slack_stub.messages.append({**ours, "ts": slack_stub._ts(), "text": f"msg {k}",
+                                    "blocks": None, "metadata": None, "user": "U0PEOPLE"})  # fmt: skip
+    clock.advance(300)
+    result = deliver_pending(world.engine, CONFIG, clock, slack_channels(slack_stub))
+    assert result["recovered"] == 1 and result["sent"] == 0
+    assert sum(m["user"] == "U0YUJING" for m in slack_stub.messages) == 1
+
+
 class Crash(BaseException):
     pass
 

@@ -325,3 +325,16 @@ def test_bidirectional_controls_in_user_text_reach_no_channel(channel):
     }.get(channel, lambda: json.dumps(render.robot_message(channel, payload), ensure_ascii=False))()
     assert not any(ch in shown for ch in BIDI)
     assert "官方已回应" in shown and "宝妈" in shown
+
+
+def test_a_huge_post_link_is_left_out_and_every_slack_element_fits():
+    # the post's own link had no length check: a 2,900-character WeChat URL made the
+    # context element longer than Slack's 3,000 and every retry of the alert failed
+    url = "https://mp.weixin.qq.com/s?__biz=MzA&mid=1&" + "x=1&" * 720
+    text, blocks = render.slack_blocks({**PAYLOAD, "url": url})
+    flat = json.dumps(blocks, ensure_ascii=False)
+    assert "mp.weixin.qq.com" not in flat
+    for block in blocks:
+        for element in block.get("elements", []) + [block.get("text") or {}]:
+            assert len(element.get("text", "")) <= render.SLACK_SECTION_LIMIT
+    assert render.safe_url(url) is None and render.safe_url(url[:900]) == url[:900]

@@ -412,6 +412,38 @@ def test_reads_at_the_wechat_cap_never_go_backwards(sqlite_engine, config):
     }
 
 
+def test_a_bad_metrics_item_is_quarantined_once_whatever_its_counts(sqlite_engine, config):
+    """Every refresh re-reads a tracked article with grown counts: an item that cannot be
+    read was quarantined again each time (keyed on the whole payload), not once."""
+    clock = ManualClock(NOW)
+    when = int(NOW.timestamp()) - 600
+    items = [
+        article("GoodArticle1", "沐沐奶粉 一", when),
+        article("BadArticle01", "沐沐奶粉 二", when),
+    ]
+    reads = iter(range(100, 1000, 100))
+
+    def answer(path, p, body):
+        if path.endswith("/metrics"):
+            n = next(reads)
+            data = [
+                {"url": u, "read_num": n, "like_num": "abc" if "Bad" in u else 1}
+                for u in body["urls"]
+            ]
+            return 200, {"code": 0, "data": data}, {}
+        return only_for("沐沐奶粉", items)(path, p, body)
+
+    with Vendor(answer) as vendor:
+        client = wechat(vendor)
+        ingest_source(sqlite_engine, config, client, "wechat", clock)
+        with sqlite_engine.connect() as conn:
+            urls = dict(conn.execute(select(mentions.c.post_id, mentions.c.url)).all())
+        for _ in range(3):
+            clock.advance(dt.timedelta(minutes=10))
+            assert refresh_wechat_metrics(sqlite_engine, client, urls, clock) == 1
+    assert quarantined(sqlite_engine) == ["metrics of BadArticle01: unreadable like_num 'abc'"]
+
+
 # --- Retry-After as seconds or as an HTTP date ----------------------------------------------
 
 
