@@ -9,9 +9,11 @@ of its posts has warranted (`alerts.levels`) and never falls while it is open.
 Events, each notified once:
 - "open": the first time the evidence reaches watch;
 - "escalate": the level rises (a falling estimate never notifies);
-- "joined": another post joins the open incident warranting its level (at least
-  warning) without raising it: news the level alone would hide (a journalist's post about
-  the same defect joining an acknowledged incident), announced once per post;
+- "joined": a post new to the open incident warrants its level (at least warning)
+  without raising it and is clearly more likely to go viral than the lead post (P(viral)
+  `JOIN_MARGIN` higher): news the level alone would hide (a journalist's post about the
+  same defect joining an acknowledged incident). It becomes the lead post; at most one per
+  evaluation, and each must beat the last, so a flood of similar posts announces nothing;
 - "remind": the incident is critical and nobody acknowledged it at that level, once per
   `levels.remind_critical_after_minutes` since it became critical;
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
@@ -48,7 +50,9 @@ from yujing.config import Config
 GROUP_WINDOW = dt.timedelta(hours=6)
 UNCATEGORISED = "negative"
 EVENTS = ("open", "escalate", "joined", "remind", "resolve")
-JOIN_LEVEL = "warning"  # a post joining at a level that pages anyone is announced
+REGROWTH_SHARE, REGROWTH_MIN = 0.10, 10  # reposts since resolving that reopen an incident
+JOIN_LEVEL = "warning"  # a post joining at a level that pages anyone ...
+JOIN_MARGIN = 0.10  # ... and this much likelier to go viral than the lead is announced
 
 __all__ = [
     "EVENTS",
@@ -141,8 +145,8 @@ class IncidentState:
     posts: Mapping[str, PostState] = field(default_factory=dict)
     lead_post: str = ""
     occurrence: int = 1
-    # posts that joined in this evaluation at a paging level the incident already had (the
-    # "joined" event announces each); not stored: the next evaluation starts empty
+    # the post that joined in this evaluation and took the lead (the "joined" event
+    # announces it); not stored: the next evaluation starts empty
     joined: tuple[str, ...] = ()
 
     @property
@@ -220,9 +224,10 @@ def current_reasons(config: Config, ev: Evidence, level: str) -> tuple[str, ...]
 def _flares_again(config: Config, state: IncidentState, ev: Evidence) -> bool:
     """Does this evidence reopen a resolved incident? A post it never held that warrants a
     level does; one of its own posts does when it grows again at a pace some level's
-    velocity rule meets, or now warrants more than the incident reached. A trickle does
-    not: a post past the viral line keeps P(viral) 1, so one late repost used to open a
-    new critical occurrence (a page the earlier ack does not cover) every time it resolved."""
+    velocity rule meets, by `REGROWTH_SHARE` of what it had when the incident resolved, or
+    now warrants more than the incident reached. A trickle does not: a post past the viral
+    line keeps P(viral) 1, so one late repost used to open a new critical occurrence (a
+    page the earlier ack does not cover) every time it resolved."""
     level = decide(config, ev).level
     if level is None:
         return False
@@ -232,7 +237,11 @@ def _flares_again(config: Config, state: IncidentState, ev: Evidence) -> bool:
     if ev.observed <= before.peak_observed:
         return False
     fast = base_level(config.levels, 0.0, ev.velocity_per_10min) is not None
-    return fast or rank(level) > rank(state.level)
+    # a second wave slower than every velocity rule (or under a config that sets none)
+    regrew = ev.observed - before.peak_observed >= max(
+        REGROWTH_MIN, REGROWTH_SHARE * before.peak_observed
+    )
+    return fast or regrew or rank(level) > rank(state.level)
 
 
 def _open(
@@ -312,7 +321,7 @@ def evaluate(
             grew_now = True  # a new related post is activity too
             posts[ev.key] = PostState(ev, ev.observed, _growth_time(ev, now), d.level)
             if rank(d.level) >= max(rank(state.level), rank(JOIN_LEVEL)):
-                joined.append(ev.key)
+                joined.append(ev)
         else:
             grew_now = ev.observed > before.peak_observed
             posts[ev.key] = PostState(
@@ -362,8 +371,13 @@ def evaluate(
         return replace(new, status="resolved", resolved_at=now), ["resolve"]
 
     events = []
-    if joined:
-        new, events = replace(new, joined=tuple(joined)), ["joined"]
+    lead_now = posts.get(state.lead_post)
+    standing = lead_now.evidence.p_viral if lead_now else 0.0
+    standout = max(joined, key=lambda ev: strength(config, ev), default=None)
+    if standout is not None and standout.p_viral >= standing + JOIN_MARGIN:
+        reasons = current_reasons(config, standout, new.level)
+        new = replace(new, joined=(standout.key,), lead_post=standout.key, reasons=reasons)
+        events = ["joined"]
     if new.level == "critical" and not new.acknowledged:
         due = remind_bucket(config, new.level_changed_at, now)
         done = remind_bucket(config, new.level_changed_at, new.last_reminded_at)

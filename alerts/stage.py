@@ -60,7 +60,6 @@ from alerts.engine import (
     remind_bucket,
     strength,
 )
-from alerts.levels import decide
 from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
@@ -97,7 +96,7 @@ EVENT_ORDER = {
     "answered": 2,
 }
 INCIDENT_EVENTS = ("open", "escalate", "joined", "remind", "resolve")
-URGENT_EVENTS = ("open", "escalate", "remind", "noresponse")  # at the critical level
+URGENT_EVENTS = ("open", "escalate", "joined", "remind", "noresponse")  # at critical
 RELEASABLE = ("open", "escalate", "noresponse", "answered")  # sent late after a silence
 STAT_FOR_EVENT = {
     "open": "opened",
@@ -109,6 +108,7 @@ STAT_FOR_EVENT = {
     "answered": "answered",
 }
 _KEY_LIMIT = 200  # notifications.dedupe_key is String(200)
+_ONLY_COUNTED = f" (past its {SUMMARY_LINES} lines: counted, not shown)"
 
 
 # --- evidence ---------------------------------------------------------------------------
@@ -561,9 +561,10 @@ def _summary_line(payload: dict) -> str:
     )
 
 
-def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -> str:
+def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -> tuple:
     """Add an alert over the receiver's hourly limit to its summary for this hour (sent
-    once the hour is over). Returns the summary's dedupe key."""
+    once the hour is over). Returns the summary's dedupe key and whether the alert's line
+    is in it (past `SUMMARY_LINES` an alert is only counted: "and N more")."""
     entry = {
         "count": 1,
         "lines": [_summary_line(payload)],
@@ -571,12 +572,14 @@ def _fold(conn: Connection, config: Config, receiver: str, payload: dict, now) -
         "links": [payload.get("url")],
         "incidents": [payload["incident_id"]],
     }
-    return _add_to_summary(conn, config, receiver, entry, now)
+    key, shown = _add_to_summary(conn, config, receiver, entry, now)
+    return key, shown == 1
 
 
-def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict, now) -> str:
+def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict, now) -> tuple:
     """Add `entry` (count, lines, links, incidents: an alert's line, or a whole earlier
-    summary's) to the receiver's summary for this hour. Returns its dedupe key."""
+    summary's) to the receiver's summary for this hour. Returns its dedupe key and how
+    many of the entry's lines it shows."""
     hour = now.replace(minute=0, second=0, microsecond=0)
     n = notifications.c
     for attempt in range(1, 20):
@@ -622,11 +625,13 @@ def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict
         links = summary.setdefault("links", [])
         links += [None] * (len(summary["lines"]) - len(links))
         given = entry.get("links") or []
+        shown = 0
         for i, line in enumerate(entry["lines"]):
             if len(summary["lines"]) >= SUMMARY_LINES:
                 break
             summary["lines"].append(line)
             links.append(given[i] if i < len(given) else None)
+            shown += 1
         for incident in entry["incidents"]:
             if incident not in summary["incidents"]:
                 summary["incidents"].append(incident)
@@ -635,7 +640,7 @@ def _add_to_summary(conn: Connection, config: Config, receiver: str, entry: dict
             .where(n.dedupe_key == key, n.status == "pending")
             .values(payload=json.dumps(summary, ensure_ascii=False))
         )
-        return key
+        return key, shown
     raise RuntimeError(f"could not fold into a summary for {receiver}")
 
 
@@ -677,10 +682,11 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
             curve = _curve(conn, lead.platform, lead.post_id) if lead else []
             for event in events:
                 stats[STAT_FOR_EVENT[event]] += 1
-                if event == "joined":
-                    _queue_joined(conn, config, state, now, silences, stats)
-                    continue
-                payload = build_payload(config, state, event, now, series, counts, curve)
+                shown = state
+                if event == "joined":  # the alert is about the post that took the lead
+                    why = f"加入事件 joined incident {state.incident_id}, now its lead post"
+                    shown = replace(state, reasons=(*state.reasons, why))
+                payload = build_payload(config, shown, event, now, series, counts, curve)
                 told = event in ("open", "escalate") and _with_known_answer(
                     conn, config, state, payload
                 )
@@ -692,32 +698,6 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
         _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
     return stats
-
-
-def _queue_joined(conn, config: Config, state: IncidentState, now, silences, stats) -> None:
-    """Announce each post that joined the incident at its level: the alert is about that
-    post (its text, author, figures and chart; a silence of another post does not mute
-    it), in the incident's thread, with the incident's lead among the related posts."""
-    for key in state.joined:
-        post = state.posts.get(key)
-        if post is None:
-            continue
-        ev = post.evidence
-        lead = state.lead
-        why = f"加入事件 joined incident {state.incident_id} at its level ({state.level})" + (
-            f"; its lead post {lead.post_id}" if lead and lead.key != key else ""
-        )
-        view = replace(state, lead_post=key, reasons=(*decide(config, ev).reasons, why))
-        payload = build_payload(
-            config,
-            view,
-            "joined",
-            now,
-            _series(conn, ev.platform, ev.post_id),
-            _counts(conn, ev.platform, ev.post_id),
-            _curve(conn, ev.platform, ev.post_id),
-        )
-        _queue(conn, config, view, "joined", payload, silences, now, stats)
 
 
 def _close_unwatched(conn, config: Config, states, now: dt.datetime, stats: dict) -> list:
@@ -1038,10 +1018,12 @@ def _silence_alert(conn, state: IncidentState, payload: dict, silences) -> dict:
 def _admit(conn, config, receiver: str, urgent: bool, payload: dict, now) -> tuple:
     """The rate limit: ("pending", None, None), or ("folded", note, summary key) past the
     hourly limit (a folded row keeps its summary's key in `external_id`: when the summary
-    goes out, its `sent_at` is set too, so the views count the alert as delivered)."""
+    goes out, its `sent_at` is set too, so the views count the alert as delivered; not
+    when its line did not fit and it was only counted)."""
     if not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
-        summary = _fold(conn, config, receiver, payload, now)
-        return "folded", f"folded into {summary}", summary
+        summary, shown = _fold(conn, config, receiver, payload, now)
+        note = f"folded into {summary}" + ("" if shown else _ONLY_COUNTED)
+        return "folded", note, summary if shown else None
     return "pending", None, None
 
 
@@ -1317,20 +1299,22 @@ def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.da
                     select(n.payload).where(n.dedupe_key == row["dedupe_key"])
                 ).scalar_one()
             )
-            into = _add_to_summary(conn, config, receiver, latest, now)
+            into, _ = _add_to_summary(conn, config, receiver, latest, now)
             conn.execute(  # its alerts now go out with that one
                 update(notifications)
                 .where(n.status == "folded", n.external_id == row["dedupe_key"])
                 .values(external_id=into)
             )
+            shown = True
         else:
-            into = _fold(conn, config, receiver, payload, now)
+            into, shown = _fold(conn, config, receiver, payload, now)
         conn.execute(
             update(notifications)
             .where(n.dedupe_key == row["dedupe_key"])
             .values(
-                external_id=into,
-                last_error=f"folded into {into} (hourly limit reached when it was due)",
+                external_id=into if shown else None,
+                last_error=f"folded into {into} (hourly limit reached when it was due)"
+                + ("" if shown else _ONLY_COUNTED),
             )
         )
     return True

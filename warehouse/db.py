@@ -98,19 +98,14 @@ def is_migrated(engine: Engine) -> bool:
     return inspect(engine).has_table(VERSION_TABLE) and current_revision(engine) is not None
 
 
-def head_revision() -> str:
-    """The newest migration this checkout has."""
-    from alembic.script import ScriptDirectory
-
-    config = _alembic_config(None)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
 def not_ready(engine: Engine) -> str | None:
-    """Why a command that only reads and writes rows should not use this warehouse as it
-    is (it never creates or migrates one: a mistyped SQLite path would get a new empty
-    file the pipeline never reads, and a migration is the pipeline's or `yujing db
-    upgrade`'s to run), or None. The URL is shown with its password hidden."""
+    """Why a command that only reads and writes rows (`yujing silence`, `yujing ack`) should
+    not use this warehouse, or None. It never creates or migrates one: a mistyped SQLite
+    path would get a new empty file the pipeline never reads, and migrating production is
+    `yujing db upgrade`'s job, not a side effect of acknowledging an incident. A warehouse
+    behind this checkout is used as it is (the rows these commands touch are in every
+    revision; refusing would block an ack mid-incident after a deploy); one migrated by a
+    newer checkout is refused. The URL is shown with its password hidden."""
     shown = engine.url.render_as_string(hide_password=True)
     if engine.url.get_backend_name() == "sqlite":
         path = engine.url.database
@@ -118,20 +113,13 @@ def not_ready(engine: Engine) -> str | None:
             return f"no warehouse at {path}: check YUJING_WAREHOUSE_URL (the pipeline's is used)"
     if not is_migrated(engine):
         return f"the warehouse {shown} has no tables yet: run `yujing db upgrade`"
-    found, head = current_revision(engine), head_revision()
-    if found != head:
-        from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory
 
-        known = {
-            s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()
-        }
-        if found not in known:
-            return (
-                f"the warehouse {shown} is at migration {found}, which this checkout does not "
-                "have: it was upgraded by a newer Yujing; update this checkout"
-            )
+    found = current_revision(engine)
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    if found not in {s.revision for s in script.walk_revisions()}:
         return (
-            f"the warehouse {shown} is at migration {found}, this checkout's is {head}: run "
-            "`yujing db upgrade` (or let the pipeline's next run do it)"
+            f"the warehouse {shown} is at migration {found}, which this checkout does not "
+            "have: it was upgraded by a newer Yujing; update this checkout"
         )
     return None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    from yujing.config import ConfigError, config_path, load_config
+    from yujing.config import ConfigError, config_path, load_config, term_warnings
 
     path = config_path(args.file)
     try:
@@ -20,6 +20,8 @@ def _config_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    for warning in term_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     brands = ", ".join(f"{b.code}{' (competitor)' if b.competitor else ''}" for b in config.brands)
     print(
         f"{path}: OK — {len(config.brands)} brand(s): {brands}; {len(config.receivers)} receiver(s)"

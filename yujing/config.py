@@ -829,14 +829,32 @@ def _inside(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def _term_problems(brands: list) -> list[tuple[Loc, str]]:
-    """Search terms that cannot work, compared as matching compares them (folded, in
-    simplified and traditional characters: 星辰汽車 is 星辰汽车): one character long (in
-    unrelated words: 奶 is in 奶茶), the same term on two brands or one brand's term inside
-    another brand's (every post with it, or with the longer term, would count for both:
-    ours and a competitor's at once), an excluded word inside one of the brand's own search
-    terms (it would drop every post that term finds), and official account ids that are
-    not ids of their platform or are listed for two brands."""
+    """The errors of `_term_findings`."""
+    return _term_findings(brands)[0]
+
+
+def term_warnings(config: Config) -> list[str]:
+    """What `yujing config check` warns about in a valid config (`_term_findings`): overlaps
+    that are often meant (小米 beside 小米汽车, a group account serving two brands) but
+    change what is counted where, so a person should know."""
+    brands = [b.model_dump(by_alias=True) for b in config.brands]
+    return [f"{_format_loc(loc)}: {message}" for loc, message in _term_findings(brands)[1]]
+
+
+def _term_findings(brands: list) -> tuple[list[tuple[Loc, str]], list[tuple[Loc, str]]]:
+    """(errors, warnings) about search terms and accounts, compared as matching compares
+    them (folded, in simplified and traditional characters: 星辰汽車 is 星辰汽车).
+
+    Errors, terms that cannot work: one character long (in unrelated words: 奶 is in 奶茶),
+    the same term on two brands (every post with it would count for both: ours and a
+    competitor's at once), an excluded word inside one of the brand's own search terms (it
+    would drop every post that term finds), official account ids that are not ids of their
+    platform. Warnings, often meant: one brand's term inside another brand's (小米 beside
+    小米汽车: every 小米汽车 post counts for 小米 too), one official account listed under two
+    brands (its replies count as both brands' responses). Refusing those broke real brand
+    sets (and every DAG with them), and the way out it offered, `exclude`, drops the posts."""
     problems: list[tuple[Loc, str]] = []
+    warnings: list[tuple[Loc, str]] = []
     owner: dict[str, Loc] = {}
     # (brand index, brand code, as written, path, match forms) of every brand's terms
     terms: list[tuple[int, str, str, Loc, tuple[str, ...]]] = []
@@ -915,12 +933,12 @@ def _term_problems(brands: list) -> list[tuple[Loc, str]]:
                 elif isinstance(uid, str):
                     seen = accounts_seen.setdefault((platform, uid), (i, loc))
                     if seen[0] != i:
-                        problems.append(
+                        warnings.append(
                             (
                                 loc,
                                 f"{uid!r} is also an official account of another brand "
-                                f"({_format_loc(seen[1])}): its replies would count as both "
-                                "brands' responses; list each account under its own brand",
+                                f"({_format_loc(seen[1])}): its replies count as both "
+                                "brands' responses (right for an account that serves both)",
                             )
                         )
     # a term inside another brand's term: every post with the longer one counts for both,
@@ -947,16 +965,17 @@ def _term_problems(brands: list) -> list[tuple[Loc, str]]:
         if loc in reported or (other_loc, i) in culprits:
             continue
         reported.add(loc)
-        problems.append(
+        warnings.append(
             (
                 loc,
                 f"{written!r} (brand {code}) is part of {other!r}, a search term of "
                 f"brand {other_code} ({_format_loc(other_loc)}): every post naming "
-                f"{other} would count for both brands; use a term that is not part of "
-                f"it, or add {other!r} to brand {code}'s exclude",
+                f"{other} counts for both brands. If it should not, use a longer term "
+                f"for {code}, or add {other!r} to its exclude (a post naming {other} is "
+                f"then never {code}'s, even when it names {code} on its own too)",
             )
         )
-    return problems
+    return problems, warnings
 
 
 def _unreachable_receivers(config: Config) -> list[tuple[Loc, str]]:

@@ -11,7 +11,7 @@ from alert_fixtures import T0, mechanics_config
 from alerts.engine import Evidence, evaluate, group_evidence, incident_id
 from alerts.levels import decide_level
 from yujing.clock import ManualClock
-from yujing.config import load_config
+from yujing.config import load_config, parse_config
 
 CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 
@@ -146,6 +146,27 @@ def test_a_viral_post_trickling_after_it_resolved_stays_resolved_until_it_speeds
     # a post the incident never held, warranting a level, reopens it too
     newcomer = ev(p=0.2, post_id="9", root_id="1", observed=30)
     assert evaluate(CONFIG, state, newcomer, clock.now())[1] == ["open"]
+
+
+def test_a_second_wave_slower_than_every_velocity_rule_reopens():
+    # reopening needed a level's velocity rule: under a config whose levels set none (or a
+    # wave under the watch velocity) a resolved incident never reopened, whatever it grew
+    clock = ManualClock(T0)
+    state, _ = evaluate(CONFIG, None, ev(p=0.7, velocity=200, observed=500), clock.now())
+    clock.advance(dt.timedelta(minutes=120))
+    state, events = evaluate(CONFIG, state, [], clock.now())
+    assert events == ["resolve"]
+    clock.advance(dt.timedelta(hours=1))
+    small = ev(p=0.7, velocity=5, observed=540)  # +40: under a tenth of 500
+    assert evaluate(CONFIG, state, small, clock.now())[1] == []
+    wave = ev(p=0.7, velocity=15, observed=600)  # +100 at 15 per 10 min: a second wave
+    assert evaluate(CONFIG, state, wave, clock.now())[1] == ["open"]
+    raw = CONFIG.model_dump(by_alias=True, exclude_none=True)
+    for rule in ("watch", "warning", "critical"):
+        raw["levels"][rule].pop("velocity_per_10min", None)
+    no_velocity = parse_config(raw)
+    big = ev(p=0.7, velocity=2000, observed=20_000)
+    assert evaluate(no_velocity, state, big, clock.now())[1] == ["open"]
 
 
 SHIPPED = load_config()  # the committed levels: warning = the spread operating point

@@ -1,8 +1,11 @@
-"""A post joining an open incident at its level is announced, once, as itself.
+"""A post joining an open incident at its level and clearly likelier to go viral than its
+lead is announced, once, as itself, and leads the incident from then on.
 
 A reviewer found the most dangerous post invisible: a journalist's post about the same
 defect, far bigger than the acknowledged incident it joined, raised no level and so sent
-nothing, on that run or any later one."""
+nothing, on that run or any later one. A second review found the first fix a flood: every
+similar post joining was its own message, pushing a new incident's page into the hourly
+summary."""
 
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ def test_a_bigger_post_joining_an_acknowledged_incident_is_announced_once(world,
         "2",
         "大V记者",
     )
-    assert any("joined incident" in r for r in payload["reasons"])
+    assert any("joined incident" in r and "lead post" in r for r in payload["reasons"])
     assert [p["post_id"] for p in payload["related"]] == ["1"]
     for _ in range(6):  # it keeps growing: nothing more about it
         clock.advance(dt.timedelta(minutes=5))
@@ -63,9 +66,9 @@ def test_a_bigger_post_joining_an_acknowledged_incident_is_announced_once(world,
         "pr-email",
         "pr-slack",
     ]
-    with world.engine.connect() as conn:  # the incident is as it was: lead, ack
+    with world.engine.connect() as conn:  # the new post leads; the ack stands
         lead, acked = conn.execute(select(incidents.c.evidence, incidents.c.acked_by)).one()
-    assert json.loads(lead)["lead_post"] == "weibo:1" and acked == "pr-lin"
+    assert json.loads(lead)["lead_post"] == "weibo:2" and acked == "pr-lin"
 
 
 def test_a_post_joining_below_the_incidents_level_or_below_warning_stays_quiet(world, clock):
@@ -89,6 +92,46 @@ def test_a_post_silence_does_not_mute_another_post_joining(world, clock):
                          "--comment", "handled"], clock=clock, engine=world.engine) == 0  # fmt: skip
     clock.advance(dt.timedelta(minutes=10))
     world.estimate("1", clock.now(), 450, 0.7, velocity=50)
-    world.post("2", observed=900, p=0.8, velocity=300, at=clock.now(), **SAFETY)
+    world.post("2", observed=900, p=0.9, velocity=300, at=clock.now(), **SAFETY)
     run_escalation(world.engine, CONFIG, clock)
     assert {r["status"] for r in _joined(world)} == {"pending"}
+
+
+def test_a_flood_of_similar_posts_joining_announces_nothing(world, clock):
+    # each joining post was its own message: 18 in 15 minutes, and a new incident's page
+    # went into the hourly summary behind them
+    world.post("lead", observed=60, p=0.4, velocity=5, **SAFETY)  # warning
+    run_escalation(world.engine, CONFIG, clock)
+    n = 0
+    for _ in range(3):
+        clock.advance(dt.timedelta(minutes=5))
+        for _ in range(6):
+            n += 1
+            world.post(f"s{n}", observed=50, p=0.45, velocity=5, at=clock.now(), **SAFETY)
+        assert run_escalation(world.engine, CONFIG, clock)["joined"] == 0
+    assert _joined(world) == []
+    clock.advance(dt.timedelta(minutes=5))  # one clearly likelier: announced, then leads
+    world.post("big", observed=400, p=0.55, velocity=40, at=clock.now(), **SAFETY)
+    assert run_escalation(world.engine, CONFIG, clock)["joined"] == 1
+    clock.advance(dt.timedelta(minutes=5))  # one like it next: not above the new lead
+    world.post("big2", observed=420, p=0.58, velocity=40, at=clock.now(), **SAFETY)
+    assert run_escalation(world.engine, CONFIG, clock)["joined"] == 0
+    assert {json.loads(r["payload"])["post_id"] for r in _joined(world)} == {"big"}
+
+
+def test_a_critical_post_joining_goes_through_quiet_hours(world, clock):
+    config = mechanics_config(quiet_hours={"start": "09:00", "end": "11:00"})  # T0 is 10:00
+    world.post("1", observed=400, p=0.7, velocity=200, **SAFETY)
+    run_escalation(world.engine, config, clock)
+    recorder = Recorder()
+    channels = {r.name: recorder for r in config.receivers}
+    deliver_pending(world.engine, config, clock, channels)
+    clock.advance(dt.timedelta(minutes=10))
+    world.estimate("1", clock.now(), 450, 0.7, velocity=50)
+    world.post("2", observed=3000, p=0.95, velocity=900, at=clock.now(), **SAFETY)
+    run_escalation(world.engine, config, clock)
+    deliver_pending(world.engine, config, clock, channels)
+    assert {n["receiver"] for n in recorder.sent if n["event"] == "joined"} == {
+        "pr-slack",
+        "pr-email",
+    }

@@ -596,3 +596,28 @@ def test_alerts_held_by_quiet_hours_come_out_within_the_hourly_limit(world, reco
         outcomes = conn.execute(text("SELECT alerted, COUNT(*) FROM v_alert_outcomes "
                                      "GROUP BY alerted")).all()  # fmt: skip
     assert [tuple(int(v) for v in row) for row in outcomes] == [(1, len(world.incidents()))]
+
+
+def test_an_alert_only_counted_in_a_full_summary_is_not_reported_as_delivered(world):
+    # past its 50 lines a summary says "and N more": those alerts were counted, not shown,
+    # and the views must not count them as delivered when the summary goes out
+    from alerts.stage import SUMMARY_LINES
+    from yujing.clock import ManualClock
+
+    config = config_with(max_per_hour=1)
+    at = T0 + dt.timedelta(minutes=5)
+    for n in range(SUMMARY_LINES + 4):
+        world.post(f"w{n}", at=at, author=f"u{n}", **WATCH)
+    assert run_escalation(world.engine, config, ManualClock(at))["folded"] == SUMMARY_LINES + 3
+    later = ManualClock(T0 + dt.timedelta(hours=1, minutes=1))
+    deliver_pending(world.engine, config, later, {"outbox": Recorder()})
+    folded = [r for r in world.rows() if r["status"] == "folded"]
+    shown = [r for r in folded if r["sent_at"] is not None]
+    counted = [r for r in folded if r["sent_at"] is None]
+    assert len(shown) == SUMMARY_LINES and len(counted) == 3
+    assert all("counted, not shown" in r["last_error"] for r in counted)
+    with world.engine.connect() as conn:  # recorded: the one sent, the 50 shown
+        recorded = conn.execute(text(
+            "SELECT COUNT(*) FROM v_alert_outcomes WHERE first_recorded_at IS NOT NULL"
+        )).scalar_one()  # fmt: skip
+    assert int(recorded) == 1 + SUMMARY_LINES

@@ -1,6 +1,8 @@
-"""Brand terms are checked as they are matched: in simplified and traditional characters,
-and a term inside another brand's term (every post with the longer one counts for both
-brands) is refused like the same term on two brands."""
+"""Brand terms are checked as they are matched: in simplified and traditional characters.
+The same term on two brands is refused; a term inside another brand's term (every post
+with the longer one counts for both) and one account under two brands are warned about by
+`yujing config check`, not refused: 小米 beside 小米汽车 is a real brand set, and refusing
+it made every DAG fail to import."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import copy
 import pytest
 import yaml
 
-from yujing.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
+from yujing.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config, term_warnings
 
 GOOD = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
 
@@ -22,6 +24,10 @@ def edited(edit) -> dict:
 
 def brand(data, code) -> dict:
     return next(b for b in data["brands"] if b["code"] == code)
+
+
+def warnings_of(data) -> list[str]:
+    return term_warnings(parse_config(data))
 
 
 def problems_of(data) -> list[str]:
@@ -46,53 +52,78 @@ def test_an_excluded_word_in_traditional_characters_inside_a_term_is_refused():
     assert "'星辰汽车'" in problem
 
 
-def test_a_term_inside_another_brands_term_is_refused_naming_both():
+def test_a_term_inside_another_brands_term_is_a_warning_naming_both():
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("沐沐奶"))
-    (problem,) = problems_of(data)
-    assert problem.startswith("brands[2].aliases[1]: '沐沐奶' (brand kuaixian) is part of")
-    assert "'沐沐奶粉'" in problem and "brand mumu" in problem and "brands[0].name" in problem
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[2].aliases[1]: '沐沐奶' (brand kuaixian) is part of")
+    assert "'沐沐奶粉'" in warning and "brand mumu" in warning and "brands[0].name" in warning
+    assert "never kuaixian's" in warning  # what an exclude would cost, said
 
 
-def test_a_term_inside_another_brands_term_in_another_script_is_refused():
+def test_a_real_brand_set_with_a_shorter_name_loads():
+    # 小米 beside 小米汽车 (a group and its car brand) was refused: every DAG failed to import
+    def edit(d):
+        brand(d, "mumu").update(name="小米", aliases=["Xiaomi"], exclude=[])
+        brand(d, "xingche").update(name="小米汽车", aliases=["Xiaomi EV"], exclude=[])
+
+    config = parse_config(edited(edit))
+    assert config.brand("mumu").name == "小米"
+    assert any("'小米' (brand mumu) is part of '小米汽车'" in w for w in term_warnings(config))
+
+
+def test_a_term_inside_another_brands_term_in_another_script_is_a_warning():
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("辰汽車"))
-    (problem,) = problems_of(data)
-    assert problem.startswith("brands[2].aliases[1]: '辰汽車' (brand kuaixian) is part of")
-    assert "brand xingche" in problem
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[2].aliases[1]: '辰汽車' (brand kuaixian) is part of")
+    assert "brand xingche" in warning
 
 
 def test_a_latin_term_inside_another_brands_term_counts_as_a_whole_word_only():
     # MuMu is a whole word in MuMu奶粉 (matched there), NIO is not one in Senior奶粉
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("MuMu"))
-    (problem,) = problems_of(data)
-    assert problem.startswith("brands[2].aliases[1]: 'MuMu' (brand kuaixian) is part of")
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[2].aliases[1]: 'MuMu' (brand kuaixian) is part of")
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("NIO"))
     brand(data, "mumu")["aliases"].append("Senior奶粉")
-    parse_config(data)
+    assert warnings_of(data) == []
 
 
 def test_a_brands_own_terms_may_contain_each_other():
     data = edited(lambda d: brand(d, "mumu")["aliases"].append("沐沐奶"))
-    assert "沐沐奶" in parse_config(data).brand("mumu").aliases
+    assert "沐沐奶" in parse_config(data).brand("mumu").aliases and warnings_of(data) == []
 
 
-def test_a_term_inside_another_brands_term_that_it_excludes_is_fine():
+def test_a_term_inside_another_brands_term_that_it_excludes_is_not_warned_about():
     # the shorter term's brand drops posts with the longer terms: nothing counts twice
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("星辰"))
-    (problem,) = problems_of(data)  # once, though 星辰 is in three of xingche's terms
-    assert problem.startswith("brands[2].aliases[1]: '星辰' (brand kuaixian) is part of")
+    (warning,) = warnings_of(data)  # once, though 星辰 is in three of xingche's terms
+    assert warning.startswith("brands[2].aliases[1]: '星辰' (brand kuaixian) is part of")
     brand(data, "kuaixian")["exclude"] = ["星辰汽车", "星辰EV", "星辰S7"]
-    parse_config(data)
+    assert warnings_of(data) == []
 
 
 def test_a_term_inside_a_term_that_is_itself_inside_is_reported_once():
-    # mumu's 沐沐 is in 沐沐奶 because 沐沐奶 is in mumu's 沐沐奶粉: 沐沐奶 is the problem
+    # mumu's 沐沐 is in 沐沐奶 because 沐沐奶 is in mumu's 沐沐奶粉: 沐沐奶 is the one
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("沐沐奶"))
-    (problem,) = problems_of(data)
-    assert problem.startswith("brands[2].aliases[1]: '沐沐奶'")
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[2].aliases[1]: '沐沐奶'")
 
 
-def test_two_brands_with_the_same_official_account_are_refused():
+def test_one_official_account_under_two_brands_is_a_warning():
     data = edited(lambda d: brand(d, "xingche").update(official_accounts={"weibo": ["5503128761"]}))
-    (problem,) = problems_of(data)
-    assert problem.startswith("brands[1].official_accounts.weibo[0]: '5503128761' is also")
-    assert "brands[0].official_accounts.weibo[0]" in problem
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[1].official_accounts.weibo[0]: '5503128761' is also")
+    assert "brands[0].official_accounts.weibo[0]" in warning
+
+
+def test_config_check_prints_the_warnings_and_passes(tmp_path, capsys):
+    from yujing.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(edited(lambda d: brand(d, "kuaixian")["aliases"].append(
+        "沐沐奶")), allow_unicode=True), encoding="utf-8")  # fmt: skip
+    assert main(["config", "check", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert (
+        captured.err.startswith("warning: brands[2].aliases[1]: '沐沐奶'") and "OK" in captured.out
+    )
