@@ -171,7 +171,9 @@ def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
                 select(n.incident_id, func.min(n.sent_at))
                 .where(
                     n.incident_id.in_(ids[chunk : chunk + 500]),
-                    n.status == "sent",
+                    # as v_alert_outcomes: an alert folded into a summary reached the team
+                    # when that summary went out (its sent_at)
+                    or_(n.status == "sent", and_(n.status == "folded", n.sent_at.is_not(None))),
                     n.event.in_(["open", "escalate"]),
                     n.channel != "outbox",
                 )

@@ -24,6 +24,7 @@ from spread.tracking import (
     due_posts,
     next_state,
     reschedule_many,
+    unmeasured_state,
 )
 from warehouse.schema import mentions, metric_snapshots, reposts, spread_estimates
 from warehouse.writes import insert_ignore
@@ -35,6 +36,13 @@ log = logging.getLogger(__name__)
 
 def _ts(value: dt.datetime) -> float:
     return value.timestamp()
+
+
+def _aware(value) -> dt.datetime:
+    """A stored time as an aware UTC datetime (an aggregate may come back as text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 CHUNK = 500  # posts per IN (...) query
@@ -99,6 +107,27 @@ def build_observations(conn: Connection, posts: list[TrackedPost], now: dt.datet
             )
         )
     return out
+
+
+def _last_measured_many(
+    conn: Connection, posts: list[TrackedPost], now: dt.datetime
+) -> list[dt.datetime | None]:
+    """When each post's counts were last fetched (its newest snapshot up to `now`)."""
+    newest: dict[tuple, dt.datetime] = {}
+    for platform in sorted({p.platform for p in posts}):
+        ids = [p.post_id for p in posts if p.platform == platform]
+        for i in range(0, len(ids), CHUNK):
+            for pid, at in conn.execute(
+                select(metric_snapshots.c.post_id, func.max(metric_snapshots.c.observed_at))
+                .where(
+                    metric_snapshots.c.platform == platform,
+                    metric_snapshots.c.post_id.in_(ids[i : i + CHUNK]),
+                    metric_snapshots.c.observed_at <= now,
+                )
+                .group_by(metric_snapshots.c.post_id)
+            ):
+                newest[(platform, pid)] = _aware(at)
+    return [newest.get((p.platform, p.post_id)) for p in posts]
 
 
 def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int | None]:
@@ -187,10 +216,16 @@ def track_spread(
     when they were scored). Estimates and checks are stamped with the clock after the
     refresh, so each estimate includes the counts its own run fetched.
 
-    A platform failing during the refresh is named in `refreshed["failed"]`; every due
-    post is still estimated and rescheduled from the counts stored, so a PR team keeps
-    its estimates through one vendor's outage (`raise_for_failed_refresh` then shows it)."""
-    due = due_posts(engine, clock.now())
+    A platform failing during the refresh is named in `refreshed["failed"]`; the other
+    platform's posts are estimated as usual. A due post its platform was asked about and
+    gave no new counts for (an outage, a rate limit, a deleted post) gets no estimate this
+    run (`unmeasured` in the result): its latest one stands with its own time, and it is
+    tried again (`unmeasured_state`). Estimated at `now` from old counts it read as a
+    stalled cascade: a viral post's P(viral) fell from 0.77 to 0.12 over a 2 h outage,
+    and alerts showed hours-old counts "as of" now (`raise_for_failed_refresh` makes the
+    DAG run red for ops)."""
+    started = clock.now()
+    due = due_posts(engine, started)
     refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
     # Read after the refresh: it stamps what it fetched with the clock then, and the
     # estimate sees nothing after `now`, so a `now` from before it would drop the fresh
@@ -199,13 +234,32 @@ def track_spread(
     t = config.thresholds
     quiet = dt.timedelta(hours=t.track_quiet_hours)
     horizon = dt.timedelta(hours=t.horizon_hours)
+    # A post whose platform was asked and gave nothing new (down, rate-limited, the post
+    # deleted) is not estimated: at `now` the model would read the missing counts as the
+    # cascade stalling (a viral post's P(viral) fell from 0.77 to 0.12 in a 2 h outage)
+    # and the alert would show old counts as current. Its latest estimate stands, with
+    # its own time; it is tried again next run (`unmeasured_state`).
+    asked = {p for p, client in (("weibo", weibo), ("wechat", wechat)) if client is not None}
     with engine.connect() as conn:
-        observations = build_observations(conn, due, now)
-        previous = _last_observed_many(conn, due)
-    estimates = predictor.predict_many(observations) if observations else []
+        measured = _last_measured_many(conn, due, now)
+        unmeasured = [
+            post.platform in asked and (at is None or at < started)
+            for post, at in zip(due, measured, strict=True)
+        ]
+        fresh = [post for post, skip in zip(due, unmeasured, strict=True) if not skip]
+        observations = build_observations(conn, fresh, now)
+        previous = _last_observed_many(conn, fresh)
+    estimates = iter(predictor.predict_many(observations) if observations else [])
+    previous = iter(previous)
     rows, outcomes = [], []
-    states = {"hot": 0, "cooling": 0, "dead": 0}
-    for post, estimate, before in zip(due, estimates, previous, strict=True):
+    states = {"hot": 0, "cooling": 0, "dead": 0, "unmeasured": 0}
+    for post, skip, at in zip(due, unmeasured, measured, strict=True):
+        if skip:
+            states["unmeasured"] += 1
+            outcome = unmeasured_state(post, now, at or post.created_at, quiet, horizon=horizon)
+            outcomes.append(outcome)
+            continue
+        estimate, before = next(estimates), next(previous)
         rows.append(
             {
                 "platform": post.platform,
@@ -256,5 +310,6 @@ def raise_for_failed_refresh(result: dict) -> None:
     if failed:
         raise SourceError(
             f"spread: refreshing {' and '.join(failed)} failed ({'; '.join(failed.values())}); "
-            f"estimates were written for all {result['due']} due posts from the counts stored"
+            f"{result.get('unmeasured', 0)} of {result['due']} due posts got no new counts and "
+            "keep their last estimates (with their own time); they are tried again next run"
         )

@@ -182,6 +182,26 @@ def next_state(
     return COOLING, now + COOLING_INTERVAL, last_growth
 
 
+def unmeasured_state(
+    post: TrackedPost,
+    now: dt.datetime,
+    measured_at: dt.datetime,
+    quiet: dt.timedelta,
+    *,
+    horizon: dt.timedelta,
+) -> tuple[str, dt.datetime, dt.datetime | None]:
+    """(state, next_check_at, last_growth_at) for a due post its refresh did not reach (the
+    platform down or rate-limited, the post deleted): not a check, so not "no growth". It
+    keeps its state and is tried again at its usual pace, until it has gone unmeasured for
+    `quiet` (deleted, most likely) or is past `horizon + TRACK_MARGIN`: then dropped."""
+    last_growth = post.last_growth_at or post.created_at
+    if now - post.created_at >= horizon + TRACK_MARGIN or now - measured_at >= quiet:
+        return DEAD, now + quiet, last_growth
+    if post.state == HOT:
+        return HOT, now, last_growth
+    return COOLING, now + COOLING_INTERVAL, last_growth
+
+
 def reschedule_many(conn: Connection, outcomes: list[tuple], now: dt.datetime) -> None:
     """Record checks' outcomes, `(post, state, next_check_at, last_growth_at)` each, in the
     caller's transaction (with the estimates): one statement executed for many rows."""

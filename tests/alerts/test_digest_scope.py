@@ -143,6 +143,35 @@ def test_the_digest_lists_the_days_incidents_with_their_lead_times(world):
     assert "open incidents now: 1 (0 critical)" in "\n".join(later)
 
 
+def test_an_alert_delivered_in_a_summary_counts_as_the_digests_alert(world):
+    # the digest said "without a paging alert" for an incident whose alert went out in
+    # an hourly summary (its row folded), while v_alert_outcomes counted it
+    from sqlalchemy import update
+
+    from warehouse.schema import notifications
+
+    clock = ManualClock(T0)
+    world.post("1", categories=("safety",), observed=300)
+    counts = {"1": 300}
+
+    def grow_1(at):
+        if at < T0 + dt.timedelta(minutes=40):
+            counts["1"] += 200
+            world.estimate("1", at, counts["1"], 0.9, 300.0)
+
+    _replay(world, clock, Recorder(), {"1": grow_1})
+    n = notifications.c
+    with world.engine.begin() as conn:  # as if the limit folded it into a summary
+        folded = conn.execute(
+            update(notifications)
+            .where(n.event == "open", n.status == "sent", n.channel != "outbox")
+            .values(status="folded", external_id="summary:pr-slack:20260501T02")
+        ).rowcount
+    assert folded
+    lines = digest_payload(world.engine, CONFIG, DAY)["lines"]
+    assert any("沐沐奶粉" in line and "alerted 20 min before" in line for line in lines), lines
+
+
 def test_digest_links_render_as_links_and_nothing_else_does():
     payload = {
         "event": "digest",

@@ -151,6 +151,26 @@ def test_tracking_states():
     assert math.isfinite(0.0)
 
 
+def test_a_post_its_refresh_did_not_reach_keeps_its_state_until_it_is_long_unmeasured():
+    # estimated from old counts during an outage, a viral cascade read as stalled (P(viral)
+    # 0.77 -> 0.12 in 2 h) and went cooling; now it is not a check: tried again next run
+    from spread.tracking import unmeasured_state
+
+    now = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+    grew = now - dt.timedelta(hours=2)
+    quiet, horizon = dt.timedelta(hours=24), dt.timedelta(hours=24)
+    hot = TrackedPost("weibo", "1", "mumu", HOT, now - dt.timedelta(hours=5), grew)
+    measured = now - dt.timedelta(hours=2)
+    assert unmeasured_state(hot, now, measured, quiet, horizon=horizon) == (HOT, now, grew)
+    cooling = TrackedPost("weibo", "1", "mumu", COOLING, hot.created_at, grew)
+    state, next_at, last = unmeasured_state(cooling, now, measured, quiet, horizon=horizon)
+    assert state == COOLING and next_at > now and last == grew
+    gone = now - dt.timedelta(hours=24)  # a day without counts: deleted, most likely
+    assert unmeasured_state(hot, now, gone, quiet, horizon=horizon)[0] == DEAD
+    old = TrackedPost("weibo", "1", "mumu", HOT, now - horizon - TRACK_MARGIN, grew)
+    assert unmeasured_state(old, now, measured, quiet, horizon=horizon)[0] == DEAD
+
+
 def test_p_viral_keeps_a_post_hot_only_before_the_horizon_and_below_the_line():
     """A viral post's P(viral) is 1 for good and one repost resets the quiet timer, so an
     old viral post was polled every run forever."""
