@@ -10,10 +10,12 @@ Events, each notified once:
 - "open": the first time the evidence reaches watch;
 - "escalate": the level rises (a falling estimate never notifies);
 - "joined": a post new to the open incident warrants its level (at least warning)
-  without raising it and is clearly more likely to go viral than the lead post (P(viral)
-  `JOIN_MARGIN` higher): news the level alone would hide (a journalist's post about the
-  same defect joining an acknowledged incident). It becomes the lead post; at most one per
-  evaluation, and each must beat the last, so a flood of similar posts announces nothing;
+  without raising it and is clearly more likely to go viral than every post the incident
+  held (P(viral) `JOIN_MARGIN` higher): news the level alone would hide (a journalist's
+  post about the same defect joining an acknowledged incident). At most one per
+  evaluation, each above all before it, so a flood of similar posts announces nothing.
+  The lead post stays (a brand's response is judged on it, from the level's change: a
+  new lead would be "not answered" within minutes of being posted);
 - "remind": the incident is critical and nobody acknowledged it at that level, once per
   `levels.remind_critical_after_minutes` since it became critical;
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
@@ -52,7 +54,7 @@ UNCATEGORISED = "negative"
 EVENTS = ("open", "escalate", "joined", "remind", "resolve")
 REGROWTH_SHARE, REGROWTH_MIN = 0.10, 10  # reposts since resolving that reopen an incident
 JOIN_LEVEL = "warning"  # a post joining at a level that pages anyone ...
-JOIN_MARGIN = 0.10  # ... and this much likelier to go viral than the lead is announced
+JOIN_MARGIN = 0.10  # ... and this much likelier to go viral than its posts is announced
 
 __all__ = [
     "EVENTS",
@@ -145,8 +147,8 @@ class IncidentState:
     posts: Mapping[str, PostState] = field(default_factory=dict)
     lead_post: str = ""
     occurrence: int = 1
-    # the post that joined in this evaluation and took the lead (the "joined" event
-    # announces it); not stored: the next evaluation starts empty
+    # the post that joined in this evaluation standing out (the "joined" event announces
+    # it); not stored: the next evaluation starts empty
     joined: tuple[str, ...] = ()
 
     @property
@@ -371,13 +373,11 @@ def evaluate(
         return replace(new, status="resolved", resolved_at=now), ["resolve"]
 
     events = []
-    lead_now = posts.get(state.lead_post)
-    standing = lead_now.evidence.p_viral if lead_now else 0.0
+    # the bar: every post the incident held before this evaluation, as they stand now
+    standing = max((posts[k].evidence.p_viral for k in state.posts), default=0.0)
     standout = max(joined, key=lambda ev: strength(config, ev), default=None)
     if standout is not None and standout.p_viral >= standing + JOIN_MARGIN:
-        reasons = current_reasons(config, standout, new.level)
-        new = replace(new, joined=(standout.key,), lead_post=standout.key, reasons=reasons)
-        events = ["joined"]
+        new, events = replace(new, joined=(standout.key,)), ["joined"]
     if new.level == "critical" and not new.acknowledged:
         due = remind_bucket(config, new.level_changed_at, now)
         done = remind_bucket(config, new.level_changed_at, new.last_reminded_at)

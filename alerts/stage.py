@@ -54,6 +54,7 @@ from alerts.engine import (
     IncidentState,
     PostState,
     close,
+    current_reasons,
     evaluate,
     group_evidence,
     incident_id,
@@ -682,11 +683,10 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
             curve = _curve(conn, lead.platform, lead.post_id) if lead else []
             for event in events:
                 stats[STAT_FOR_EVENT[event]] += 1
-                shown = state
-                if event == "joined":  # the alert is about the post that took the lead
-                    why = f"加入事件 joined incident {state.incident_id}, now its lead post"
-                    shown = replace(state, reasons=(*state.reasons, why))
-                payload = build_payload(config, shown, event, now, series, counts, curve)
+                if event == "joined":
+                    _queue_joined(conn, config, state, now, silences, stats)
+                    continue
+                payload = build_payload(config, state, event, now, series, counts, curve)
                 told = event in ("open", "escalate") and _with_known_answer(
                     conn, config, state, payload
                 )
@@ -698,6 +698,29 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
         _release_after_silences(conn, config, list(current.values()), silences, now, stats)
     log.info("escalation: %s", stats)
     return stats
+
+
+def _queue_joined(conn, config: Config, state: IncidentState, now, silences, stats) -> None:
+    """Announce the post that joined the incident standing out: the alert is about that
+    post (its text, author, figures and chart; the dedupe key and silences match it), in
+    the incident's thread, with the incident's lead among the related posts."""
+    (key,) = state.joined
+    ev = state.posts[key].evidence
+    lead = state.lead
+    why = f"加入事件 joined incident {state.incident_id} ({state.level})" + (
+        f", likelier to go viral than its lead post {lead.post_id}" if lead else ""
+    )
+    shown = replace(state, lead_post=key, reasons=(*current_reasons(config, ev, state.level), why))
+    payload = build_payload(
+        config,
+        shown,
+        "joined",
+        now,
+        _series(conn, ev.platform, ev.post_id),
+        _counts(conn, ev.platform, ev.post_id),
+        _curve(conn, ev.platform, ev.post_id),
+    )
+    _queue(conn, config, shown, "joined", payload, silences, now, stats)
 
 
 def _close_unwatched(conn, config: Config, states, now: dt.datetime, stats: dict) -> list:
