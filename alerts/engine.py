@@ -18,7 +18,9 @@ Events, each notified once:
   new lead would be "not answered" within minutes of being posted);
 - "remind": the incident is critical and nobody acknowledged it at that level, once per
   `levels.remind_critical_after_minutes` since it became critical;
-- "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
+- "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`, as measured:
+  quiet time counts up to its posts' newest estimate (`measured_until`), so a platform
+  outage (no new counts, the old estimates stand) never reads as the incident calming down.
 An open incident's reasons are always its lead post's current ones (`current_reasons`), so
 a reminder or a notice sent later never shows the numbers of an older level change. An
 incident whose brand is no longer one we alert on is closed (`close`), never resolved.
@@ -100,6 +102,9 @@ class Evidence:
     root_id: str | None = None
     created_at: dt.datetime | None = None
     estimated_at: dt.datetime | None = None
+    # False when the platform gave no counts at the post's latest check (it was asked after
+    # `estimated_at` and did not answer): its evidence is as of `estimated_at`, not now
+    measured: bool = True
 
     @property
     def key(self) -> str:
@@ -207,6 +212,19 @@ def _as_list(evidence: Evidence | Iterable[Evidence] | None) -> list[Evidence]:
 def _growth_time(ev: Evidence, now: dt.datetime) -> dt.datetime:
     """When growth was observed: the estimate's time (never in the future)."""
     return min(ev.estimated_at, now) if ev.estimated_at else now
+
+
+def measured_until(items: Sequence[Evidence], now: dt.datetime) -> dt.datetime:
+    """Until when the incident's posts are known to have stayed quiet. When the platform
+    answered none of their latest checks (an outage, a rate limit: `Evidence.measured`),
+    their newest estimate's time: the old estimates stand, and counting the outage as
+    quiet resolved a viral complaint during a two-hour Weibo outage (it reopened under a
+    new id afterwards, as a new incident nobody had acknowledged). Otherwise `now`: a post
+    checked and not grown, or dropped from tracking (quiet for hours), is quiet."""
+    if not items or any(ev.measured for ev in items):
+        return now
+    times = [ev.estimated_at for ev in items if ev.estimated_at is not None]
+    return min(max(times), now) if times else now
 
 
 def current_reasons(config: Config, ev: Evidence, level: str) -> tuple[str, ...]:
@@ -369,7 +387,7 @@ def evaluate(
         return new, ["escalate"]
 
     quiet = dt.timedelta(minutes=config.levels.resolve_after_quiet_minutes)
-    if not grew and now - new.last_growth_at >= quiet:
+    if not grew and measured_until(items, now) - new.last_growth_at >= quiet:
         return replace(new, status="resolved", resolved_at=now), ["resolve"]
 
     events = []

@@ -157,7 +157,8 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     rows = conn.execute(
         text(
             "SELECT t.platform, t.post_id, m.brand, e.observed, e.predicted, e.low, e.high, "
-            "e.p_viral, e.velocity_per_10min, e.estimated_at, s.categories, s.signals, "
+            "e.p_viral, e.velocity_per_10min, e.estimated_at, t.last_checked_at, "
+            "s.categories, s.signals, "
             "s.complaint, m.author_id, "
             "m.author_name, m.author_followers, m.author_verified, m.verified_type, m.text, "
             "m.url, m.created_at, m.root_id, m.is_competitor "
@@ -179,6 +180,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
         body = r["text"] or ""
         root = r["root_id"] if r["root_id"] and r["root_id"] != r["post_id"] else None
         estimated = _utc(r["estimated_at"])
+        checked = _utc(r["last_checked_at"])
         out.append(
             Evidence(
                 brand=r["brand"],
@@ -204,6 +206,9 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
                 root_id=root,
                 created_at=_utc(r["created_at"]),
                 estimated_at=estimated,
+                # checked after its newest estimate: that check got no counts (the spread
+                # stage estimates every post it measures, stamped like the check)
+                measured=checked is None or estimated is None or checked <= estimated,
             )
         )
     return out

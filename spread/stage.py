@@ -199,7 +199,11 @@ def refresh_metrics(
 
 def _refresh_failed(done: dict, platform: str, exc: SourceError) -> None:
     # the clients' messages carry no secret (ingest.http)
-    log.error("spread: refreshing %s failed: %s; estimating from the counts stored", platform, exc)
+    log.error(
+        "spread: refreshing %s failed: %s; its posts keep their last estimates until it answers",
+        platform,
+        exc,
+    )
     done["failed"][platform] = f"{type(exc).__name__}: {exc}"
 
 
