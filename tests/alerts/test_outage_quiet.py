@@ -15,6 +15,7 @@ from alerts.stage import run_escalation
 from ingest.errors import SourceError
 from spread.model import Estimate
 from spread.stage import track_spread
+from warehouse.schema import brand_responses
 
 CONFIG = mechanics_config()  # warning: P(viral) ≥ 0.35
 RUN = dt.timedelta(minutes=10)
@@ -32,8 +33,10 @@ class Weibo:
 
     def counts(self, ids):
         self._answer()
-        return [
-            {"idstr": i, "reposts": self.reposts[i], "comments": 0, "attitudes": 0} for i in ids
+        return [  # a deleted post is left out, as statuses/count.json does
+            {"idstr": i, "reposts": self.reposts[i], "comments": 0, "attitudes": 0}
+            for i in ids
+            if i in self.reposts
         ]
 
     def repost_timeline(self, post_id, **kwargs):
@@ -103,3 +106,26 @@ def test_growth_seen_after_the_outage_keeps_it_open(world, clock):
     assert _run(world, clock, weibo)["resolved"] == 1
     (incident,) = world.incidents()  # one incident, not "resolved" then a new one
     assert incident["status"] == "resolved" and not incident["incident_id"].endswith("-2")
+
+
+def test_a_deleted_post_is_quiet_once_the_response_check_finds_it_gone(world, clock):
+    # a deleted post gets no counts either (its platform answers without it), but it is
+    # gone, not unknown: once the response check records that, it resolves as before
+    world.post("1", p=0.4, observed=300, velocity=5.0, categories=(), signals=())
+    run_escalation(world.engine, CONFIG, clock)
+    weibo = Weibo({})
+    with world.engine.begin() as conn:
+        conn.execute(
+            brand_responses.insert().values(
+                platform="weibo", post_id="1", brand="mumu", checked_at=clock.now(),
+                comments_seen=3, gone_at=clock.now() + dt.timedelta(minutes=5),
+            )
+        )  # fmt: skip
+    resolved_after = None
+    for run in range(1, 19):
+        result = _run(world, clock, weibo)
+        assert result["spread"]["unmeasured"] == 1
+        if result["resolved"]:
+            resolved_after = run * RUN
+            break
+    assert resolved_after == dt.timedelta(minutes=120)
