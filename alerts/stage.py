@@ -549,17 +549,20 @@ def dedupe_key(
 # --- the rate limit ---------------------------------------------------------------------
 
 
-def _recent(conn: Connection, receiver: str, now: dt.datetime) -> int:
+def _this_hours_alerts(conn: Connection, receiver: str, now: dt.datetime, *, waiting: bool) -> int:
+    """The receiver's incident alerts sent in the hour before `now`, plus (`waiting`) those
+    queued and not delivered yet (held by quiet hours, a channel down, or due this run).
+    Both limits count on the sending clock: the send-time one (`_fold_at_send`) what went
+    out, the queue-time one (`_admit`) that and what will go out before a new alert. (The
+    queue-time limit used to count rows by creation: an alert admitted a minute before
+    the hour could then fold at send time, and alerts held by quiet hours never counted.)"""
     n = notifications.c
+    sent = (n.status == "sent") & (n.sent_at > now - dt.timedelta(hours=1))
+    counted = sent | n.status.in_(["pending", "sending", "failed"]) if waiting else sent
     return conn.execute(
         select(func.count())
         .select_from(notifications)
-        .where(
-            n.receiver == receiver,
-            n.created_at > now - dt.timedelta(hours=1),
-            n.event.in_(INCIDENT_EVENTS),
-            n.status.not_in(["silenced", "folded", "superseded"]),
-        )
+        .where(n.receiver == receiver, n.event.in_(INCIDENT_EVENTS), counted)
     ).scalar_one()
 
 
@@ -1054,7 +1057,8 @@ def _admit(conn, config, receiver: str, urgent: bool, payload: dict, now) -> tup
     hourly limit (a folded row keeps its summary's key in `external_id`: when the summary
     goes out, its `sent_at` is set too, so the views count the alert as delivered; not
     when its line did not fit and it was only counted)."""
-    if not urgent and _recent(conn, receiver, now) >= config.receiver(receiver).max_per_hour:
+    limit = config.receiver(receiver).max_per_hour
+    if not urgent and _this_hours_alerts(conn, receiver, now, waiting=True) >= limit:
         summary, shown = _fold(conn, config, receiver, payload, now)
         note = f"folded into {summary}" + ("" if shown else _ONLY_COUNTED)
         return "folded", note, summary if shown else None
@@ -1282,20 +1286,6 @@ def _supersede(engine: Engine, row, key: str) -> None:
         )
 
 
-def _sent_last_hour(conn: Connection, receiver: str, now: dt.datetime) -> int:
-    n = notifications.c
-    return conn.execute(
-        select(func.count())
-        .select_from(notifications)
-        .where(
-            n.receiver == receiver,
-            n.status == "sent",
-            n.sent_at > now - dt.timedelta(hours=1),
-            n.event.in_(INCIDENT_EVENTS),
-        )
-    ).scalar_one()
-
-
 def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.datetime) -> bool:
     """The hourly limit, again at send time: a non-urgent alert not yet tried goes into the
     receiver's summary for this hour instead when the receiver was already sent its
@@ -1318,7 +1308,8 @@ def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.da
         return False  # the last hour's summary, due now, or this hour's: never pushed on
     n = notifications.c
     with engine.begin() as conn:
-        if _sent_last_hour(conn, receiver, now) < config.receiver(receiver).max_per_hour:
+        sent = _this_hours_alerts(conn, receiver, now, waiting=False)
+        if sent < config.receiver(receiver).max_per_hour:
             return False
         took = conn.execute(
             update(notifications)
