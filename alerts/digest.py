@@ -28,7 +28,7 @@ from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 from alerts.render import related_count
 from alerts.routing import brand_receivers
 from alerts.stage import queue_notice
-from warehouse.schema import incidents, notifications
+from warehouse.schema import incidents, mentions, notifications, spread_estimates
 from warehouse.views import LOCAL_TIMEZONE
 from warehouse.views import render as render_sql
 from yujing.clock import Clock
@@ -131,7 +131,49 @@ def _top_complaints(conn, config: Config, day: dt.date, brands=None) -> list[dic
                 break
             top[key] = {**r, "brands": []}
         top[key]["brands"].append(r["brand"])
+    _spread_history(conn, config, top)
     return list(top.values())
+
+
+def _spread_history(conn, config: Config, top: dict) -> None:
+    """Add to each top complaint its peak P(viral) over its estimates (`peak_p_viral`) and
+    whether its latest estimate was past the spread model's horizon (`past_horizon`):
+    there the model's P(viral) is 0 whatever happened before, so the digest showed
+    "P(viral) 0%" for a post that had been at 80%."""
+    if not top:
+        return
+    e, m = spread_estimates.c, mentions.c
+    rows = conn.execute(
+        select(
+            e.platform,
+            e.post_id,
+            func.max(e.p_viral).label("peak"),
+            func.max(e.estimated_at).label("latest"),
+            func.min(m.created_at).label("posted"),
+        )
+        .join(mentions, and_(m.platform == e.platform, m.post_id == e.post_id))
+        .where(or_(*(and_(e.platform == p, e.post_id == i) for p, i in top)))
+        .group_by(e.platform, e.post_id)
+    ).mappings()
+    horizon = dt.timedelta(hours=config.thresholds.horizon_hours)
+    for r in rows:
+        line = top[(r["platform"], r["post_id"])]
+        line["peak_p_viral"] = float(r["peak"] or 0)
+        line["past_horizon"] = _utc(r["latest"]) - _utc(r["posted"]) >= horizon
+
+
+def spread_text(top: dict, config: Config) -> str:
+    """What a top complaint's spread came to: past the viral line, that line; past the
+    model's horizon (its P(viral) 0 there), the peak P(viral); else P(viral), with a
+    higher peak beside it."""
+    viral = config.thresholds.viral_reposts
+    if int(top.get("observed") or 0) >= viral:
+        return f"past the viral line of {related_count({**top, 'observed': viral})}"
+    now, peak = float(top.get("p_viral") or 0), float(top.get("peak_p_viral") or 0)
+    if top.get("past_horizon"):
+        return f"peak P(viral) {max(peak, now):.0%}"
+    higher = f" (peak {peak:.0%})" if f"{peak:.0%}" != f"{now:.0%}" and peak > now else ""
+    return f"P(viral) {now:.0%}{higher}"
 
 
 def _utc(value) -> dt.datetime | None:
@@ -358,8 +400,7 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
     for t in data["top"][scope]:
         lines.append(
             f"top: {', '.join(names.get(b, b) for b in t['brands'])} "
-            f"{related_count(t)}, "
-            f"P(viral) {float(t['p_viral'] or 0):.0%}: {_excerpt(t['excerpt'])}"
+            f"{related_count(t)}, {spread_text(t, config)}: {_excerpt(t['excerpt'])}"
         )
         links.append(t.get("url"))
     if ZoneInfo(config.timezone).utcoffset(dt.datetime.combine(day, dt.time(12))) != ZoneInfo(
