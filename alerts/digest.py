@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # the digest's day and times: the day the warehouse views count in (see the docstring)
 DIGEST_TIMEZONE = LOCAL_TIMEZONE
 EXCERPT_CHARS = 50  # of a top complaint's text, then "…"
+# a run reports at most this many days: its own and those missed since the last digest
+CATCHUP_DAYS = 7
 
 # a category is flagged when our complaint share is at least this many times the
 # competitors' pooled share, with at least this many complaints behind it
@@ -445,6 +447,32 @@ def digest_scopes(config: Config) -> dict[str, frozenset]:
     return {name: frozenset(codes) for name, codes in scopes.items()}
 
 
+def last_digest_day(conn, before: dt.date) -> dt.date | None:
+    """The latest day before `before` whose digest was queued for any receiver, read from
+    the notification log's keys (`digest:DAY:RECEIVER`); None when there was none."""
+    n = notifications.c
+    day = func.substr(n.dedupe_key, len("digest:") + 1, 10)
+    found = None
+    for value in conn.execute(select(day).where(n.event == "digest").distinct()).scalars():
+        try:
+            queued = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            continue
+        if queued < before and (found is None or queued > found):
+            found = queued
+    return found
+
+
+def digest_days(last: dt.date | None, day: dt.date) -> list[dt.date]:
+    """The days a run for `day` reports: every day after the last digest queued (`last`)
+    up to `day`, at most CATCHUP_DAYS of them; `day` alone when there was none before (a
+    first digest is not a week of history)."""
+    if last is None:
+        return [day]
+    first = max(last + dt.timedelta(days=1), day - dt.timedelta(days=CATCHUP_DAYS - 1))
+    return [first + dt.timedelta(days=n) for n in range((day - first).days + 1)]
+
+
 def queue_digest(
     engine: Engine, config: Config, clock: Clock, scheduled_for: dt.datetime | None = None
 ) -> int:
@@ -454,21 +482,29 @@ def queue_digest(
 
     "Yesterday" is the day before the run was scheduled for (`scheduled_for`, the DAG run's
     logical date), not before the clock: a failed run cleared a day later must still
-    report its own day, not the next one (whose digest may already be out)."""
+    report its own day, not the next one (whose digest may already be out).
+
+    The days before it since the last digest queued are sent too, oldest first (at most
+    CATCHUP_DAYS in all, `digest_days`): the DAG has no catchup, so with the scheduler
+    down across two 09:00s the one run made afterwards lost a day. The notification log
+    is the record of what went out, so a rerun queues nothing twice."""
     now = clock.now()
     at = scheduled_for or now
     day = at.astimezone(ZoneInfo(DIGEST_TIMEZONE)).date() - dt.timedelta(days=1)
     scopes = digest_scopes(config)
-    data = _fetch(engine, config, day, set(scopes.values()))
-    payloads = {scope: _payload(config, day, data, scope) for scope in set(scopes.values())}
-    if not any(p["has_data"] for p in payloads.values()):
-        log.info("digest %s: nothing to report; not sent", day)  # a fresh install
-        return 0
+    with engine.connect() as conn:
+        days = digest_days(last_digest_day(conn, day), day)
     queued = 0
-    with engine.begin() as conn:
-        for receiver, scope in sorted(scopes.items()):
-            queued += queue_notice(
-                conn, config, [receiver], f"digest:{day.isoformat()}", "digest",
-                payloads[scope], now,
-            )  # fmt: skip
+    for each in days:
+        data = _fetch(engine, config, each, set(scopes.values()))
+        payloads = {scope: _payload(config, each, data, scope) for scope in set(scopes.values())}
+        if not any(p["has_data"] for p in payloads.values()):
+            log.info("digest %s: nothing to report; not sent", each)  # a fresh install
+            continue
+        with engine.begin() as conn:
+            for receiver, scope in sorted(scopes.items()):
+                queued += queue_notice(
+                    conn, config, [receiver], f"digest:{each.isoformat()}", "digest",
+                    payloads[scope], now,
+                )  # fmt: skip
     return queued
