@@ -28,7 +28,7 @@ from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 from alerts.render import related_count
 from alerts.routing import brand_receivers
 from alerts.stage import queue_notice
-from warehouse.schema import incidents, notifications
+from warehouse.schema import incidents, mentions, notifications, spread_estimates
 from warehouse.views import LOCAL_TIMEZONE
 from warehouse.views import render as render_sql
 from yujing.clock import Clock
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # the digest's day and times: the day the warehouse views count in (see the docstring)
 DIGEST_TIMEZONE = LOCAL_TIMEZONE
 EXCERPT_CHARS = 50  # of a top complaint's text, then "…"
+# a run reports at most this many days: its own and those missed since the last digest
+CATCHUP_DAYS = 7
 
 # a category is flagged when our complaint share is at least this many times the
 # competitors' pooled share, with at least this many complaints behind it
@@ -131,7 +133,49 @@ def _top_complaints(conn, config: Config, day: dt.date, brands=None) -> list[dic
                 break
             top[key] = {**r, "brands": []}
         top[key]["brands"].append(r["brand"])
+    _spread_history(conn, config, top)
     return list(top.values())
+
+
+def _spread_history(conn, config: Config, top: dict) -> None:
+    """Add to each top complaint its peak P(viral) over its estimates (`peak_p_viral`) and
+    whether its latest estimate was past the spread model's horizon (`past_horizon`):
+    there the model's P(viral) is 0 whatever happened before, so the digest showed
+    "P(viral) 0%" for a post that had been at 80%."""
+    if not top:
+        return
+    e, m = spread_estimates.c, mentions.c
+    rows = conn.execute(
+        select(
+            e.platform,
+            e.post_id,
+            func.max(e.p_viral).label("peak"),
+            func.max(e.estimated_at).label("latest"),
+            func.min(m.created_at).label("posted"),
+        )
+        .join(mentions, and_(m.platform == e.platform, m.post_id == e.post_id))
+        .where(or_(*(and_(e.platform == p, e.post_id == i) for p, i in top)))
+        .group_by(e.platform, e.post_id)
+    ).mappings()
+    horizon = dt.timedelta(hours=config.thresholds.horizon_hours)
+    for r in rows:
+        line = top[(r["platform"], r["post_id"])]
+        line["peak_p_viral"] = float(r["peak"] or 0)
+        line["past_horizon"] = _utc(r["latest"]) - _utc(r["posted"]) >= horizon
+
+
+def spread_text(top: dict, config: Config) -> str:
+    """What a top complaint's spread came to: past the viral line, that line; past the
+    model's horizon (its P(viral) 0 there), the peak P(viral); else P(viral), with a
+    higher peak beside it."""
+    viral = config.thresholds.viral_reposts
+    if int(top.get("observed") or 0) >= viral:
+        return f"past the viral line of {related_count({**top, 'observed': viral})}"
+    now, peak = float(top.get("p_viral") or 0), float(top.get("peak_p_viral") or 0)
+    if top.get("past_horizon"):
+        return f"peak P(viral) {max(peak, now):.0%}"
+    higher = f" (peak {peak:.0%})" if f"{peak:.0%}" != f"{now:.0%}" and peak > now else ""
+    return f"P(viral) {now:.0%}{higher}"
 
 
 def _utc(value) -> dt.datetime | None:
@@ -358,8 +402,7 @@ def _payload(config: Config, day: dt.date, data: dict, scope: frozenset | None) 
     for t in data["top"][scope]:
         lines.append(
             f"top: {', '.join(names.get(b, b) for b in t['brands'])} "
-            f"{related_count(t)}, "
-            f"P(viral) {float(t['p_viral'] or 0):.0%}: {_excerpt(t['excerpt'])}"
+            f"{related_count(t)}, {spread_text(t, config)}: {_excerpt(t['excerpt'])}"
         )
         links.append(t.get("url"))
     if ZoneInfo(config.timezone).utcoffset(dt.datetime.combine(day, dt.time(12))) != ZoneInfo(
@@ -404,6 +447,32 @@ def digest_scopes(config: Config) -> dict[str, frozenset]:
     return {name: frozenset(codes) for name, codes in scopes.items()}
 
 
+def last_digest_day(conn, before: dt.date) -> dt.date | None:
+    """The latest day before `before` whose digest was queued for any receiver, read from
+    the notification log's keys (`digest:DAY:RECEIVER`); None when there was none."""
+    n = notifications.c
+    day = func.substr(n.dedupe_key, len("digest:") + 1, 10)
+    found = None
+    for value in conn.execute(select(day).where(n.event == "digest").distinct()).scalars():
+        try:
+            queued = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            continue
+        if queued < before and (found is None or queued > found):
+            found = queued
+    return found
+
+
+def digest_days(last: dt.date | None, day: dt.date) -> list[dt.date]:
+    """The days a run for `day` reports: every day after the last digest queued (`last`)
+    up to `day`, at most CATCHUP_DAYS of them; `day` alone when there was none before (a
+    first digest is not a week of history)."""
+    if last is None:
+        return [day]
+    first = max(last + dt.timedelta(days=1), day - dt.timedelta(days=CATCHUP_DAYS - 1))
+    return [first + dt.timedelta(days=n) for n in range((day - first).days + 1)]
+
+
 def queue_digest(
     engine: Engine, config: Config, clock: Clock, scheduled_for: dt.datetime | None = None
 ) -> int:
@@ -413,21 +482,29 @@ def queue_digest(
 
     "Yesterday" is the day before the run was scheduled for (`scheduled_for`, the DAG run's
     logical date), not before the clock: a failed run cleared a day later must still
-    report its own day, not the next one (whose digest may already be out)."""
+    report its own day, not the next one (whose digest may already be out).
+
+    The days before it since the last digest queued are sent too, oldest first (at most
+    CATCHUP_DAYS in all, `digest_days`): the DAG has no catchup, so with the scheduler
+    down across two 09:00s the one run made afterwards lost a day. The notification log
+    is the record of what went out, so a rerun queues nothing twice."""
     now = clock.now()
     at = scheduled_for or now
     day = at.astimezone(ZoneInfo(DIGEST_TIMEZONE)).date() - dt.timedelta(days=1)
     scopes = digest_scopes(config)
-    data = _fetch(engine, config, day, set(scopes.values()))
-    payloads = {scope: _payload(config, day, data, scope) for scope in set(scopes.values())}
-    if not any(p["has_data"] for p in payloads.values()):
-        log.info("digest %s: nothing to report; not sent", day)  # a fresh install
-        return 0
+    with engine.connect() as conn:
+        days = digest_days(last_digest_day(conn, day), day)
     queued = 0
-    with engine.begin() as conn:
-        for receiver, scope in sorted(scopes.items()):
-            queued += queue_notice(
-                conn, config, [receiver], f"digest:{day.isoformat()}", "digest",
-                payloads[scope], now,
-            )  # fmt: skip
+    for each in days:
+        data = _fetch(engine, config, each, set(scopes.values()))
+        payloads = {scope: _payload(config, each, data, scope) for scope in set(scopes.values())}
+        if not any(p["has_data"] for p in payloads.values()):
+            log.info("digest %s: nothing to report; not sent", each)  # a fresh install
+            continue
+        with engine.begin() as conn:
+            for receiver, scope in sorted(scopes.items()):
+                queued += queue_notice(
+                    conn, config, [receiver], f"digest:{each.isoformat()}", "digest",
+                    payloads[scope], now,
+                )  # fmt: skip
     return queued

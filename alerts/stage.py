@@ -39,6 +39,7 @@ Message-ID / Idempotency-Key so the far side can drop it.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -80,7 +81,7 @@ log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
 EXCERPT = 140
-SERIES_POINTS = 200
+SERIES_POINTS = 200  # points of a chart series in a payload (`thin`)
 SUMMARY_LINES = 50
 RESOLVED_LOOKBACK = dt.timedelta(days=2)
 OCCURRENCE_PROBE = 8  # incident ids per label set looked up at once (`_latest_by_labels`)
@@ -399,29 +400,57 @@ def _save(conn: Connection, state: IncidentState) -> None:
 # --- payloads ---------------------------------------------------------------------------
 
 
+def thin(points: list, limit: int = SERIES_POINTS) -> list:
+    """At most `limit` of `points` ((time, count, ...) in time order) covering their whole
+    span: the first and the newest, half the rest spread evenly over time, then the steps
+    where the count changes most (both ends, so a burst stays a burst). Keeping only the
+    newest points drew a post tracked over ~17 h from a dotted line from 0, hiding the
+    early growth the PR team looks at; payloads are stored and sent, so they stay small."""
+    if len(points) <= limit:
+        return list(points)
+    last = len(points) - 1
+    keep = {0, last}
+    seconds = [p[0].timestamp() for p in points]
+    even = (limit - 2) // 2
+    start, span = seconds[0], seconds[-1] - seconds[0]
+    for k in range(1, even + 1):
+        target = start + span * k / (even + 1)
+        i = bisect.bisect_left(seconds, target)
+        if i > 0 and target - seconds[i - 1] <= seconds[i] - target:
+            i -= 1  # the nearest point to the target time
+        keep.add(i)
+    steps = sorted(range(1, last + 1), key=lambda i: (-abs(points[i][1] - points[i - 1][1]), i))
+    for i in steps:
+        if len(keep) >= limit:
+            break
+        keep.update((i - 1, i) if len(keep | {i - 1, i}) <= limit else (i,))
+    return [points[i] for i in sorted(keep)]
+
+
 def _series(conn: Connection, platform: str, post_id: str) -> list[list]:
+    """The spread estimates made of the post, [[iso time, observed, predicted, low, high],
+    ...] over its whole tracking, thinned to SERIES_POINTS (`thin`)."""
     e = spread_estimates.c
     rows = conn.execute(
         select(e.estimated_at, e.observed, e.predicted, e.low, e.high)
         .where(e.platform == platform, e.post_id == post_id)
-        .order_by(e.estimated_at.desc())
-        .limit(SERIES_POINTS)
+        .order_by(e.estimated_at)
     ).all()
     return [
-        [r[0].isoformat(), int(r[1]), float(r[2]), float(r[3]), float(r[4])] for r in reversed(rows)
+        [r[0].isoformat(), int(r[1]), float(r[2]), float(r[3]), float(r[4])] for r in thin(rows)
     ]
 
 
 def _curve(conn: Connection, platform: str, post_id: str) -> list[list]:
-    """The measured repost curve: [[iso time, reposts], ...] from the metric snapshots."""
+    """The measured repost curve: [[iso time, reposts], ...] from the metric snapshots,
+    from the first to the newest, thinned to SERIES_POINTS (`thin`)."""
     m = metric_snapshots.c
     rows = conn.execute(
         select(m.observed_at, m.reposts)
         .where(m.platform == platform, m.post_id == post_id, m.reposts.is_not(None))
-        .order_by(m.observed_at.desc())
-        .limit(SERIES_POINTS)
+        .order_by(m.observed_at)
     ).all()
-    return [[r[0].isoformat(), int(r[1])] for r in reversed(rows)]
+    return [[r[0].isoformat(), int(r[1])] for r in thin(rows)]
 
 
 def _counts(conn: Connection, platform: str, post_id: str) -> dict:

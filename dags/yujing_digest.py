@@ -6,7 +6,9 @@ negative share and its trend, top complaints by spread, incidents opened and res
 their lead times and posts, and a chart — on Slack and email (or the local outbox), once
 per day and receiver. Each receiver gets the brands the routing sends it, competitors
 beside them. "Yesterday" is the day before the run's logical date: a failed run cleared
-later still reports its own day.
+later still reports its own day. Catchup is off, so after the scheduler was down across
+several 09:00s one run is made: it also sends the days missed since the last digest
+queued (at most a week in all; the notification log says what went out, once).
 
 Schedule: `schedules.digest`.
 """

@@ -168,7 +168,8 @@ def _fail_for_undelivered(channels: dict, stats: dict) -> None:
 
 def send_digest(resources: Resources | None = None, scheduled_for=None) -> dict:
     """Queue and send the daily digest (once per day and receiver) for the day before the
-    run's scheduled time (`scheduled_for`; the clock's now when it has none)."""
+    run's scheduled time (`scheduled_for`; the clock's now when it has none), and for the
+    days missed since the last digest queued (at most a week: `alerts.digest.queue_digest`)."""
     from alerts.digest import queue_digest
     from alerts.stage import deliver_pending
 

@@ -338,3 +338,51 @@ def test_a_huge_post_link_is_left_out_and_every_slack_element_fits():
         for element in block.get("elements", []) + [block.get("text") or {}]:
             assert len(element.get("text", "")) <= render.SLACK_SECTION_LIMIT
     assert render.safe_url(url) is None and render.safe_url(url[:900]) == url[:900]
+
+
+def test_a_post_tracked_for_30_hours_is_charted_from_its_first_snapshot(world):
+    """A snapshot and an estimate every 5 min for 30 h (361 of each): the alert's chart
+    series cover the whole history, first snapshot to newest, within the payload's bound,
+    keeping the early growth and the biggest jump (the newest 200 started 13 h in and the
+    chart drew a dotted line from publication over the part the PR team looks at)."""
+    import datetime as dt
+
+    from alert_fixtures import T0, mechanics_config
+
+    from alerts.stage import SERIES_POINTS, run_escalation
+    from warehouse.schema import notifications
+    from yujing.clock import ManualClock
+
+    times = [T0 + dt.timedelta(minutes=5 * i) for i in range(361)]  # 30 h
+    # fast early growth, then a slow tail with one burst of 400 reposts at 20 h
+    counts = [min(10 * i, 1200) + (400 if i >= 240 else 0) + i for i in range(361)]
+    world.post("1", observed=counts[0], p=0.7, at=times[0])
+    for at, n in zip(times[1:], counts[1:], strict=True):
+        world.estimate("1", at, n, 0.7)
+    run_escalation(world.engine, mechanics_config(), ManualClock(times[-1]))
+    (row,) = world.rows(notifications.c.event == "open")[:1]
+    payload = json.loads(row["payload"])
+    for points in (payload["observed_curve"], payload["series"]):
+        assert 2 < len(points) <= SERIES_POINTS
+        stamps = [dt.datetime.fromisoformat(p[0]) for p in points]
+        assert stamps[0] == times[0] and stamps[-1] == times[-1]
+        assert stamps == sorted(set(stamps))
+        assert [p[1] for p in points] == [counts[times.index(t)] for t in stamps]
+        # the early growth is drawn (not a line from 0), and the burst's step is kept
+        assert sum(1 for t in stamps if t < times[0] + dt.timedelta(hours=2)) >= 5
+        assert times[240] in stamps
+
+
+def test_thinning_keeps_the_ends_and_the_bound_whatever_the_spacing():
+    import datetime as dt
+
+    from alerts.stage import thin
+
+    t0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    # dense for an hour (every 10 s), then every 30 min for a day; one jump in the dense part
+    points = [(t0 + dt.timedelta(seconds=10 * i), i + (500 if i >= 100 else 0)) for i in range(360)]
+    points += [(t0 + dt.timedelta(hours=1, minutes=30 * i), 900 + i) for i in range(1, 49)]
+    kept = thin(points, 50)
+    assert len(kept) == 50 and kept[0] == points[0] and kept[-1] == points[-1]
+    assert kept == sorted(set(kept)) and points[99] in kept and points[100] in kept
+    assert thin(points[:50], 50) == points[:50] and thin([], 50) == []

@@ -211,3 +211,63 @@ def test_the_digest_queued_per_team_still_has_its_chart(world):
         )
     assert payload["bars"]["labels"] == ["沐沐奶粉", "快鲜外卖 (竞品)"]
     assert len(payload["bars"]["values"]) == 2
+
+
+def _posts_daily(world, first: dt.date, last: dt.date) -> None:
+    """A complaint about mumu at 10:00 Shanghai on each day from `first` to `last`."""
+    day = first
+    while day <= last:
+        at = dt.datetime.combine(day, dt.time(2, 0), tzinfo=dt.UTC)
+        world.post(f"p{day:%m%d}", brand="mumu", at=at)
+        day += dt.timedelta(days=1)
+
+
+def test_a_run_after_the_scheduler_was_down_sends_every_missed_day_once(world):
+    # the scheduler was down across two 09:00s (catchup is off: Airflow makes one run):
+    # the last digest was of 05-02 (sent 05-03); the run at 05-05 09:05 sends 05-03 too
+    config = _team_config()
+    _posts_daily(world, dt.date(2026, 5, 1), dt.date(2026, 5, 4))
+    assert (
+        queue_digest(
+            world.engine, config, ManualClock(dt.datetime(2026, 5, 3, 1, 0, tzinfo=dt.UTC))
+        )
+        == 2
+    )
+    late = ManualClock(dt.datetime(2026, 5, 5, 1, 5, tzinfo=dt.UTC))  # 09:05 Shanghai, 05-05
+    assert queue_digest(world.engine, config, late) == 4
+    assert queue_digest(world.engine, config, late) == 0  # a rerun: nothing twice
+    digests = world.rows(notifications.c.event == "digest")
+    assert sorted(r["dedupe_key"] for r in digests) == [
+        f"digest:2026-05-0{d}:{team}" for d in (2, 3, 4) for team in ("mumu-team", "xingche-team")
+    ]
+    assert {r["dedupe_key"].split(":")[1]: json.loads(r["payload"])["day"] for r in digests} == {
+        d: d for d in ("2026-05-02", "2026-05-03", "2026-05-04")
+    }
+    # the next morning, as usual: its own day only
+    assert (
+        queue_digest(
+            world.engine, config, ManualClock(dt.datetime(2026, 5, 6, 1, 0, tzinfo=dt.UTC))
+        )
+        == 2
+    )
+
+
+def test_catching_up_goes_back_a_week_at_most_and_a_first_digest_sends_one_day(world):
+    config = _team_config()
+    _posts_daily(world, dt.date(2026, 5, 1), dt.date(2026, 5, 20))
+    # the first digest ever: its day only, not a week of history
+    assert (
+        queue_digest(
+            world.engine, config, ManualClock(dt.datetime(2026, 5, 3, 1, 0, tzinfo=dt.UTC))
+        )
+        == 2
+    )
+    # down for 12 days: the week before the run, not all of them
+    assert (
+        queue_digest(
+            world.engine, config, ManualClock(dt.datetime(2026, 5, 15, 1, 0, tzinfo=dt.UTC))
+        )
+        == 14
+    )
+    days = {r["dedupe_key"].split(":")[1] for r in world.rows(notifications.c.event == "digest")}
+    assert sorted(days) == ["2026-05-02"] + [f"2026-05-{d:02}" for d in range(8, 15)]

@@ -167,3 +167,27 @@ def test_top_complaints_are_cut_with_an_ellipsis_linked_and_readable(world):
     assert line.endswith("…") and len(line.split(": ", 1)[1].split(": ", 1)[1]) == 51
     assert payload["links"][i] == "https://weibo.com/1/77"
     assert len(payload["links"]) == len(payload["lines"])
+
+
+def test_top_complaints_past_the_horizon_show_their_peak_or_the_viral_line(world):
+    """Past the spread model's 24 h horizon P(viral) is 0 (its answer there is moot): the
+    digest showed "P(viral) 0%" for a post that had been at 80%, or that went viral. It
+    shows the peak past the horizon, the viral line once crossed, the peak beside a lower
+    P(viral) before the horizon."""
+    # first seen 10:00 Shanghai, May 1 (world.post: published an hour before)
+    posted = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    for post_id, early in (("80", 600), ("81", 700), ("82", 300)):
+        world.post(
+            post_id, brand="mumu", observed=early, p=0.8, at=posted, text=f"沐沐奶粉{post_id}"
+        )
+    world.estimate("80", posted + dt.timedelta(hours=24), 900, 0.0)  # 25 h old: past it
+    world.estimate("81", posted + dt.timedelta(hours=24), 1500, 0.0)
+    world.estimate("82", posted + dt.timedelta(hours=12), 400, 0.3)  # 13 h old: before it
+    lines = digest_payload(world.engine, CONFIG, dt.date(2026, 5, 1))["lines"]
+    top = {line.rsplit("沐沐奶粉", 1)[1]: line for line in lines if line.startswith("top:")}
+    assert top == {
+        "81": "top: 沐沐奶粉 1,500 reposts, past the viral line of 1,000 reposts: 沐沐奶粉81",
+        "80": "top: 沐沐奶粉 900 reposts, peak P(viral) 80%: 沐沐奶粉80",
+        "82": "top: 沐沐奶粉 400 reposts, P(viral) 30% (peak 80%): 沐沐奶粉82",
+    }
+    assert not any("P(viral) 0%" in line for line in lines)
