@@ -15,7 +15,9 @@ kept without its repost list), one `reposts` row per repost (time, parent, repos
 followers), and `metric_snapshots` of the repost count every `--every` minutes over the
 first `--horizon` hours (what a tracker polling the post would have seen). Everything is
 insert-or-ignore on its key, so loading a file twice changes nothing. Lines that cannot
-be read go to `quarantine` (source `backfill`) with the reason.
+be read go to `quarantine` (source `backfill`) with the reason; the first few are named
+on stderr with their line numbers (a warning), and a file with no readable line at all is
+an error (exit 1): "0 cascades" with exit 0 read as a finished backfill.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ingest.weibo_parse import ParseError, mid_to_bid, storable
 from spread.cascades import finite_number
 
 BATCH = 200  # cascades per transaction
+SHOWN_BAD_LINES = 3  # unreadable lines named on stderr (all of them are quarantined)
 
 
 class CascadeError(ValueError):
@@ -157,6 +160,10 @@ def parse_jsonl(line: str) -> Cascade:
         )
     except CascadeError:
         raise
+    except json.JSONDecodeError as exc:  # its "line 2 column 1" would read as the file's
+        raise CascadeError(
+            f"not a JSONL cascade: JSONDecodeError: {exc.msg} at character {exc.pos + 1}"
+        ) from None
     except (ValueError, KeyError, TypeError, IndexError, OverflowError, RecursionError) as exc:
         raise CascadeError(f"not a JSONL cascade: {type(exc).__name__}: {exc}") from None
 
@@ -234,25 +241,28 @@ def detect_format(path: Path) -> str:
     return "jsonl"
 
 
-def cascades(path: Path, fmt: str = "auto") -> Iterator[tuple[Cascade | CascadeError, str, int]]:
-    """(cascade or the error, the line, bytes of the file read so far) per line."""
+def cascades(
+    path: Path, fmt: str = "auto"
+) -> Iterator[tuple[int, Cascade | CascadeError, str, int]]:
+    """(line number, cascade or the error, the line, bytes of the file read so far) per
+    non-blank line; the number counts blank lines too, as an editor shows it."""
     fmt = detect_format(path) if fmt == "auto" else fmt
     parse = parse_jsonl if fmt == "jsonl" else parse_deephawkes
     lines, raw = open_lines(path)
     with raw:
-        for data in lines:
+        for number, data in enumerate(lines, 1):
             if not data.strip():
                 continue
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 reason = f"not UTF-8 text: {exc}"
-                yield CascadeError(reason), data.decode("utf-8", "replace"), raw.tell()
+                yield number, CascadeError(reason), data.decode("utf-8", "replace"), raw.tell()
                 continue
             try:
-                yield parse(line), line, raw.tell()
+                yield number, parse(line), line, raw.tell()
             except CascadeError as exc:
-                yield exc, line, raw.tell()
+                yield number, exc, line, raw.tell()
 
 
 def cascade_rows(
@@ -343,7 +353,8 @@ def backfill(
     limit: int | None = None,
     progress: bool = True,
 ) -> dict:
-    """Load one file; returns counts of cascades read and rows newly stored."""
+    """Load one file; returns counts of cascades read, unreadable lines and rows newly
+    stored, and `first_bad` (line number, reason) of the first unreadable lines."""
     from tqdm import tqdm
 
     from warehouse.quarantine import quarantine_item
@@ -351,6 +362,8 @@ def backfill(
     from warehouse.writes import insert_ignore
 
     stats = dict.fromkeys(("cascades", "bad_lines", "mentions", "reposts", "snapshots"), 0)
+    first_bad: list[tuple[int, str]] = []
+    stats["first_bad"] = first_bad
     pending: list[tuple[dict, list[dict], list[dict]]] = []
     bad: list[tuple[str, str]] = []
 
@@ -386,7 +399,7 @@ def backfill(
     )
     position = 0
     with bar:
-        for item, line, read in cascades(path, fmt):
+        for number, item, line, read in cascades(path, fmt):
             bar.update(read - position)
             position = read
             if not isinstance(item, CascadeError):
@@ -399,6 +412,8 @@ def backfill(
                     pending.append(rows)
             if isinstance(item, CascadeError):
                 stats["bad_lines"] += 1
+                if len(first_bad) < SHOWN_BAD_LINES:
+                    first_bad.append((number, str(item)))
                 bad.append((str(item), storable(line.rstrip("\r\n"))))
             if len(pending) + len(bad) >= BATCH:
                 flush()
@@ -407,6 +422,15 @@ def backfill(
                 break
         flush()
     return stats
+
+
+def _bad_lines_shown(stats: dict) -> str:
+    """The first unreadable lines with their reasons, for one line on stderr."""
+    shown = "; ".join(
+        f"line {number}: {reason if len(reason) <= 120 else reason[:119] + '…'}"
+        for number, reason in stats["first_bad"]
+    )
+    return shown + ("; …" if stats["bad_lines"] > len(stats["first_bad"]) else "")
 
 
 def _bad_interval(every: float, horizon: float, observe: float | None) -> str | None:
@@ -502,4 +526,22 @@ def backfill_main(argv: list[str], engine=None, clock=None) -> int:
             f"quarantined); new rows: {stats['mentions']} mentions, {stats['reposts']} reposts, "
             f"{stats['snapshots']} snapshots"
         )
+        if not stats["cascades"]:
+            # the wrong file, format or a broken export: stop, as for an unreadable file
+            sys.stdout.flush()
+            why = (
+                f"all {stats['bad_lines']} lines are unreadable (quarantined, source "
+                f"backfill): {_bad_lines_shown(stats)}"
+                if stats["bad_lines"]
+                else "it holds no lines"
+            )
+            print(f"yujing backfill: nothing loaded from {path}: {why}", file=sys.stderr)
+            return 1
+        if stats["bad_lines"]:
+            sys.stdout.flush()
+            print(
+                f"warning: {path}: {stats['bad_lines']} unreadable lines quarantined "
+                f"({_bad_lines_shown(stats)})",
+                file=sys.stderr,
+            )
     return 0

@@ -836,9 +836,92 @@ def _term_problems(brands: list) -> list[tuple[Loc, str]]:
 def term_warnings(config: Config) -> list[str]:
     """What `yujing config check` warns about in a valid config (`_term_findings`): overlaps
     that are often meant (小米 beside 小米汽车, a group account serving two brands) but
-    change what is counted where, so a person should know."""
+    change what is counted where, so a person should know; and terms that are ordinary
+    words (`_everyday_words`), checked here only: DAGs load the config without it."""
     brands = [b.model_dump(by_alias=True) for b in config.brands]
-    return [f"{_format_loc(loc)}: {message}" for loc, message in _term_findings(brands)[1]]
+    findings = _term_findings(brands)[1] + _everyday_words(config)
+    return [f"{_format_loc(loc)}: {message}" for loc, message in findings]
+
+
+# A search term is an everyday word when jieba's dictionary of general Chinese (60 million
+# words of text) counts it this often: its ~7,000 most used words (理想 3,988, 长城, 红旗,
+# 苹果). Brand names are below (华为 373), and so is 小米 (396, millet): the dictionary
+# cannot tell a brand from a word that rare.
+EVERYDAY_COUNT = 1000
+# ... or when longer words holding it (星辰 in 日月星辰, 伊利 in 伊利诺伊, 匹克 in 奥林匹克) are
+# used this often together, and are at least this share of its characters' uses (华为's
+# 华为公司 and 小米's 小米粥 are 43 and 36 uses, a tenth of theirs; 京东 is 55 in 京东方,
+# 南京东路). Lower flagged the brands' own compounds (李宁牌) and 3-use dictionary noise.
+INSIDE_COUNT = 50
+INSIDE_SHARE = 0.25
+
+
+def _everyday_words(config: Config) -> list[tuple[Loc, str]]:
+    """Warnings for search terms that general Chinese uses as words, so that matching them
+    as substrings files unrelated posts under the brand: 星辰 (beside 星辰汽车) finds every
+    日月星辰 and 星辰大海 post. Longer words the brand excludes, or that hold one of its own
+    longer terms (华为技术有限公司 for 华为), are not counted; an everyday word is answered
+    once the brand excludes a phrase holding it (理想主义 for 理想)."""
+    from nlp.dictionary import dictionary_uses
+    from nlp.normalize import to_simplified
+
+    terms: list[tuple[Loc, str, str, int]] = []  # (path, as written, dictionary form, brand)
+    for i, brand in enumerate(config.brands):
+        for field in SEARCH_FIELDS:
+            values = [brand.name] if field == "name" else getattr(brand, field)
+            for j, written in enumerate(values):
+                loc: Loc = ("brands", i, field) if field == "name" else ("brands", i, field, j)
+                terms.append((loc, written, fold(to_simplified(written)), i))
+    uses = dictionary_uses([key for _, _, key, _ in terms])
+    warnings: list[tuple[Loc, str]] = []
+    for loc, written, key, i in terms:
+        if key not in uses:
+            continue
+        brand = config.brands[i]
+        own = [(t, f) for t in brand.search_terms for f in _match_forms(t)]
+        excluded = [f for word in brand.exclude for f in _match_forms(word)]
+        longer = [(t, f) for t, f in own if key in f and key != f]  # its own longer terms
+        inside = [
+            (word, count)
+            for word, count in uses[key].inside
+            if not any(f in word for f in excluded)
+            and not any(f in word for _, f in longer)  # the brand's (华为技术有限公司)
+            and not any(word in f for _, f in own)  # excluding it would drop the brand's
+        ]
+        inside_count = sum(count for _, count in inside)
+        count = uses[key].count
+        everyday = count >= EVERYDAY_COUNT and not any(key in f for f in excluded)
+        if not everyday and not (
+            inside_count >= INSIDE_COUNT and inside_count >= INSIDE_SHARE * (inside_count + count)
+        ):
+            continue
+        # the words to name: those holding no shorter one (伊利诺 for 伊利诺伊州 too), by the
+        # uses they would exclude
+        shortest = {w: sum(n for v, n in inside if w in v) for w, _ in inside}
+        shortest = {
+            w: n for w, n in shortest.items() if not any(v in w for v in shortest if v != w)
+        }
+        named = sorted(shortest, key=lambda w: -shortest[w])
+        words = ", ".join(named[:3]) + (", …" if len(named) > 3 else "")
+        exclude = f" (exclude: [{', '.join(named[:2])}])" if named else ""
+        longer_term = repr(longer[0][0]) if longer else "the brand's full name or a product name"
+        if everyday:
+            message = (
+                f"{written!r} is an everyday word, not only a name (jieba's dictionary of "
+                f"general Chinese counts it {count:,} times, among its 7,000 most used words"
+                f"{f'; also in {words}' if named else ''}): posts using it in another sense "
+                "would be filed under this brand. Search a longer term (such as "
+                f"{longer_term}), or add phrases of its other senses to its exclude{exclude}"
+            )
+        else:
+            message = (
+                f"{written!r} is part of everyday words ({words} in jieba's dictionary of "
+                "general Chinese): posts with them would be filed under this brand. Add "
+                f"those that are not the brand to its exclude{exclude}, or search a longer "
+                f"term (such as {longer_term})"
+            )
+        warnings.append((loc, message))
+    return warnings
 
 
 def _term_findings(brands: list) -> tuple[list[tuple[Loc, str]], list[tuple[Loc, str]]]:

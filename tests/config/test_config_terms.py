@@ -95,11 +95,13 @@ def test_a_brands_own_terms_may_contain_each_other():
 
 def test_a_term_inside_another_brands_term_that_it_excludes_is_not_warned_about():
     # the shorter term's brand drops posts with the longer terms: nothing counts twice
+    # (星辰 is also part of everyday words, 日月星辰: that warning is not this test's)
     data = edited(lambda d: brand(d, "kuaixian")["aliases"].append("星辰"))
-    (warning,) = warnings_of(data)  # once, though 星辰 is in three of xingche's terms
+    (warning, everyday) = warnings_of(data)  # once, though 星辰 is in three of xingche's terms
     assert warning.startswith("brands[2].aliases[1]: '星辰' (brand kuaixian) is part of")
+    assert everyday.startswith("brands[2].aliases[1]: '星辰' is part of everyday words")
     brand(data, "kuaixian")["exclude"] = ["星辰汽车", "星辰EV", "星辰S7"]
-    assert warnings_of(data) == []
+    assert [w for w in warnings_of(data) if "everyday" not in w] == []
 
 
 def test_a_term_inside_a_term_that_is_itself_inside_is_reported_once():
@@ -127,3 +129,46 @@ def test_config_check_prints_the_warnings_and_passes(tmp_path, capsys):
     assert (
         captured.err.startswith("warning: brands[2].aliases[1]: '沐沐奶'") and "OK" in captured.out
     )
+
+
+# --- terms that are ordinary words (jieba's dictionary of general Chinese) ----------------
+
+
+def test_a_term_inside_everyday_words_is_a_warning_saying_what_to_exclude():
+    # 星辰 (the stars) beside 星辰汽车 filed every 日月星辰/星辰大海 post under the car brand
+    data = edited(lambda d: brand(d, "xingche")["aliases"].append("星辰"))
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[1].aliases[1]: '星辰' is part of everyday words (日月星辰")
+    assert "exclude" in warning and "'星辰汽车'" in warning  # what to do: exclude, or longer
+    assert warning.count("\n") == 0
+    # excluding the everyday words it is part of answers it
+    brand(data, "xingche")["exclude"] = ["日月星辰"]
+    assert warnings_of(data) == []
+
+
+def test_an_everyday_word_as_a_brand_name_is_a_warning_until_its_senses_are_excluded():
+    data = edited(lambda d: brand(d, "mumu").update(name="理想", aliases=[], keywords=[]))
+    (warning,) = warnings_of(data)
+    assert warning.startswith("brands[0].name: '理想' is an everyday word")
+    assert "理想主义" in warning and "exclude" in warning
+    brand(data, "mumu")["exclude"] = ["理想主义", "理想国"]
+    assert warnings_of(data) == []
+
+
+def test_brand_names_that_are_no_everyday_word_are_not_warned_about():
+    # 蔚来, 华为: names, not words of general Chinese; the shipped config has none either
+    assert warnings_of(GOOD) == []
+    data = edited(lambda d: brand(d, "mumu").update(name="蔚来", aliases=["华为"], keywords=[]))
+    assert warnings_of(data) == []
+
+
+def test_config_check_prints_the_everyday_word_warning_and_passes(tmp_path, capsys):
+    from yujing.cli import main
+
+    path = tmp_path / "c.yaml"
+    data = edited(lambda d: brand(d, "xingche")["aliases"].append("星辰"))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["config", "check", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("warning: brands[1].aliases[1]: '星辰' is part of everyday")
+    assert captured.err.count("\n") == 1 and "OK" in captured.out

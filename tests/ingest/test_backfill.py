@@ -7,7 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ from warehouse.schema import mentions, metric_snapshots, quarantine, reposts
 from yujing.clock import ManualClock
 
 FIXTURES = Path(__file__).with_name("fixtures")
+ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 
 
@@ -226,3 +230,61 @@ def test_a_warehouse_that_refuses_the_load_is_one_line_not_a_traceback(tmp_path,
     err = capsys.readouterr().err
     assert err.startswith(f"yujing backfill: cannot store {jsonl}: ") and err.count("\n") == 1
     assert "no such table" in err
+
+
+def _backfill_cli(tmp_path, *argv) -> subprocess.CompletedProcess:
+    """`yujing backfill` as ops run it: the console script, its own SQLite warehouse."""
+    yujing = str(Path(sys.executable).with_name("yujing"))
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [yujing, "backfill", *argv, "--brand", "mumu", "--no-progress", "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},  # this checkout's code
+    )
+
+
+def test_a_file_with_no_readable_line_fails_naming_the_first_bad_lines(tmp_path):
+    """Every line unreadable (bad JSON, the wrong shape) said "0 cascades" and exit 0: ops
+    took the backfill for done. It is an error now, naming lines and reasons."""
+    bad = tmp_path / "broken.jsonl"
+    lines = ['{"event_id": 1', '{"event_id": "2", "posts": []}', "", "[1, 2]", '{"root": 5}']
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = _backfill_cli(tmp_path, str(bad))
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(f"yujing backfill: nothing loaded from {bad}: all 4 lines")
+    assert (
+        "line 1: not a JSONL cascade: JSONDecodeError: Expecting ',' delimiter at character 16;"
+        in run.stderr
+    )
+    assert "line 2: not a JSONL cascade: KeyError: 'root'" in run.stderr
+    assert "line 4: " in run.stderr  # blank line 3 is skipped, not counted
+    assert "0 cascades (4 unreadable lines quarantined)" in run.stdout  # the summary as it was
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    assert _count(engine, quarantine, quarantine.c.source == "backfill") == 4
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    run = _backfill_cli(tmp_path, str(empty))
+    assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(f"yujing backfill: nothing loaded from {empty}: it holds no")
+
+
+def test_a_file_with_some_bad_lines_loads_the_rest_and_warns_on_stderr(tmp_path):
+    good = gzip.decompress((FIXTURES / "rumdect_sample.jsonl.gz").read_bytes()).splitlines()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(b"\n".join([good[0], b"oops", good[1], b'{"root": {}}']) + b"\n")
+    run = _backfill_cli(tmp_path, str(mixed))
+    assert run.returncode == 0, run.stderr
+    assert "2 cascades (2 unreadable lines quarantined)" in run.stdout
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith(f"warning: {mixed}: 2 unreadable lines quarantined (line 2: ")
+    assert "line 4: not a JSONL cascade: KeyError: 'mid'" in run.stderr
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"\n".join(good) + b"\n")
+    run = _backfill_cli(tmp_path, str(clean))
+    assert run.returncode == 0 and run.stderr == ""
