@@ -357,11 +357,21 @@ def facts(p: dict) -> list[tuple[str, str]]:
             "24h 预测 Predicted",
             f"{_num(p.get('predicted'))} (区间 interval {_num(p.get('low'))}–{_num(p.get('high'))})",
         ),
-        ("爆发概率 P(viral)", f"{p.get('p_viral', 0) or 0:.0%}"),
+        ("爆发概率 P(viral)", p_viral_text(p)),
     ]
     if (p.get("posts") or 1) > 1:
         out.append((RELATED_LABEL, f"{p['posts'] - 1}"))
     return out
+
+
+def p_viral_text(p: dict) -> str:
+    """The lead post's P(viral), and the incident's peak beside it when that was higher
+    (past the spread model's horizon a post's P(viral) is 0, whatever it had been)."""
+    now, peak = p.get("p_viral", 0) or 0, p.get("peak_p_viral") or 0
+    text = f"{now:.0%}"
+    if f"{peak:.0%}" != text and peak > now:
+        text += f" (事件峰值 incident peak {peak:.0%})"
+    return text
 
 
 def related_count(r: dict) -> str:

@@ -526,6 +526,9 @@ def build_payload(
         "low": round(ev.low, 1),
         "high": round(ev.high, 1),
         "p_viral": round(ev.p_viral, 4),
+        # the highest P(viral) any of its posts reached: past the model's horizon the lead's
+        # own reads 0, which alone told a reminder's reader the danger had been small
+        "peak_p_viral": round(state.peak_p_viral, 4),
         "velocity_per_10min": round(ev.velocity_per_10min, 1),
         "url": ev.url,
         "reasons": list(state.reasons),

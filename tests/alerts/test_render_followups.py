@@ -304,3 +304,15 @@ def test_summaries_and_digest_lines_count_wechat_looks_not_reposts():
     }  # fmt: skip
     text = _incident_line(incident, "沐沐奶粉", opened.date(), load_config())
     assert "40 在看 looks" in text and "repost" not in text
+
+
+def test_an_incident_past_the_horizon_shows_its_peak_beside_a_zero_p_viral():
+    # past the spread model's 24 h horizon the lead's P(viral) reads 0: a reminder about a
+    # post that had been at 80% said only "0%"
+    late = {**BASE, "event": "remind", "p_viral": 0.0, "peak_p_viral": 0.8}
+    for channel, text in everything(late).items():
+        # (robot markdown shows brackets full-width: robot_escape)
+        assert re.search(r"0% [(（]事件峰值 incident peak 80%[)）]", text), channel
+    for same in ({**BASE, "peak_p_viral": 0.7}, {**BASE, "peak_p_viral": 0.702}, BASE):
+        for channel, text in everything(same).items():
+            assert "峰值" not in text, channel
