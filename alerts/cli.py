@@ -18,7 +18,6 @@ import getpass
 import re
 import sys
 import unicodedata
-from pathlib import Path
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -46,17 +45,11 @@ def _engine():
     """The pipeline's warehouse, as it is: never created or migrated here (`silence add`
     on a mistyped SQLite path used to report success into a new empty file the pipeline
     never reads, and `silence list` migrated production)."""
-    from sqlalchemy import make_url
+    from warehouse.db import missing_sqlite_file, not_ready, shared_engine, warehouse_url
 
-    from warehouse.db import not_ready, shared_engine, warehouse_url
-
-    url = make_url(warehouse_url())
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        if not Path(url.database).exists():  # before make_engine makes its folder
-            raise WarehouseNotReady(
-                f"no warehouse at {url.database}: check YUJING_WAREHOUSE_URL (the "
-                "pipeline's is used)"
-            )
+    problem = missing_sqlite_file(warehouse_url())  # before shared_engine makes its folder
+    if problem:
+        raise WarehouseNotReady(problem)
     engine = shared_engine()
     problem = not_ready(engine)
     if problem:

@@ -98,6 +98,20 @@ def is_migrated(engine: Engine) -> bool:
     return inspect(engine).has_table(VERSION_TABLE) and current_revision(engine) is not None
 
 
+def missing_sqlite_file(url) -> str | None:
+    """Why a SQLite warehouse URL names no warehouse (its file does not exist), or None:
+    checked before an engine is made, since making one creates the file's folder."""
+    from sqlalchemy import make_url
+
+    url = make_url(url)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or path in (None, "", ":memory:"):
+        return None
+    if Path(path).exists():
+        return None
+    return f"no warehouse at {path}: check YUJING_WAREHOUSE_URL (the pipeline's is used)"
+
+
 def not_ready(engine: Engine) -> str | None:
     """Why a command that only reads and writes rows (`yujing silence`, `yujing ack`) should
     not use this warehouse, or None. It never creates or migrates one: a mistyped SQLite
@@ -107,10 +121,9 @@ def not_ready(engine: Engine) -> str | None:
     revision; refusing would block an ack mid-incident after a deploy); one migrated by a
     newer checkout is refused. The URL is shown with its password hidden."""
     shown = engine.url.render_as_string(hide_password=True)
-    if engine.url.get_backend_name() == "sqlite":
-        path = engine.url.database
-        if path and path != ":memory:" and not Path(path).exists():
-            return f"no warehouse at {path}: check YUJING_WAREHOUSE_URL (the pipeline's is used)"
+    missing = missing_sqlite_file(engine.url)
+    if missing:
+        return missing
     if not is_migrated(engine):
         return f"the warehouse {shown} has no tables yet: run `yujing db upgrade`"
     from alembic.script import ScriptDirectory
