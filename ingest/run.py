@@ -7,11 +7,23 @@ transaction (mentions and snapshots with insert-or-ignore on their keys, bad ite
 `quarantine` with the reason); only when the whole window is stored does the term's
 cursor advance to `now`. So a retry, a rerun, a crash between pages or an overlap
 between runs stores nothing twice and loses nothing: whatever was not covered by a
-completed window is fetched again and duplicates are ignored by key. An item that cannot
-be read, whatever the reason, is quarantined alone: the rest of its page is stored and
-the cursor moves on (else that one item would fail every retry and stall the term). It
-is quarantined once per post and reason (`rejected_post_id`), not again each time an
-overlapping run reads it with grown counts.
+completed window is fetched again and duplicates are ignored by key.
+
+Backlogs: a window the platform cuts short (a rate limit, a call that keeps failing)
+after some pages keeps what they stored: results come newest first, so everything newer
+than the oldest second seen is complete, and the rest, [window start, that second], is
+remembered as a backlog span (an `ingest_cursors` row `*backlog* START TERM` whose
+`cursor_at` is the span's end) while the term's cursor moves to `now`. A run fetches
+every term's new window first, then the backlog spans newest first, each shrinking from
+the top as it is read and deleted once done. Without this, a window bigger than what the
+platform answers between rate limits (a day of a busy term; a night's token outage) was
+re-read from its newest page every run and never finished, and the terms after it were
+never reached.
+
+An item that cannot be read, whatever the reason, is quarantined alone: the rest of its
+page is stored and the cursor moves on (else that one item would fail every retry and
+stall the term). It is quarantined once per post and reason (`rejected_post_id`), not
+again each time an overlapping run reads it with grown counts.
 
 Search caps: Weibo search returns at most ~1,000 results per query and window. When a
 window hits the cap (every page full up to the cap, or `total_number` says there is
@@ -23,8 +35,8 @@ cap in a single second cannot be split; that is logged. A re-read whose short fi
 page brings fewer than the capped one did shows no cap (a `total_number` running high)
 and ends the splitting.
 
-Faults: a rate limit stops the run cleanly (terms already done keep their cursor, the
-rest are fetched next run; a Retry-After is remembered and later runs skip the platform
+Faults: a rate limit stops the run cleanly (terms already done keep their cursor, what
+the cut-short one stored is kept as above, the rest are fetched next run; a Retry-After is remembered and later runs skip the platform
 until then); an invalid token raises TokenExpired (the task fails with a message naming
 the Connection); 5xx/timeouts are retried inside the client. A term whose calls still
 fail (a response that stays malformed, which is quarantined; a 4xx the platform keeps
@@ -47,7 +59,7 @@ from sqlalchemy import BigInteger, Engine, Integer, String, Table
 from ingest.errors import MalformedResponse, RateLimited, SourceError, TokenExpired
 from ingest.wechat import FieldMap, article_id, dig
 from ingest.weibo_parse import Mention, ParseError, quarantine_reason, status_id, storable
-from warehouse.cursors import get_cursor, set_cursor
+from warehouse.cursors import cursor_queries, delete_cursor, get_cursor, put_cursor, set_cursor
 from warehouse.quarantine import quarantine_item
 from warehouse.schema import mentions, metric_snapshots
 from warehouse.writes import insert_ignore
@@ -58,6 +70,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RUN_LOOKBACK = dt.timedelta(days=1)
 BACKOFF_QUERY = "*rate-limited-until*"  # ingest_cursors row: don't call before cursor_at
+BACKLOG_QUERY = "*backlog*"  # ingest_cursors rows: spans a cut-short window left to fetch
 PLATFORMS = ("weibo", "wechat")
 
 
@@ -168,6 +181,27 @@ def _utc(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
+def _newest_first(times: list[dt.datetime]) -> bool:
+    return all(a >= b for a, b in zip(times, times[1:], strict=False))
+
+
+def backlog_query(term: str, lo: int) -> str:
+    """The `ingest_cursors` row of a span of `term` still to fetch, from `lo` (unix
+    seconds) up to its `cursor_at`: what a window cut short did not reach."""
+    return f"{BACKLOG_QUERY} {lo} {term}"
+
+
+def _backlogs(conn, platform: str, terms: Sequence[str]) -> list[tuple[str, str, int, int]]:
+    """(row query, term, lo, hi) of each span still to fetch for `terms`, newest first."""
+    wanted, spans = set(terms), []
+    for query in cursor_queries(conn, platform, BACKLOG_QUERY + " "):
+        _, lo, term = query.split(" ", 2)
+        if term in wanted and lo.lstrip("-").isdigit():
+            hi = get_cursor(conn, platform, query)
+            spans.append((query, term, int(lo), math.floor(hi.timestamp())))
+    return sorted(spans, key=lambda s: (-s[3], s[1]))
+
+
 class _Run:
     def __init__(self, engine, config, client, platform, now, progress):
         self.engine, self.config, self.client = engine, config, client
@@ -176,6 +210,10 @@ class _Run:
         self.max_pages = max(
             1, math.ceil(int(getattr(client, "search_cap", 1000)) / self.page_size)
         )
+        # the newest second of the window being fetched not known complete: everything
+        # newer is stored (results come newest first), so a run cut short leaves only
+        # [window start, todo_hi] to fetch (see `fetch`)
+        self.todo_hi = 0
         self.stats = dict.fromkeys(
             (
                 "fetched",
@@ -188,6 +226,8 @@ class _Run:
                 "splits",
                 "over_cap_seconds",
                 "failed_queries",
+                "backlog_added",
+                "backlog_done",
             ),
             0,
         )
@@ -262,6 +302,9 @@ class _Run:
             fetched += len(items)
             first = first or len(items)
             more = getattr(items, "has_more", None)
+            oldest = math.floor(min(times).timestamp()) if times else None
+            if oldest is not None and lo <= oldest <= hi and _newest_first(times):
+                self.todo_hi = min(self.todo_hi, oldest)  # (oldest, hi] is stored
             if not items or not (len(items) >= self.page_size if more is None else more):
                 total = getattr(items, "total", None)
                 capped = total is not None and total > fetched
@@ -272,13 +315,14 @@ class _Run:
         """Fetch [lo, hi], split while capped; `shown`: the least a capped first page of
         this window brought (see `pages`)."""
         while lo <= hi:
+            self.todo_hi = min(self.todo_hi, hi)
             capped, times, first = self.pages(query, lo, hi, shown)
             if not capped:
                 return
             if first < self.page_size:  # a cap below one page: the next read must reach it
                 shown = max(shown, first)
             self.stats["splits"] += 1
-            ordered = all(a >= b for a, b in zip(times, times[1:], strict=False))
+            ordered = _newest_first(times)
             oldest = math.floor(min(times).timestamp()) if times else None
             if not ordered or oldest is None or not lo <= oldest <= hi:
                 if hi <= lo:
@@ -286,14 +330,28 @@ class _Run:
                     return
                 middle = (lo + hi) // 2
                 log.info("%s %r: unordered capped window, bisecting", self.platform, query)
-                self.fetch_window(query, lo, middle, shown)
+                # the newer half first, so what is stored is always the window's top
                 self.fetch_window(query, middle + 1, hi, shown)
+                self.fetch_window(query, lo, middle, shown)
                 return
             if oldest == hi:  # the whole cap within one second: cannot split further
                 self._over_cap(query, hi)
                 hi -= 1
             else:
                 hi = oldest  # (oldest, hi] is complete; re-read the oldest second
+
+    def fetch(self, query: str, lo: int, hi: int) -> None:
+        """Fetch [lo, hi]. When the platform cuts the run
+        short (a rate limit, a call that keeps failing) after some of it was stored,
+        the exception gets `todo`: the newest second still to fetch (the rest of the
+        window is [lo, todo]), so the caller can keep what was done instead of reading
+        the same newest pages again next run."""
+        self.todo_hi = hi
+        try:
+            self.fetch_window(query, lo, hi)
+        except SourceError as exc:
+            exc.todo = self.todo_hi if lo <= self.todo_hi < hi else None
+            raise
 
     def _over_cap(self, query: str, second: int) -> None:
         self.stats["over_cap_seconds"] += 1
@@ -333,17 +391,19 @@ def ingest_source(
     with engine.connect() as conn:
         until = get_cursor(conn, platform, BACKOFF_QUERY)
         cursors = {t: get_cursor(conn, platform, t) for t in terms}
+        backlog = _backlogs(conn, platform, terms)
     if until is not None and until > now:
         log.warning("%s: rate limited until %s; skipping this run", platform, until.isoformat())
         return {**result, **run.stats, "rate_limited": True, "backoff_until": until.isoformat()}
     end = math.floor(now.timestamp())
     failure: SourceError | None = None
-    # the stalest terms first, so a run cut short by a rate limit never starves a term
-    for term in sorted(terms, key=lambda t: (cursors[t] is not None, cursors[t] or now)):
-        start = (cursors[term] - overlap) if cursors[term] else now - lookback
-        try:
-            run.fetch_window(term, math.floor(start.timestamp()), end)
-        except RateLimited as exc:
+
+    def failed(exc: SourceError, term: str) -> bool:
+        """Count and report a window that failed; True when the run must stop."""
+        nonlocal failure
+        if isinstance(exc, TokenExpired):
+            raise exc  # nothing works until ops renew the token: fail, naming the Connection
+        if isinstance(exc, RateLimited):
             result["rate_limited"] = True
             if exc.retry_after:
                 until = now + dt.timedelta(seconds=exc.retry_after)
@@ -357,12 +417,9 @@ def ingest_source(
                 result["queries"],
                 len(terms),
             )
-            break
-        except TokenExpired:
-            raise  # nothing works until ops renew the token: fail, naming the Connection
-        except MalformedResponse as exc:
-            run.stats["failed_queries"] += 1
-            failure = exc
+            return True
+        failure = exc
+        if isinstance(exc, MalformedResponse):
             with engine.begin() as conn:
                 run.stats["quarantined"] += quarantine_item(
                     conn,
@@ -371,16 +428,52 @@ def ingest_source(
                     storable(exc.raw),
                     now,
                 )
-            log.error("%s %r: %s; retried next run", platform, term, exc)
-            continue
-        except SourceError as exc:  # the clients' messages carry no secret (ingest.http)
-            run.stats["failed_queries"] += 1
-            failure = exc
-            log.error("%s %r: %s; retried next run", platform, term, exc)
+        # the clients' messages carry no secret (ingest.http)
+        log.error("%s %r: %s; retried next run", platform, term, exc)
+        return False
+
+    stop, broken = False, set()
+    # the stalest terms first, so a run cut short by a rate limit never starves a term
+    for term in sorted(terms, key=lambda t: (cursors[t] is not None, cursors[t] or now)):
+        start = (cursors[term] - overlap) if cursors[term] else now - lookback
+        lo = math.floor(start.timestamp())
+        try:
+            run.fetch(term, lo, end)
+        except SourceError as exc:
+            if not isinstance(exc, RateLimited | TokenExpired):
+                run.stats["failed_queries"] += 1
+            todo = getattr(exc, "todo", None)
+            if todo is not None:  # the newest part is stored: the rest is a backlog span
+                with engine.begin() as conn:
+                    put_cursor(conn, platform, backlog_query(term, lo), _utc(todo), now)
+                    set_cursor(conn, platform, term, now, now)
+                run.stats["backlog_added"] += 1
+            broken.add(term)
+            if failed(exc, term):
+                stop = True
+                break
             continue
         with engine.begin() as conn:
             set_cursor(conn, platform, term, now, now)
         result["queries"] += 1
+    # then what earlier runs were cut short before reaching, newest first: every term's
+    # new posts come before old ones
+    for row, term, lo, hi in [] if stop else backlog:
+        if term in broken:  # failing now: its backlog waits for a run where it works
+            continue
+        try:
+            run.fetch(term, lo, hi)
+        except SourceError as exc:
+            todo = getattr(exc, "todo", None)
+            if todo is not None:
+                with engine.begin() as conn:
+                    put_cursor(conn, platform, row, _utc(todo), now)
+            if failed(exc, term):
+                break
+            continue
+        with engine.begin() as conn:
+            delete_cursor(conn, platform, row)
+        run.stats["backlog_done"] += 1
     result.update(run.stats)
     log.info("ingest %s: %s", platform, result)
     if terms and run.stats["failed_queries"] == len(terms):

@@ -54,3 +54,16 @@ def delete_cursor(conn: Connection, source: str, query: str) -> bool:
         )
     )
     return result.rowcount > 0
+
+
+def put_cursor(
+    conn: Connection, source: str, query: str, at: dt.datetime, now: dt.datetime
+) -> None:
+    """Set the cursor to `at`, backwards too: for a row that marks the end of a span
+    still to fetch (which moves down as the span is filled), not a high-water mark."""
+    upsert(
+        conn,
+        ingest_cursors,
+        [{"source": source, "query": query, "cursor_at": at, "updated_at": now}],
+        keys=["source", "query"],
+    )
