@@ -18,7 +18,9 @@ every term's new window first, then the backlog spans newest first, each shrinki
 the top as it is read and deleted once done. Without this, a window bigger than what the
 platform answers between rate limits (a day of a busy term; a night's token outage) was
 re-read from its newest page every run and never finished, and the terms after it were
-never reached.
+never reached. No window or span reaches further back than
+`thresholds.ingest_max_catchup_hours` (a WARNING names the terms): the cursor of a brand
+put back in the config after months is months old, and its whole absence was fetched.
 
 An item that cannot be read, whatever the reason, is quarantined alone: the rest of its
 page is stored and the cursor moves on (else that one item would fail every retry and
@@ -387,6 +389,7 @@ def ingest_source(
         "queries_total": len(terms),
         "rate_limited": False,
         "backoff_until": None,
+        "caught_up_from": None,
     }
     with engine.connect() as conn:
         until = get_cursor(conn, platform, BACKOFF_QUERY)
@@ -432,11 +435,34 @@ def ingest_source(
         log.error("%s %r: %s; retried next run", platform, term, exc)
         return False
 
+    # a cursor (or backlog) older than this is a term that was out of the config, or an
+    # ingest stopped for days: its whole absence is not fetched (months, for a brand back
+    # after months), only the catch-up limit
+    oldest = now - dt.timedelta(hours=config.thresholds.ingest_max_catchup_hours)
+    floor = math.floor(oldest.timestamp())
+    stale = [t for t in terms if cursors[t] is not None and cursors[t] - overlap < oldest]
+    if stale:
+        result["caught_up_from"] = oldest.isoformat()
+        log.warning(
+            "%s: %d search term(s) last fetched before %s (out of the config, or ingest "
+            "stopped): fetching from then; older posts are not fetched (%s)",
+            platform,
+            len(stale),
+            oldest.isoformat(),
+            ", ".join(repr(t) for t in stale[:5]),
+        )
+    expired = [b for b in backlog if b[3] < floor]
+    if expired:
+        with engine.begin() as conn:
+            for row, *_ in expired:
+                delete_cursor(conn, platform, row)
+        log.warning("%s: %d backlog span(s) older than %s dropped", platform, len(expired), oldest)
+    backlog = [(row, t, max(lo, floor), hi) for row, t, lo, hi in backlog if hi >= floor]
     stop, broken = False, set()
     # the stalest terms first, so a run cut short by a rate limit never starves a term
     for term in sorted(terms, key=lambda t: (cursors[t] is not None, cursors[t] or now)):
         start = (cursors[term] - overlap) if cursors[term] else now - lookback
-        lo = math.floor(start.timestamp())
+        lo = max(math.floor(start.timestamp()), floor)
         try:
             run.fetch(term, lo, end)
         except SourceError as exc:

@@ -392,6 +392,7 @@ class Thresholds(_Strict):
     horizon_hours: Number = Field(24, gt=0, le=24 * 14)
     track_quiet_hours: Hours = Field(24, gt=0)
     ingest_overlap_minutes: Number = Field(10, ge=0, le=24 * 60)
+    ingest_max_catchup_hours: Hours = Field(72, ge=1)
 
 
 class LevelRule(_Strict):

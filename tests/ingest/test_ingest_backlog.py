@@ -43,3 +43,28 @@ def test_a_backlog_bigger_than_a_runs_quota_is_caught_up_over_later_runs(warehou
         assert any(r["rate_limited"] for r in runs[caught_up:])  # the backlog took the rest
         with warehouse.connect() as conn:
             assert cursor_queries(conn, "weibo", BACKLOG_QUERY) == []
+
+
+def test_a_brand_back_in_the_config_after_days_does_not_fetch_its_whole_absence(
+    warehouse, config, clock
+):
+    """星辰汽车 watched for an hour, taken out of the config, put back five days later:
+    its terms' cursors were five days old, so the first run fetched every post of the
+    five days (months, for a brand back after months: the search quota, and old posts
+    stored as new mentions). No window reaches further back than
+    `thresholds.ingest_max_catchup_hours` (72); the run says so in a WARNING."""
+    with Simulator(config, seed=4, clock=clock, span_hours=24 * 6, rate=3) as sim:
+        weibo, _ = make_clients(sim)
+        clock.advance(dt.timedelta(hours=1))
+        ingest_source(warehouse, config, weibo, "weibo", clock, brands=["xingche"])
+        first = stored(warehouse, "weibo")
+        clock.advance(dt.timedelta(days=5))
+        result = ingest_source(warehouse, config, weibo, "weibo", clock, brands=["xingche"])
+        cutoff = clock.now() - dt.timedelta(hours=config.thresholds.ingest_max_catchup_hours)
+        got = {m for m in stored(warehouse, "weibo") - first if m[2] == "xingche"}
+        expected = {m for m in sim.expected_mentions("weibo") if m[2] == "xingche"}
+        when = {m: sim.at(sim.by_id[m[1]].story_at) for m in expected}
+        assert got and all(when[m] >= cutoff - dt.timedelta(seconds=1) for m in got)
+        assert {m for m in expected if when[m] >= cutoff} <= got | first
+        assert any(when[m] < cutoff for m in expected - got - first)  # the absence: not fetched
+        assert result["caught_up_from"] == cutoff.isoformat()
