@@ -96,8 +96,8 @@ def _batches(
     """Lines in batches of BATCH, and a short one whenever idle() says no more input is
     waiting. Lines end at LF only, FILE and stdin alike (universal newlines would split a
     post at a bare CR and shift every later result); a CRLF line's CR is dropped. Bytes
-    are UTF-8 whatever the locale, invalid ones kept (as surrogates) so that the line
-    still gets its own result."""
+    are UTF-8 whatever the locale; invalid ones become U+FFFD, so that the line still gets
+    its own result and one mostly of them (a GBK file) says it is not UTF-8."""
     pending = b""
     batch: list[str] = []
     for chunk in chunks:
@@ -117,7 +117,7 @@ def _batches(
 
 
 def _decode(line: bytes) -> str:
-    return line.rstrip(b"\r").decode("utf-8", "surrogateescape")
+    return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
 def _stdin_batches(stdin: TextIO) -> Iterator[list[str]]:
@@ -147,11 +147,11 @@ def _readable(fd: int) -> bool:
 
 
 def _write(scorer, lines: list[str], stdout: TextIO) -> None:
-    """Score one batch and flush it, as UTF-8 whatever the locale's encoding."""
-    clean = [line.encode("utf-8", errors="replace").decode("utf-8") for line in lines]
+    """Score one batch and flush it, as UTF-8 whatever the locale's encoding. (Lone
+    surrogates from a text stream are U+FFFD to the scorer: `nlp.normalize`.)"""
     out = "".join(
         json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n"
-        for result in scorer.score_batch(clean)
+        for result in scorer.score_batch(lines)
     )
     buffer = getattr(stdout, "buffer", None)
     if buffer is not None:

@@ -114,3 +114,23 @@ def test_a_dash_reads_stdin_and_a_threshold_outside_0_1_is_refused(tmp_path):
             timeout=120, check=False,
         )  # fmt: skip
         assert run.returncode == 2 and b"--negative-below" in run.stderr and not run.stdout
+
+
+def test_a_gbk_file_is_reported_as_not_utf8_not_scored_as_posts(tmp_path):
+    """Text saved as GBK (Notepad or Excel on Chinese Windows): invalid bytes became "?",
+    so a fifth of the lines were scored from the few characters that happened to decode
+    (complaints among them) and the rest said "no Chinese text", never the encoding."""
+    probe = Path(__file__).parent / "fixtures" / "complaint_probe_dev.tsv"
+    texts = [line.split("\t")[2] for line in probe.read_text(encoding="utf-8").splitlines()[1:]]
+    path = tmp_path / "posts-gbk.txt"
+    path.write_bytes(("\n".join(texts) + "\n").encode("gbk", errors="ignore"))
+    out = io.StringIO()
+    assert score_main([str(path)], io.StringIO(""), out) == 0
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(results) == len(texts)
+    assert {r.get("error") for r in results} == {"not valid UTF-8 text"}
+    assert not any(r["complaint"] or r["negative"] for r in results)
+    # a post with a stray bad byte is still scored
+    out = io.StringIO()
+    score_main([], io.StringIO("沐沐奶粉太难喝了\udcff\n"), out)
+    assert json.loads(out.getvalue())["negative"] is True
