@@ -134,3 +134,43 @@ def test_a_gbk_file_is_reported_as_not_utf8_not_scored_as_posts(tmp_path):
     out = io.StringIO()
     score_main([], io.StringIO("沐沐奶粉太难喝了\udcff\n"), out)
     assert json.loads(out.getvalue())["negative"] is True
+
+
+def _run_with(stdin=None, stdout=None, close=(), args=()) -> subprocess.CompletedProcess:
+    """`yujing score` with its stdin/stdout as given, fds in `close` closed (`>&-`)."""
+    return subprocess.run(
+        [YUJING, "score", *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+        preexec_fn=(lambda: [os.close(fd) for fd in close]) if close else None,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path):
+    """`yujing score posts.txt > out.jsonl` on a full disk, or with stdout closed, printed a
+    traceback (and with stdout closed scored the whole input first)."""
+    path = tmp_path / "posts.txt"
+    path.write_text("很好用\n" * 3000, encoding="utf-8")
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            run = _run_with(stdout=full, args=[str(path)])
+        assert run.returncode == 1
+        assert run.stderr.decode() == (
+            "yujing score: cannot write the results: No space left on device\n"
+        )
+    run = _run_with(close=[1], args=[str(path)])
+    assert run.returncode == 1
+    assert run.stderr.decode() == "yujing score: cannot write the results: stdout is closed\n"
+
+
+def test_closed_stdin_is_one_line_and_exit_2():
+    run = _run_with(stdout=subprocess.PIPE, close=[0])
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr.decode() == "yujing score: cannot read stdin: it is closed\n"
+
+
+def test_a_file_that_fails_midway_is_one_line_and_exit_2():
+    if not os.path.exists("/proc/self/mem"):
+        return  # Linux: opens, then every read is an I/O error (as a failing disk)
+    run = _run_with(stdout=subprocess.PIPE, args=["/proc/self/mem"])
+    assert run.returncode == 2
+    assert run.stderr.decode() == "yujing score: cannot read /proc/self/mem: Input/output error\n"
