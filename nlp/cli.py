@@ -54,21 +54,43 @@ def score_main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         negative_below = config.thresholds.negative_below
     if args.negative_below is not None:
         negative_below = args.negative_below
+    # `yujing score >&-` / `<&-`: said before the model loads and a whole FILE is scored
+    if stdout is None:
+        print("yujing score: cannot write the results: stdout is closed", file=sys.stderr)
+        return 1
+    from_file = bool(args.file and args.file != "-")
+    if not from_file and stdin is None:
+        print("yujing score: cannot read stdin: it is closed", file=sys.stderr)
+        return 2
     scorer = Scorer.load(extra_words=words, negative_below=negative_below)
 
-    if args.file and args.file != "-":
-        try:
-            source = open(args.file, "rb")  # noqa: SIM115
-        except OSError as exc:
-            print(f"yujing score: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-            return 2
-        with source:
-            for batch in _batches(_chunks(source.read)):
-                _write(scorer, batch, stdout)
+    name = args.file if from_file else "stdin"
+    try:
+        if from_file:
+            try:
+                source = open(args.file, "rb")  # noqa: SIM115
+            except OSError as exc:
+                print(f"yujing score: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+                return 2
+            with source:
+                for batch in _batches(_chunks(source.read)):
+                    _write(scorer, batch, stdout)
+            return 0
+        for batch in _stdin_batches(stdin):
+            _write(scorer, batch, stdout)
         return 0
-    for batch in _stdin_batches(stdin):
-        _write(scorer, batch, stdout)
-    return 0
+    except _CannotWrite as exc:  # a full disk: the lines before it are out, the rest not
+        print(f"yujing score: cannot write the results: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise  # the reader stopped (`| head -1`): yujing.cli ends quietly
+    except OSError as exc:  # reading failed midway (an I/O error: a failing disk)
+        print(f"yujing score: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+class _CannotWrite(Exception):
+    """stdout refused the results (a full disk): a message, not a traceback."""
 
 
 def _probability(value: str) -> float:
@@ -96,8 +118,8 @@ def _batches(
     """Lines in batches of BATCH, and a short one whenever idle() says no more input is
     waiting. Lines end at LF only, FILE and stdin alike (universal newlines would split a
     post at a bare CR and shift every later result); a CRLF line's CR is dropped. Bytes
-    are UTF-8 whatever the locale, invalid ones kept (as surrogates) so that the line
-    still gets its own result."""
+    are UTF-8 whatever the locale; invalid ones become U+FFFD, so that the line still gets
+    its own result and one mostly of them (a GBK file) says it is not UTF-8."""
     pending = b""
     batch: list[str] = []
     for chunk in chunks:
@@ -117,7 +139,7 @@ def _batches(
 
 
 def _decode(line: bytes) -> str:
-    return line.rstrip(b"\r").decode("utf-8", "surrogateescape")
+    return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
 def _stdin_batches(stdin: TextIO) -> Iterator[list[str]]:
@@ -147,17 +169,22 @@ def _readable(fd: int) -> bool:
 
 
 def _write(scorer, lines: list[str], stdout: TextIO) -> None:
-    """Score one batch and flush it, as UTF-8 whatever the locale's encoding."""
-    clean = [line.encode("utf-8", errors="replace").decode("utf-8") for line in lines]
+    """Score one batch and flush it, as UTF-8 whatever the locale's encoding. (Lone
+    surrogates from a text stream are U+FFFD to the scorer: `nlp.normalize`.)"""
     out = "".join(
         json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n"
-        for result in scorer.score_batch(clean)
+        for result in scorer.score_batch(lines)
     )
     buffer = getattr(stdout, "buffer", None)
-    if buffer is not None:
-        stdout.flush()
-        buffer.write(out.encode("utf-8"))
-        buffer.flush()
-    else:
-        stdout.write(out)
-        stdout.flush()
+    try:
+        if buffer is not None:
+            stdout.flush()
+            buffer.write(out.encode("utf-8"))
+            buffer.flush()
+        else:
+            stdout.write(out)
+            stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _CannotWrite(exc.strerror or str(exc)) from None

@@ -128,7 +128,8 @@ def unusable_reason(raw: object, norm: NormalizedText) -> str | None:
     if text.count("\ufffd") * 2 > len(text):
         return "not valid UTF-8 text"
     if not norm.scoring_emoticons and not any(_is_han(ch) for ch in text):
-        return "no Chinese text"
+        # GBK read as UTF-8 leaves U+FFFD among stray letters: the encoding is the problem
+        return "not valid UTF-8 text" if "\ufffd" in text else "no Chinese text"
     return None
 
 

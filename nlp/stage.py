@@ -20,6 +20,10 @@ found, moves W to its own start minus `SETTLE`. Why that is safe:
   behind W. So once a day (`SWEEP_EVERY`) a run reads every mention (the old query, in
   key-ordered batches), scoring whatever a window missed, and the first run of a new
   model version (no cursor) is such a sweep: it rescores the whole history once.
+- A sweep first reads what a bounded run would (from the cursor, or for a new version the
+  last `RECENT_FIRST`), then the history: rescoring a million posts after a model or
+  threshold change takes minutes to hours, and in key order the newest Weibo ids come
+  last, so fresh posts (and their alerts) waited behind all of it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ log = logging.getLogger(__name__)
 CURSOR_SOURCE = "score"  # ingest_cursors rows of the scoring stage (no platform's name)
 SETTLE = dt.timedelta(hours=2)  # > an ingest attempt's execution_timeout, plus clock skew
 SWEEP_EVERY = dt.timedelta(days=1)  # how often a run reads the whole history anyway
+# what a sweep of a new model version scores before the history: at least the posts spread
+# tracking still enrols (spread.tracking.ENROLL_WINDOW), the ones that can still alert
+RECENT_FIRST = dt.timedelta(hours=48)
 
 
 class BatchScorer(Protocol):
@@ -166,48 +173,54 @@ def score_new_mentions(
         since = get_cursor(conn, CURSOR_SOURCE, key)
         swept = get_cursor(conn, CURSOR_SOURCE, f"{key} sweep")
     sweep = since is None or swept is None or started - swept >= sweep_every
-    after, finished = None, False
-    while max_batches is None or batches < max_batches:
-        if sweep:
-            rows = unscored(engine, scorer.model_version, batch_size, brand, after)
-            after = (rows[-1][0], rows[-1][1]) if rows else None
-        else:
-            rows, after = unscored_since(
-                engine, scorer.model_version, batch_size, since, brand, after
-            )
-        if not rows:
-            finished = True
+    # the window since the cursor first, then (a sweep) the history (module docstring)
+    passes = [since if since is not None else started - RECENT_FIRST] + ([None] if sweep else [])
+    finished = False
+    for window in passes:
+        after, finished = None, False
+        while max_batches is None or batches < max_batches:
+            if window is None:
+                rows = unscored(engine, scorer.model_version, batch_size, brand, after)
+                after = (rows[-1][0], rows[-1][1]) if rows else None
+            else:
+                rows, after = unscored_since(
+                    engine, scorer.model_version, batch_size, window, brand, after
+                )
+            if not rows:
+                finished = True
+                break
+            results = scorer.score_batch([text for _, _, text in rows])
+            now = clock.now()
+            records = []
+            for (platform, post_id, _), result in zip(rows, results, strict=True):
+                records.append(
+                    {
+                        "platform": platform,
+                        "post_id": post_id,
+                        "model_version": scorer.model_version,
+                        "sentiment": result.sentiment,
+                        "negative": bool(result.negative),
+                        "complaint": bool(result.complaint),
+                        "categories": json.dumps(list(result.categories)),
+                        "signals": json.dumps(list(result.signals)),
+                        "error": result.error,
+                        "scored_at": now,
+                    }
+                )
+                errors += result.error is not None
+                negatives += bool(result.negative)
+                complaints += bool(result.complaint)
+            with engine.begin() as conn:
+                upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
+                if on_scored:
+                    on_scored(conn, records, now)
+            scored += len(records)
+            batches += 1
+            if progress:
+                progress(scored)
+            log.info("scored %d posts so far (%s)", scored, scorer.model_version)
+        if not finished:
             break
-        results = scorer.score_batch([text for _, _, text in rows])
-        now = clock.now()
-        records = []
-        for (platform, post_id, _), result in zip(rows, results, strict=True):
-            records.append(
-                {
-                    "platform": platform,
-                    "post_id": post_id,
-                    "model_version": scorer.model_version,
-                    "sentiment": result.sentiment,
-                    "negative": bool(result.negative),
-                    "complaint": bool(result.complaint),
-                    "categories": json.dumps(list(result.categories)),
-                    "signals": json.dumps(list(result.signals)),
-                    "error": result.error,
-                    "scored_at": now,
-                }
-            )
-            errors += result.error is not None
-            negatives += bool(result.negative)
-            complaints += bool(result.complaint)
-        with engine.begin() as conn:
-            upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
-            if on_scored:
-                on_scored(conn, records, now)
-        scored += len(records)
-        batches += 1
-        if progress:
-            progress(scored)
-        log.info("scored %d posts so far (%s)", scored, scorer.model_version)
     if finished:  # everything ingested before `started - settle` is scored now
         with engine.begin() as conn:
             set_cursor(conn, CURSOR_SOURCE, key, started - settle, started)

@@ -114,3 +114,63 @@ def test_a_dash_reads_stdin_and_a_threshold_outside_0_1_is_refused(tmp_path):
             timeout=120, check=False,
         )  # fmt: skip
         assert run.returncode == 2 and b"--negative-below" in run.stderr and not run.stdout
+
+
+def test_a_gbk_file_is_reported_as_not_utf8_not_scored_as_posts(tmp_path):
+    """Text saved as GBK (Notepad or Excel on Chinese Windows): invalid bytes became "?",
+    so a fifth of the lines were scored from the few characters that happened to decode
+    (complaints among them) and the rest said "no Chinese text", never the encoding."""
+    probe = Path(__file__).parent / "fixtures" / "complaint_probe_dev.tsv"
+    texts = [line.split("\t")[2] for line in probe.read_text(encoding="utf-8").splitlines()[1:]]
+    path = tmp_path / "posts-gbk.txt"
+    path.write_bytes(("\n".join(texts) + "\n").encode("gbk", errors="ignore"))
+    out = io.StringIO()
+    assert score_main([str(path)], io.StringIO(""), out) == 0
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(results) == len(texts)
+    assert {r.get("error") for r in results} == {"not valid UTF-8 text"}
+    assert not any(r["complaint"] or r["negative"] for r in results)
+    # a post with a stray bad byte is still scored
+    out = io.StringIO()
+    score_main([], io.StringIO("沐沐奶粉太难喝了\udcff\n"), out)
+    assert json.loads(out.getvalue())["negative"] is True
+
+
+def _run_with(stdin=None, stdout=None, close=(), args=()) -> subprocess.CompletedProcess:
+    """`yujing score` with its stdin/stdout as given, fds in `close` closed (`>&-`)."""
+    return subprocess.run(
+        [YUJING, "score", *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+        preexec_fn=(lambda: [os.close(fd) for fd in close]) if close else None,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path):
+    """`yujing score posts.txt > out.jsonl` on a full disk, or with stdout closed, printed a
+    traceback (and with stdout closed scored the whole input first)."""
+    path = tmp_path / "posts.txt"
+    path.write_text("很好用\n" * 3000, encoding="utf-8")
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            run = _run_with(stdout=full, args=[str(path)])
+        assert run.returncode == 1
+        assert run.stderr.decode() == (
+            "yujing score: cannot write the results: No space left on device\n"
+        )
+    run = _run_with(close=[1], args=[str(path)])
+    assert run.returncode == 1
+    assert run.stderr.decode() == "yujing score: cannot write the results: stdout is closed\n"
+
+
+def test_closed_stdin_is_one_line_and_exit_2():
+    run = _run_with(stdout=subprocess.PIPE, close=[0])
+    assert run.returncode == 2 and not run.stdout
+    assert run.stderr.decode() == "yujing score: cannot read stdin: it is closed\n"
+
+
+def test_a_file_that_fails_midway_is_one_line_and_exit_2():
+    if not os.path.exists("/proc/self/mem"):
+        return  # Linux: opens, then every read is an I/O error (as a failing disk)
+    run = _run_with(stdout=subprocess.PIPE, args=["/proc/self/mem"])
+    assert run.returncode == 2
+    assert run.stderr.decode() == "yujing score: cannot read /proc/self/mem: Input/output error\n"

@@ -150,3 +150,31 @@ def test_partitions_keep_their_own_cursors(warehouse):
     assert everything["scored"] == 0
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 1
+
+
+def test_a_rescoring_sweep_scores_fresh_posts_before_the_history(warehouse):
+    """A new model version or `thresholds.negative_below` rescores the history in key
+    order, where the newest Weibo ids sort last: fresh posts, and the alerts they would
+    raise, waited behind all of it (a 30-minute attempt that times out starts over)."""
+    clock = ManualClock(T0)
+    history = [4_900_000_000_000_000 + i for i in range(40)]
+    _add(warehouse, history, T0 - dt.timedelta(days=200))
+    _run(warehouse, clock)
+    clock.advance(dt.timedelta(hours=5))
+    fresh = [5_100_000_000_000_000 + i for i in range(3)]
+    _add(warehouse, fresh, clock.now() - dt.timedelta(minutes=2))
+    first = _run(warehouse, clock, Newer(), batch_size=10, max_batches=1)
+    assert first["sweep"] and first["scored"] == 3
+    assert _scored(warehouse, "window-2") == {str(i) for i in fresh}
+    rest = _run(warehouse, clock, Newer(), batch_size=10)
+    assert rest["sweep"] and rest["scored"] == 40
+    assert len(_scored(warehouse, "window-2")) == 43
+    clock.advance(300)
+    assert not _run(warehouse, clock, Newer())["sweep"]  # the cursor moved: done
+
+
+def test_fresh_first_covers_every_post_that_can_still_be_enrolled():
+    from nlp.stage import RECENT_FIRST
+    from spread.tracking import ENROLL_WINDOW
+
+    assert RECENT_FIRST >= ENROLL_WINDOW
