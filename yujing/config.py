@@ -115,7 +115,17 @@ def _check_term(value: str) -> str:
     term = value.strip()
     if not term:
         raise ValueError(f"{value!r} is blank: a blank term would match every post")
+    if len(term) > MAX_TERM_CHARS:
+        raise ValueError(
+            f"{term[:20]!r}… is {len(term)} characters: a search term is at most "
+            f"{MAX_TERM_CHARS} (a brand name, alias, product or keyword, not a sentence)"
+        )
     return term
+
+
+# its ingest cursor row (`ingest_cursors.query`, 200 characters) must hold it with a
+# backlog span's prefix (`*backlog* <unix seconds> `)
+MAX_TERM_CHARS = 100
 
 
 Term = Annotated[str, AfterValidator(_check_term)]

@@ -162,6 +162,11 @@ CASES = [
         "brands[1].aliases[1]: '\\u3000' is blank",
     ),
     (_set(["brands", 0, "name"], "  "), "brands[0].name: '  ' is blank"),
+    (  # a sentence pasted as a keyword: its cursor row would not fit (PostgreSQL refused it)
+        _set(["brands", 0, "keywords"], ["沐沐奶粉" * 26]),
+        "brands[0].keywords[0]: '沐沐奶粉沐沐奶粉沐沐奶粉沐沐奶粉沐沐奶粉'… is 104 characters: a search term is "
+        "at most 100",
+    ),
     (_set(["brands", 0, "exclude"], [""]), "brands[0].exclude[0]: '' is blank"),
     (
         _set(["schedules", "digest", "cron"], "0 9 31 2 *"),
