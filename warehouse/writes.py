@@ -27,9 +27,14 @@ def _dialect_insert(conn: Connection, table: Table):
     raise NotImplementedError(f"warehouse backend {conn.dialect.name!r} is not supported")
 
 
-def _batches(rows: Sequence[dict]) -> Iterable[Sequence[dict]]:
-    for start in range(0, len(rows), _BATCH):
-        yield rows[start : start + _BATCH]
+def _batches(rows: Sequence[dict], keys: Sequence[str]) -> Iterable[Sequence[dict]]:
+    """The rows in key order, in batches. Every writer then takes row locks in the same
+    order: two tasks writing overlapping keys in opposite orders (two brands' scoring runs
+    over the same posts) could deadlock on PostgreSQL. (A stable sort: of rows with one
+    key, the first given still comes first.)"""
+    ordered = sorted(rows, key=lambda r: tuple(str(r.get(k)) for k in keys))
+    for start in range(0, len(ordered), _BATCH):
+        yield ordered[start : start + _BATCH]
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], keys: Sequence[str]) -> int:
@@ -38,7 +43,7 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], keys: Se
     Returns how many rows were new.
     """
     inserted = 0
-    for batch in _batches(list(rows)):
+    for batch in _batches(rows, keys):
         stmt = (
             _dialect_insert(conn, table)
             .on_conflict_do_nothing(index_elements=list(keys))
@@ -56,7 +61,7 @@ def upsert(
     update: Sequence[str] | None = None,
 ) -> None:
     """Insert rows, or update the named columns of the row with the same key."""
-    for batch in _batches(list(rows)):
+    for batch in _batches(rows, keys):
         base = _dialect_insert(conn, table)
         columns = update if update is not None else [c for c in batch[0] if c not in keys]
         stmt = base.on_conflict_do_update(

@@ -410,6 +410,38 @@ def test_upsert_converges(warehouse):
         assert conn.execute(select(metric_snapshots.c.reposts)).scalars().all() == [7]
 
 
+def test_writes_reach_the_database_in_key_order(warehouse):
+    # two writers of overlapping keys in opposite orders (two brands' scoring runs over the
+    # same posts) could each lock a row the other needs next: a deadlock on PostgreSQL.
+    # Taken in one order by every writer, they cannot (the deadlock itself is a race no
+    # test reproduces reliably; this checks the order the statements carry).
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "INSERT INTO mentions" in statement or "INSERT INTO metric_snapshots" in statement:
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            seen.extend(v for v in values if isinstance(v, str) and v.startswith("p"))
+
+    at = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    ids = ["p3", "p1", "p4", "p2"]
+    event.listen(warehouse, "before_cursor_execute", record)
+    try:
+        with warehouse.begin() as conn:
+            insert_ignore(
+                conn, mentions, [_mention(i) for i in ids], ["platform", "post_id", "brand"]
+            )
+        assert seen == ["p1", "p2", "p3", "p4"]
+        seen.clear()
+        snaps = [{"platform": "weibo", "post_id": i, "observed_at": at, "reposts": 1} for i in ids]
+        with warehouse.begin() as conn:
+            upsert(conn, metric_snapshots, snaps, ["platform", "post_id", "observed_at"])
+        assert seen == ["p1", "p2", "p3", "p4"]
+    finally:
+        event.remove(warehouse, "before_cursor_execute", record)
+
+
 def test_cursor_never_moves_backwards(warehouse):
     t1 = dt.datetime(2026, 5, 1, 1, tzinfo=dt.UTC)
     t2 = t1 + dt.timedelta(hours=1)
