@@ -116,9 +116,14 @@ class Score:
         return data
 
 
+# what a blank line may hold besides whitespace: a byte-order mark (a file saved by
+# Notepad), NUL, zero-width characters; such a line is empty, not "markup"
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\x00\u200b\u200c\u200d\u2060"))
+
+
 def unusable_reason(raw: object, norm: NormalizedText) -> str | None:
     """Why a post cannot be scored, or None."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (isinstance(raw, str) and not raw.translate(_INVISIBLE).strip()):
         return "empty text"
     if not isinstance(raw, str | bytes | bytearray):
         return f"not text ({type(raw).__name__})"

@@ -125,6 +125,9 @@ def test_unusable_lines_get_an_error_not_an_exception(scorer):
     assert empty.error == "empty text" and empty.sentiment is None
     assert latin.error == "no Chinese text"
     assert emoji_only.error is None and emoji_only.negative
+    # a line of only a byte-order mark, NUL or zero-width characters is empty, not markup
+    invisible = scorer.score_batch(["\ufeff", "\x00", "\u200b \u3000\u2060", "\ufeff很好"])
+    assert [s.error for s in invisible] == ["empty text"] * 3 + [None]
 
 
 def test_regression_floor_on_committed_fixtures(scorer):
