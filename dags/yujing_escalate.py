@@ -5,7 +5,9 @@ Turns fresh spread estimates and complaint scores into incidents (watch → warn
 critical by the config's `levels`; "no response" past the config's `responses` targets),
 then routes, silences, rate-limits and delivers notifications to Slack, email, webhooks
 or the local outbox. Every notification has a unique key in `notifications`: reruns and
-retries never send twice, and a failed send is retried next run until it goes out.
+retries never send twice, and a failed send is retried next run until it goes out (the
+delivery task itself does not retry: a receiver that cannot be reached, SMTP down or a
+missing Connection, must not hold back the next run's alerts to everyone else).
 
 First it reads the comments of unanswered complaints for a reply from the brand's
 official accounts (`brand_responses`), within a time budget of a few minutes and
@@ -61,7 +63,9 @@ def yujing_escalate():
 
         return update_incidents()
 
-    @task(outlets=[NOTIFICATIONS])
+    # no retries: what failed is sent by the next run, which would wait for them (one run
+    # at a time), new alerts and all, for as long as a receiver cannot be reached
+    @task(outlets=[NOTIFICATIONS], retries=0)
     def deliver_notifications() -> dict:
         from yujing.tasks import deliver_notifications
 

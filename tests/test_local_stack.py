@@ -302,3 +302,79 @@ def test_config_ok_again_says_when_the_dags_cannot_come_back(tmp_path):
     path.write_text(good + "\n", encoding="utf-8")
     watch.check()
     assert said[-1].endswith("within a minute" + down)
+
+
+# `make run` with every child a sleeping stand-in in its own session, as the real ones are
+# (no port probed, no Airflow started); prints each child's pid, then the banner
+_STANDIN_STACK = """
+import sys
+from yujing import children, local_stack
+
+local_stack.ports_in_use = lambda ports: []
+local_stack._wait_for = lambda *a, **k: True
+local_stack.subprocess.run = lambda *a, **k: None
+
+
+class Quiet:
+    def __init__(self, *a, **k):
+        pass
+
+    def check(self):
+        pass
+
+
+import yujing.stack_health
+yujing.stack_health.HealthWatch = Quiet
+start = children.ChildProcesses.start
+
+
+def standin(self, cmd, log_name):
+    child = start(self, [sys.executable, "-c", "import time; time.sleep(120)"], log_name)
+    print(child.pid, flush=True)
+    return child
+
+
+children.ChildProcesses.start = standin
+sys.exit(local_stack.main([]))
+"""
+
+
+def test_a_closed_terminal_stops_the_stack(tmp_path):
+    """Closing the terminal or losing the SSH session sends SIGHUP: the supervisor died of
+    it at once, leaving Airflow and the simulator (in sessions of their own, so untouched
+    by the hangup) running and holding the ports, and the next `make run` refused to start
+    ("port 8080 is in use"). The console is gone by then: writing to it fails too."""
+    import signal
+    import subprocess
+
+    repo = str(DEFAULT_CONFIG_PATH.parents[1])
+    env = {**os.environ, "PYTHONPATH": repo}
+    stack = subprocess.Popen(
+        [sys.executable, "-c", _STANDIN_STACK],
+        env=env,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    pids = []
+    try:
+        for line in stack.stdout:
+            if line.strip().isdigit():
+                pids.append(int(line))
+            if "Ctrl-C stops everything" in line:
+                break
+        assert len(pids) == 2, pids
+        stack.stdout.close()  # the terminal went away with the hangup
+        stack.send_signal(signal.SIGHUP)
+        stack.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, pids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in pids if _alive(pid)], "children outlived the hangup"
+    finally:
+        if stack.poll() is None:
+            stack.kill()
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

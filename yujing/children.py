@@ -3,9 +3,9 @@
 Each child runs in a session of its own (so a terminal's Ctrl-C reaches only the
 supervisor, which then stops the children in order) and is stopped by signalling its whole
 process group: `airflow standalone` has children of its own. While stopping, further
-SIGINT/SIGTERM are ignored: a second Ctrl-C, or a supervisor that signals twice (`timeout`
-and `make` both pass SIGTERM on), would otherwise abandon the remaining children, still
-holding their ports.
+SIGINT/SIGTERM/SIGHUP are ignored: a second Ctrl-C, a supervisor that signals twice
+(`timeout` and `make` both pass SIGTERM on) or a hangup would otherwise abandon the
+remaining children, still holding their ports.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class ChildProcesses:
         """SIGTERM each child's process group (newest first), SIGKILL what is still there
         after `grace_s`; interrupts meanwhile are ignored, then the handlers restored."""
         previous = {
-            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+            sig: signal.signal(sig, signal.SIG_IGN)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
         try:
             self.say("\n[yujing] stopping…")

@@ -3,7 +3,8 @@
 Starts the local Weibo/WeChat simulator and `airflow standalone` (scheduler,
 dag-processor, api-server, triggerer) with a project-local Airflow home, an SQLite
 warehouse and the outbox as the alert channel, prints where everything is, echoes each
-alert that lands in the outbox, and stops everything it started on Ctrl-C.
+alert that lands in the outbox, and stops everything it started on Ctrl-C, SIGTERM or a
+hangup (the terminal closed, the SSH session lost).
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from yujing.resources import OUTBOX_FALLBACK
 SIM_PORT = 8765
 SERVE_LOGS_PORT = 8793  # airflow serve-logs (standalone) or the Celery worker's log server
 API_PORT = 8080
+
+
+def say(line: str) -> None:
+    """A line on the console, if there still is one: after a hangup writing to it fails,
+    and stopping the stack must go on regardless."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
 
 
 def _secret_env(home: Path) -> dict[str, str]:
@@ -268,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     health = HealthWatch(
         f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health",
         f"{home}/airflow-*.log",
-        say=lambda line: print(line, flush=True),
+        say=say,
     )
 
     def dag_processor_down() -> str:
@@ -278,20 +288,25 @@ def main(argv: list[str] | None = None) -> int:
 
     watch = ConfigWatch(
         config_path(),
-        say=lambda line: print(line, flush=True),
+        say=say,
         on_valid=follow_outboxes,
         caveat=dag_processor_down,
     )
 
     from yujing.children import ChildProcesses
 
-    children = ChildProcesses(home, env, say=lambda line: print(line, flush=True))
+    children = ChildProcesses(home, env, say=say)
     start, stop = children.start, children.stop
 
     def interrupted(*_args) -> None:
         raise KeyboardInterrupt  # SIGTERM (e.g. from a supervisor) stops everything too
 
     signal.signal(signal.SIGTERM, interrupted)
+    # the children have sessions of their own, out of a hangup's reach: without this a
+    # closed terminal killed only the supervisor, and they kept the ports (`nohup make
+    # run` ignores SIGHUP on purpose: it still does)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, interrupted)
 
     try:
         start(
