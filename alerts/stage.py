@@ -1377,6 +1377,13 @@ def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.da
     return True
 
 
+# a receiver whose sends failed this many times in one delivery run is not tried again in
+# it: a hanging SMTP server costs a timeout (30 s) per message, and rows go out oldest
+# first, so a backlog of emails held the newer Slack alerts back for minutes. One failure
+# may be the message (a Slack error about its blocks); two in a row is the receiver.
+GIVE_UP_AFTER = 2
+
+
 def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict) -> dict:
     """Send every queued notification that is due, once. `channels` maps receiver names
     to channels (`alerts.channels`). Returns counts: sent, recovered (found already
@@ -1386,7 +1393,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     (of the skipped, rows for a receiver no longer in the config: kept, never sent, with a
     WARNING naming each receiver and its count), folded (alerts over the receiver's hourly
     limit when they were due, added to its summary instead: `_fold_at_send`) and failures (this run's failed sends by
-    receiver: {receiver: {"count": n, "last_error": text}}, for the task's failure message).
+    receiver: {receiver: {"count": n, "last_error": text, "not_tried": n}}, for the task's
+    failure message). After GIVE_UP_AFTER failed sends a receiver's other rows wait for the
+    next run untried (`not_tried`, counted as deferred), so the other receivers go first.
 
     The clock is read again for each row: a slow run (channel timeouts) must stamp a
     late claim with the time it was made, or a concurrent run would see an already
@@ -1422,6 +1431,13 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         now = clock.now()
         key, receiver_name = row["dedupe_key"], row["receiver"]
         pair = (row["incident_id"], receiver_name) if row["incident_id"] else None
+        given_up = failures.get(receiver_name)
+        if given_up and given_up["count"] >= GIVE_UP_AFTER:  # down: the others go first
+            given_up["not_tried"] = given_up.get("not_tried", 0) + 1
+            stats["deferred"] += 1
+            if pair:
+                blocked.add(pair)
+            continue
         in_flight = (
             row["status"] == "sending"
             and row["claimed_at"] is not None

@@ -155,7 +155,9 @@ def _fail_for_undelivered(channels: dict, stats: dict) -> None:
         )
     cannot = {name for name, c in channels.items() if isinstance(c, UnavailableChannel)}
     failing = [
-        f"{receiver} ({failed['count']}: {failed['last_error']})"
+        f"{receiver} ({failed['count']}: {failed['last_error']}"
+        + (f"; {failed['not_tried']} more not tried this run" if failed.get("not_tried") else "")
+        + ")"
         for receiver, failed in stats.get("failures", {}).items()
         if receiver not in cannot
     ]

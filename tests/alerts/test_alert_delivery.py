@@ -31,6 +31,7 @@ from alerts.channels import (
 )
 from alerts.stage import LEASE, deliver_pending, queue_notice, run_escalation
 from warehouse.schema import notifications
+from yujing.tasks import _fail_for_undelivered
 
 CONFIG = mechanics_config()  # watch p≥0.15 or v≥20, warning 0.35/60, critical 0.6/150
 WARNING = {"p": 0.4, "velocity": 5.0, "categories": (), "signals": ()}  # → pr-slack only
@@ -229,6 +230,44 @@ def test_an_smtp_outage_delays_but_never_drops(world, clock, smtp_server):
     assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 1
     assert deliver_pending(world.engine, CONFIG, clock, channels)["sent"] == 0
     assert len(smtp_server.messages) == 1
+
+
+def test_a_hanging_mail_server_does_not_hold_back_the_other_receivers(world, clock):
+    # rows go out oldest first; a mail server that accepts connections and never answers
+    # cost a timeout per email, so five incidents' emails held the newer Slack alerts back.
+    # After two failed sends in a run the receiver waits for the next run, untried.
+    import socket
+
+    for n, category in enumerate(("quality", "refund", "delivery", "pricing", "counterfeit")):
+        world.post(str(n), categories=(category,), author=f"u{n}")  # critical: slack + email
+        run_escalation(world.engine, CONFIG, clock)
+        clock.advance(60)
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(16)  # connects, never greets
+    tried = []
+
+    class Counted(EmailChannel):
+        def send(self, note):
+            tried.append(note["dedupe_key"])
+            return super().send(note)
+
+    port = hanging.getsockname()[1]
+    email = Counted("127.0.0.1", port, ["pr@example.com"], "yujing@example.com", timeout=0.5)
+    channels = {"pr-slack": Recorder(), "pr-email": email, "outbox": Recorder()}
+    try:
+        result = deliver_pending(world.engine, CONFIG, clock, channels)
+    finally:
+        hanging.close()
+    assert len(tried) == 2 and result["sent"] == 5 and result["failed"] == 2
+    assert result["failures"]["pr-email"]["not_tried"] == 3 and result["deferred"] == 3
+    emails = world.rows(notifications.c.receiver == "pr-email")
+    assert (
+        sorted((r["status"], r["attempts"]) for r in emails)
+        == [("failed", 1)] * 2 + [("pending", 0)] * 3
+    )
+    with pytest.raises(RuntimeError, match=r"pr-email \(2: .*; 3 more not tried this run\)"):
+        _fail_for_undelivered(channels, result)
 
 
 class RefusingSMTPServer(SMTPServer):
