@@ -17,12 +17,21 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine, and_, delete, func, select, tuple_, update
+from sqlalchemy import Engine, Integer, and_, cast, delete, func, select, tuple_, update
 
 from warehouse.schema import mentions, metric_snapshots
 
 log = logging.getLogger(__name__)
 BATCH_POSTS = 500
+
+
+def _bucket(dialect: str, column, seconds: float):
+    """The `seconds`-long bucket of a time, in SQL, as Python's `int(t.timestamp() //
+    seconds)` counts it (whole-second bucket lengths, times after 1970)."""
+    if dialect == "postgresql":
+        return func.floor(func.extract("epoch", column) / seconds)
+    # SQLite stores the UTC time as text; %s is its whole seconds (a bucket starts on one)
+    return cast(cast(func.strftime("%s", column), Integer) / seconds, Integer)
 
 
 def downsample_snapshots(
@@ -36,11 +45,14 @@ def downsample_snapshots(
     s = metric_snapshots.c
     bucket_s = every.total_seconds()
     with engine.connect() as conn:
+        # only posts with two snapshots in one old bucket: "more than one old snapshot"
+        # matched every post ever downsampled, and each night re-read all of them
+        bucket = _bucket(conn.dialect.name, s.observed_at, bucket_s)
         posts = conn.execute(
             select(s.platform, s.post_id)
             .where(s.observed_at < older_than)
             .group_by(s.platform, s.post_id)
-            .having(func.count() > 1)
+            .having(func.count() > func.count(bucket.distinct()))
         ).all()
     deleted = 0
     for i in range(0, len(posts), BATCH_POSTS):

@@ -56,6 +56,34 @@ def test_old_snapshots_keep_the_last_of_each_hour(warehouse):
     assert downsample_snapshots(warehouse, CUT, dt.timedelta(hours=1)) == 0  # idempotent
 
 
+def test_a_night_reads_only_the_posts_with_something_to_downsample(warehouse):
+    # every post downsampled before still has several old snapshots (one per hour): they
+    # were all read again every night, for nothing
+    from sqlalchemy import event
+
+    for n in range(5):
+        _snapshots(warehouse, f"done{n}", CUT - dt.timedelta(days=3), 48, 60)  # one an hour
+    _snapshots(warehouse, "due", CUT - dt.timedelta(hours=2), 24, 5)
+    # 22:59:59.5 and 23:00:00.5: two buckets, though the same whole second apart
+    _snapshots(warehouse, "edge", CUT - dt.timedelta(hours=1, seconds=0.5), 2, 1 / 60)
+    read: list = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith(
+            "SELECT metric_snapshots.platform, metric_snapshots.post_id, metric_snapshots.observed_at"
+        ):
+            read.append(parameters)
+
+    event.listen(warehouse, "before_cursor_execute", record)
+    try:
+        assert downsample_snapshots(warehouse, CUT, dt.timedelta(hours=1)) == 22
+    finally:
+        event.remove(warehouse, "before_cursor_execute", record)
+    assert len(read) == 1 and "done0" not in str(read) and "'due'" in str(read)
+    assert "edge" not in str(read) and len(_kept(warehouse, "edge")) == 2
+    assert all(len(_kept(warehouse, f"done{n}")) == 48 for n in range(5))
+
+
 def test_old_raw_payloads_are_emptied_and_nothing_else_changes(warehouse):
     rows = [
         {
