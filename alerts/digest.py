@@ -195,7 +195,8 @@ def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
     rows = (
         conn.execute(
             select(i.incident_id, i.brand, i.platform, i.category, i.level, i.status,
-                   i.opened_at, i.resolved_at, i.crossed_viral_at, i.evidence)
+                   i.opened_at, i.resolved_at, i.crossed_viral_at, i.crossed_before_seen,
+                   i.evidence)
             .where(
                 or_(
                     and_(i.opened_at >= start, i.opened_at < end),
@@ -247,9 +248,14 @@ def _day_incidents(conn, config: Config, day: dt.date) -> list[dict]:
 
 def lead_time_text(incident: dict, viral: int, tz: str) -> str:
     """The lead time of an incident's first paging alert before it crossed the viral
-    line (when it crossed), as the digest says it."""
+    line (when it crossed), as the digest says it. A post already over the line when first
+    seen has no lead time to tell (its crossing time is only that first sighting)."""
     first, crossed = incident.get("first_alert_at"), incident.get("crossed_viral_at")
     line = related_count({"platform": incident.get("platform"), "observed": viral})
+    if crossed is not None and incident.get("crossed_before_seen"):
+        when = f"alerted {_clock(first, tz)}" if first is not None else "nobody paged"
+        seen = _clock(crossed, tz)
+        return f"already past {line} when first seen ({seen}), before any alert; {when}"
     if crossed is not None and first is not None:
         minutes = (crossed - first).total_seconds() / 60
         if minutes >= 0:

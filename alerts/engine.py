@@ -21,6 +21,11 @@ Events, each notified once:
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`, as measured:
   quiet time counts up to its posts' newest estimate (`measured_until`), so a platform
   outage (no new counts, the old estimates stand) never reads as the incident calming down.
+- "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
+When an incident crossed the viral line is its posts' own crossing (`viral_crossing`, from
+their count snapshots, carried on the evidence), not the evaluation that first saw it: an
+evaluation runs minutes after the count it reads, and a post may be past the line when
+first seen, which is flagged (`crossed_before_seen`) rather than read as a lead time of 0.
 An open incident's reasons are always its lead post's current ones (`current_reasons`), so
 a reminder or a notice sent later never shows the numbers of an older level change. An
 incident whose brand is no longer one we alert on is closed (`close`), never resolved.
@@ -73,6 +78,7 @@ __all__ = [
     "incident_id",
     "main_category",
     "remind_bucket",
+    "viral_crossing",
 ]
 
 
@@ -105,6 +111,11 @@ class Evidence:
     # False when the platform gave no counts at the post's latest check (it was asked after
     # `estimated_at` and did not answer): its evidence is as of `estimated_at`, not now
     measured: bool = True
+    # when its count reached the viral line (`viral_crossing`), and whether it was already
+    # over it when first seen (then `crossed_at` is that first sighting); None: not past it
+    # or not worked out
+    crossed_at: dt.datetime | None = None
+    crossed_before_seen: bool | None = None
 
     @property
     def key(self) -> str:
@@ -146,6 +157,10 @@ class IncidentState:
     acked_by: str | None = None
     last_reminded_at: dt.datetime | None = None
     crossed_viral_at: dt.datetime | None = None
+    # True: its post was over the line when first seen (crossed_viral_at is that sighting,
+    # an upper bound: no lead time can be told); False: interpolated from its snapshots;
+    # None: not crossed, or recorded before crossings were estimated
+    crossed_before_seen: bool | None = None
     peak_p_viral: float = 0.0
     reasons: tuple[str, ...] = ()
     previous_level: str | None = None
@@ -227,6 +242,42 @@ def measured_until(items: Sequence[Evidence], now: dt.datetime) -> dt.datetime:
     return min(max(times), now) if times else now
 
 
+def viral_crossing(
+    points: Iterable[tuple[dt.datetime, int]], line: int
+) -> tuple[dt.datetime, bool] | None:
+    """When a post's count reached `line`, from its (time, count) snapshots: the first at
+    or above the line, interpolated linearly from the one before it (below the line), and
+    False; or, when the first snapshot is already at or above it, that snapshot's time and
+    True (it crossed before anyone saw it: the time is only an upper bound). None when no
+    snapshot reaches the line. The evaluation that notices a crossing runs minutes after
+    the count it reads, so its clock would add a run's worth of lead time to every alert."""
+    ordered = sorted(points, key=lambda p: p[0])
+    for i, (at, count) in enumerate(ordered):
+        if count < line:
+            continue
+        if i == 0:
+            return at, True
+        before, below = ordered[i - 1]
+        share = (line - below) / (count - below)
+        return before + (at - before) * share, False
+    return None
+
+
+def _crossing(
+    evidence: Iterable[Evidence], viral: int, now: dt.datetime
+) -> tuple[dt.datetime | None, bool | None]:
+    """The earliest crossing of the viral line among these posts at or over it (evidence
+    without a worked-out crossing counts from when its count was measured)."""
+    crossings = [
+        (ev.crossed_at, ev.crossed_before_seen)
+        if ev.crossed_at is not None
+        else (_growth_time(ev, now), None)
+        for ev in evidence
+        if ev.observed >= viral
+    ]
+    return min(crossings, key=lambda c: c[0], default=(None, None))
+
+
 def current_reasons(config: Config, ev: Evidence, level: str) -> tuple[str, ...]:
     """Why an incident at `level` stands where it does, from its lead post's latest
     evidence: the reasons that evidence gives now, and, when it warrants less than the
@@ -277,7 +328,7 @@ def _open(
         return None, []
     lead = max(candidates, key=lambda ev: strength(config, ev))
     brand, platform, root = labels or (lead.brand, lead.platform, lead.root_post_id)
-    viral = config.thresholds.viral_reposts
+    crossed_at, before_seen = _crossing(evidence, config.thresholds.viral_reposts, now)
     posts = {
         ev.key: PostState(ev, ev.observed, _growth_time(ev, now), decided[ev.key].level)
         for ev in evidence
@@ -295,7 +346,8 @@ def _open(
         level_changed_at=now,
         last_growth_at=now,
         last_observed=max(ev.observed for ev in evidence),
-        crossed_viral_at=now if any(ev.observed >= viral for ev in evidence) else None,
+        crossed_viral_at=crossed_at,
+        crossed_before_seen=before_seen,
         peak_p_viral=max(ev.p_viral for ev in evidence),
         reasons=decided[lead.key].reasons,
         posts=posts,
@@ -354,7 +406,9 @@ def evaluate(
         if rank(d.level) > rank(best[0]):
             best = (d.level, ev, d.reasons)
 
-    viral = config.thresholds.viral_reposts
+    crossed = (state.crossed_viral_at, state.crossed_before_seen)
+    if state.crossed_viral_at is None:  # crossed once: a later sighting does not move it
+        crossed = _crossing(items, config.thresholds.viral_reposts, now)
     observed = max([state.last_observed, *(ev.observed for ev in items)])
     category = state.category
     if category == UNCATEGORISED and best[1] is not None:
@@ -366,8 +420,8 @@ def evaluate(
         last_observed=observed,
         last_growth_at=now if grew else state.last_growth_at,
         peak_p_viral=max([state.peak_p_viral, *(ev.p_viral for ev in items)]),
-        crossed_viral_at=state.crossed_viral_at
-        or (now if any(ev.observed >= viral for ev in items) else None),
+        crossed_viral_at=crossed[0],
+        crossed_before_seen=crossed[1],
         category=category,
         joined=(),
     )

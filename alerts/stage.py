@@ -61,6 +61,7 @@ from alerts.engine import (
     incident_id,
     remind_bucket,
     strength,
+    viral_crossing,
 )
 from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
@@ -221,6 +222,71 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     return out
 
 
+CHUNK = 500  # posts per IN (...) query
+
+
+def with_crossings(
+    conn: Connection,
+    config: Config,
+    evidence: list[Evidence],
+    known: list[IncidentState],
+    now: dt.datetime,
+) -> list[Evidence]:
+    """`evidence` with, for each post at or over the viral line, when it crossed it
+    (`alerts.engine.viral_crossing`): kept from an incident that already holds the post,
+    else worked out once from its counts up to `now`: its count snapshots (在看 for WeChat,
+    reposts otherwise, as the spread stage counts) and the counts its spread estimates read
+    (a repost timeline's, where the snapshots lag). Only posts newly over the line are
+    read, so a run costs nothing more for the posts below it."""
+    line = config.thresholds.viral_reposts
+    found: dict[str, tuple[dt.datetime, bool | None]] = {}
+    for state in known:
+        for key, post in state.posts.items():
+            if post.evidence.crossed_at is not None:
+                found.setdefault(key, (post.evidence.crossed_at, post.evidence.crossed_before_seen))
+    todo = sorted({(ev.platform, ev.post_id) for ev in evidence if ev.observed >= line
+                   and ev.key not in found})  # fmt: skip
+    points: dict[str, list[tuple[dt.datetime, int]]] = {}
+    m, e = metric_snapshots.c, spread_estimates.c
+    for platform in sorted({p for p, _ in todo}):
+        count = m.looks if platform == "wechat" else m.reposts
+        ids = [pid for p, pid in todo if p == platform]
+        for i in range(0, len(ids), CHUNK):
+            for pid, at, n in conn.execute(
+                select(m.post_id, m.observed_at, count)
+                .where(
+                    m.platform == platform,
+                    m.post_id.in_(ids[i : i + CHUNK]),
+                    m.observed_at <= now,
+                    count.is_not(None),
+                )
+                .order_by(m.post_id, m.observed_at)
+            ):
+                points.setdefault(f"{platform}:{pid}", []).append((_utc(at), int(n)))
+            for pid, at, n in conn.execute(
+                select(e.post_id, e.estimated_at, e.observed).where(
+                    e.platform == platform,
+                    e.post_id.in_(ids[i : i + CHUNK]),
+                    e.estimated_at <= now,
+                )
+            ):
+                points.setdefault(f"{platform}:{pid}", []).append((_utc(at), int(n)))
+    out = []
+    for ev in evidence:
+        if ev.observed >= line and ev.key not in found:
+            seen = points.get(ev.key, [])
+            if ev.estimated_at is not None:  # the evidence's own count, if not stored yet
+                seen = [*seen, (min(ev.estimated_at, now), ev.observed)]
+            crossing = viral_crossing(seen, line)
+            if crossing is not None:
+                found[ev.key] = crossing
+        if ev.observed >= line and ev.key in found:
+            crossed_at, before_seen = found[ev.key]
+            ev = replace(ev, crossed_at=crossed_at, crossed_before_seen=before_seen)
+        out.append(ev)
+    return out
+
+
 # --- incident rows ----------------------------------------------------------------------
 
 _COLUMNS = (
@@ -240,10 +306,11 @@ _COLUMNS = (
     "acked_by",
     "last_reminded_at",
     "crossed_viral_at",
+    "crossed_before_seen",
     "peak_p_viral",
 )
 _EVIDENCE_FIELDS = {f.name for f in fields(Evidence)}
-_DATETIME_FIELDS = ("created_at", "estimated_at")
+_DATETIME_FIELDS = ("created_at", "estimated_at", "crossed_at")
 
 
 def _evidence_to_json(ev: Evidence) -> dict:
@@ -713,6 +780,7 @@ def run_escalation(engine: Engine, config: Config, clock: Clock) -> dict:
         evidence = latest_evidence(conn, config)
         stats["evidence"] = len(evidence)
         known = _close_unwatched(conn, config, _load_incidents(conn, now), now, stats)
+        evidence = with_crossings(conn, config, evidence, known, now)
         current = {s.incident_id: s for s in known}  # the incidents as this run leaves them
         silences = active_silences(conn, now)
         for before, items in _group(conn, config, known, evidence, now):

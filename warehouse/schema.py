@@ -187,6 +187,9 @@ incidents = Table(
     Column("acked_by", String(100)),
     Column("last_reminded_at", UTCDateTime),
     Column("crossed_viral_at", UTCDateTime),
+    # its post was over the viral line when first seen: crossed_viral_at is that first
+    # sighting (an upper bound); NULL when not crossed or recorded before revision 0011
+    Column("crossed_before_seen", Boolean),
     Column("peak_p_viral", Float, nullable=False, default=0.0),
     Column("evidence", Text, nullable=False),
     Index(None, "status", "brand"),

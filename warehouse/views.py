@@ -15,6 +15,10 @@ but never as a negative post or complaint against that brand. The same on both d
 where the table does not exist (the views that revisions before 0006 create from today's
 files) it is false.
 
+`{{ column_or_null(table, alias, column) }}` is `alias.column`, or NULL where the table does
+not have that column yet: revisions before the one that adds a column recreate the views
+from today's files too (`incidents.crossed_before_seen`, revision 0011).
+
 `minutes_between` is exact on both: the difference in whole microseconds (SQLite stores a
 timestamp as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; julianday's floating-point days were off
 by up to a few microseconds, so a reply exactly 30 minutes later was 29.9999995 or 30.0000002
@@ -122,10 +126,25 @@ def _official_author(args: list[str], official_accounts: bool) -> str:
     )
 
 
-def render(sql: str, dialect: str, *, official_accounts: bool = True) -> str:
+def _column_or_null(args: list[str], columns: dict[str, set[str]] | None) -> str:
+    table, alias, column = args
+    if columns is not None and column not in columns.get(table, set()):
+        return "NULL"
+    return f"{alias}.{column}"
+
+
+def render(
+    sql: str,
+    dialect: str,
+    *,
+    official_accounts: bool = True,
+    columns: dict[str, set[str]] | None = None,
+) -> str:
     """Expand the dialect macros in one view definition (`official_accounts=False`: the
-    table does not exist yet, `official_author` is false)."""
-    return _render(sql, dialect, {"sqlite": _sqlite, "postgresql": _postgresql}, official_accounts)
+    table does not exist yet, `official_author` is false; `columns`: {table: its columns}
+    for `column_or_null`, None when every column it names exists)."""
+    expanders = {"sqlite": _sqlite, "postgresql": _postgresql}
+    return _render(sql, dialect, expanders, official_accounts, columns)
 
 
 def render_0007(sql: str, dialect: str) -> str:
@@ -134,7 +153,13 @@ def render_0007(sql: str, dialect: str) -> str:
     return _render(sql, dialect, {"sqlite": _sqlite_0007, "postgresql": _postgresql}, True)
 
 
-def _render(sql: str, dialect: str, expanders: dict, official_accounts: bool) -> str:
+def _render(
+    sql: str,
+    dialect: str,
+    expanders: dict,
+    official_accounts: bool,
+    columns: dict[str, set[str]] | None = None,
+) -> str:
     expand = expanders.get(dialect)
     if expand is None:
         raise NotImplementedError(f"views are defined for sqlite and postgresql, not {dialect}")
@@ -143,9 +168,25 @@ def _render(sql: str, dialect: str, expanders: dict, official_accounts: bool) ->
         name, args = m.group(1), [a.strip() for a in m.group(2).split(",")]
         if name == "official_author":
             return _official_author(args, official_accounts)
+        if name == "column_or_null":
+            return _column_or_null(args, columns)
         return expand(name, args)
 
     return _MACRO.sub(macro, sql)
+
+
+def _macro_columns(conn: Connection, sources: list[str]) -> dict[str, set[str]]:
+    """{table: its columns} of every table a `column_or_null` in `sources` names."""
+    names = {
+        m.group(2).split(",")[0].strip()
+        for sql in sources
+        for m in _MACRO.finditer(sql)
+        if m.group(1) == "column_or_null"
+    }
+    found = inspect(conn)
+    return {
+        t: {c["name"] for c in found.get_columns(t)} if found.has_table(t) else set() for t in names
+    }
 
 
 def view_files(directory: Path = VIEWS_DIR, below: str | None = None) -> list[Path]:
@@ -225,11 +266,12 @@ def create_views(
     """(Re)create every view (or those numbered before `below`); returns their names."""
     drop_views(conn, directory, below)
     accounts = inspect(conn).has_table(OFFICIAL_ACCOUNTS)  # from revision 0006 on
+    paths = view_files(directory, below)
+    sources = [path.read_text(encoding="utf-8") for path in paths]
+    columns = _macro_columns(conn, sources)  # a column a later revision adds may be missing
     names = []
-    for path in view_files(directory, below):
-        sql = render(
-            path.read_text(encoding="utf-8"), conn.dialect.name, official_accounts=accounts
-        )
+    for path, source in zip(paths, sources, strict=True):
+        sql = render(source, conn.dialect.name, official_accounts=accounts, columns=columns)
         conn.execute(text(sql))
         names.append(view_name(path))
     return names

@@ -263,10 +263,17 @@ def render_report(data: dict, config) -> str:
     last = data["estimates"][-1] if data["estimates"] else {}
     key_nodes = sorted(data["reposts"], key=lambda r: -(r["followers"] or 0))[:10]
     crossed = inc.get("crossed_viral_at")
+    # over the line when first seen: the crossing is only that sighting, no lead time
+    unseen = bool(inc.get("crossed_before_seen"))
+    unseen_note = " (首次发现时已超过 already past it when first seen)" if unseen else ""
     alerts_rows = "".join(
         f"<tr><td>{e(_local(s['sent_at']))}</td><td>{e(s['event'])}</td><td>{e(s['level'] or '')}"
         f"</td><td>{e(s['receiver'])}{'' if is_page(s) else ' (仅记录 record only)'}</td><td>"
-        + (e(f"{(crossed - s['sent_at']).total_seconds() / 60:.0f} 分钟 min") if crossed else "—")
+        + (
+            e(f"{(crossed - s['sent_at']).total_seconds() / 60:.0f} 分钟 min")
+            if crossed and not unseen
+            else "—"
+        )
         + "</td></tr>"
         for s in data["sent"]
     )
@@ -307,7 +314,7 @@ blockquote {{ background: #f7f7f7; border-left: 4px solid #c0392b; padding: .6em
 <tr><th>原帖 Link</th><td>{link}</td></tr>
 <tr><th>首次预警 First alert</th><td>{e(_local(first_alert_at(data["sent"])))}</td></tr>
 <tr><th>首次记录 First record</th><td>{e(_local(first_record_at(data["sent"])))}</td></tr>
-<tr><th>越过爆发线 Crossed {viral:,}</th><td>{e(_local(crossed))}</td></tr>
+<tr><th>越过爆发线 Crossed {viral:,}</th><td>{e(_local(crossed))}{unseen_note}</td></tr>
 </table>
 
 <h2 id="spread">传播趋势 Spread</h2>

@@ -7,15 +7,25 @@
 -- alerts (an open or escalate that paged someone), else 0: not the outbox records, nor the
 -- answered / noresponse / remind / resolve notes. An alert folded into an hourly summary
 -- is listed when that summary was sent (notified:<event>, receiver as for the summary).
+-- crossed_viral_at (and the crossed_viral event) is when the post's count reached the line,
+-- interpolated between its snapshots. crossed_before_seen is 1 when the post was already
+-- over the line at its first snapshot: crossed_viral_at is then that first sighting and
+-- every event's lead_minutes is NULL (how long before it crossed is unknown); 0 when the
+-- crossing was seen between snapshots; NULL when it never crossed or was recorded before
+-- revision 0011 (as in v_alert_outcomes).
 -- column types: event text, level text, receiver text, lead_minutes float,
--- column types: paged integer, is_alert integer
+-- column types: paged integer, is_alert integer, crossed_before_seen integer
 CREATE VIEW v_incident_timeline AS
 SELECT i.incident_id, i.brand, i.platform, i.root_post_id, i.category,
        ev.event, ev.level, ev.receiver, ev.at,
        i.crossed_viral_at,
        CASE WHEN i.crossed_viral_at IS NULL THEN NULL
+            WHEN {{ column_or_null(incidents, i, crossed_before_seen) }} THEN NULL
             ELSE {{ minutes_between(i.crossed_viral_at, ev.at) }} END AS lead_minutes,
-       ev.paged, ev.is_alert
+       ev.paged, ev.is_alert,
+       CASE WHEN {{ column_or_null(incidents, i, crossed_before_seen) }} THEN 1
+            WHEN NOT {{ column_or_null(incidents, i, crossed_before_seen) }} THEN 0
+       END AS crossed_before_seen
 FROM incidents i
 JOIN (
     SELECT incident_id, 'opened' AS event, NULL AS level, NULL AS receiver, opened_at AS at,

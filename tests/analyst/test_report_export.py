@@ -163,6 +163,19 @@ def test_report_has_every_section_escaped_with_text_charts(incident, tmp_path):
     assert report_main(["nope"], engine=incident) == 1
 
 
+def test_report_gives_no_lead_time_for_a_post_past_the_line_when_first_seen(incident):
+    """Its crossing time is only the first sighting: the alerts came after it crossed, by
+    an unknown margin, so the report says so instead of a lead time."""
+    from yujing.config import load_config
+
+    with incident.begin() as conn:
+        conn.execute(incidents.update().values(
+            crossed_viral_at=T0 + dt.timedelta(minutes=20), crossed_before_seen=True))  # fmt: skip
+    page = render_report(gather(incident, "mumu-abc"), load_config())
+    assert "分钟 min" not in page  # no "-1 min" lead for the alert a minute after the sighting
+    assert "already past it when first seen" in page
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium not installed")
 def test_report_renders_in_headless_chromium(incident, tmp_path):
     out = tmp_path / "r.html"
@@ -507,7 +520,9 @@ def test_alert_outcomes_from_the_real_alert_stage(warehouse, tmp_path):
                 "FROM v_alert_outcomes ORDER BY root_post_id"
             )
         ).all()
-    assert [(p, hour(f), v, m) for p, f, v, m in rows] == [("A", 5, 1, 60.0), ("B", None, 0, None)]
+    # A was seen at 400 at 3 h and 1,200 at 4 h: it crossed 1,000 at 3:45, 45 minutes after
+    # the warning page (not at 4 h, when the run noticed it)
+    assert [(p, hour(f), v, m) for p, f, v, m in rows] == [("A", 5, 1, 45.0), ("B", None, 0, None)]
     with warehouse.connect() as conn:
         rows = conn.execute(
             text(
@@ -516,7 +531,7 @@ def test_alert_outcomes_from_the_real_alert_stage(warehouse, tmp_path):
             )
         ).all()
     assert [(p, hour(f), hour(r), a, v, m) for p, f, r, a, v, m in rows] == [
-        ("A", 5, 2, 1, 1, 60.0),
+        ("A", 5, 2, 1, 1, 45.0),
         ("B", None, 2, 0, 0, None),
     ]
     with warehouse.connect() as conn:

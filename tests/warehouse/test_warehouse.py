@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0010"
+HEAD = "0011"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,8 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0010", every),
+        ("0009", every),
         ("0008", every),
         ("0007", every),
         ("0006", every),
@@ -90,6 +92,13 @@ VIEWS_0004 = {
     "receiver at crossed_viral_at lead_minutes",
     "v_alert_outcomes": "incident_id brand platform root_post_id category level status "
     "opened_at peak_p_viral first_alert_at crossed_viral_at went_viral lead_minutes",
+}
+
+
+# the view columns revision 0011 added (last in each view)
+ADDED_BY_0011 = {
+    "v_incident_timeline": ("crossed_before_seen",),
+    "v_alert_outcomes": ("crossed_before_seen",),
 }
 
 
@@ -216,7 +225,8 @@ def test_0006_downgrade_restores_the_0005_views_and_upgrades_again(warehouse):
         assert [name for name, _ in migration.VIEWS_0005] == [p.name for p in view_files()]
         for _, sql in migration.VIEWS_0005:
             name = migration._name(sql)
-            assert _view_columns(warehouse, name) == today[name], name  # columns kept
+            kept = [c for c in today[name] if c not in ADDED_BY_0011.get(name, ())]
+            assert _view_columns(warehouse, name) == kept, name  # columns kept
             if warehouse.dialect.name == "sqlite":  # the very SQL 0005 created
                 with warehouse.connect() as conn:
                     stored = conn.execute(
@@ -254,7 +264,9 @@ def test_0007_downgrade_drops_gone_at_keeps_the_rows_and_views_and_upgrades_agai
         with warehouse.begin() as conn:
             command.downgrade(_alembic_config(conn), "0006")
         assert "gone_at" not in columns()
-        assert {v: _view_columns(warehouse, v) for v in today} == today
+        assert {v: _view_columns(warehouse, v) for v in today} == {
+            v: [c for c in cols if c not in ADDED_BY_0011.get(v, ())] for v, cols in today.items()
+        }
         with warehouse.connect() as conn:
             assert conn.execute(text("SELECT post_id FROM v_complaint_responses")).all() == [("1",)]
         assert upgrade(warehouse) == HEAD and "gone_at" in columns()
@@ -527,3 +539,85 @@ def test_0010_downgrade_restores_the_0009_alert_views_and_upgrades_again(warehou
         assert upgrade(warehouse) == HEAD
         assert _stored_views(warehouse) == today
         assert alerted() == (1, 1)
+
+
+def test_0011_downgrade_restores_the_0010_alert_views_drops_the_flag_and_upgrades_again(
+    warehouse,
+):
+    """Downgrading 0011 brings back v_alert_outcomes and v_incident_timeline as 0010 had
+    them (a lead time for a post already viral when first seen, no crossed_before_seen
+    column) and drops incidents.crossed_before_seen, keeping the rows, twice over;
+    upgrading again brings back today's views, and the flag reads NULL (not known)."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import incidents, notifications
+    from warehouse.views import render, sql_view_name, view_sources_before
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    with warehouse.begin() as conn:
+        conn.execute(incidents.insert().values(
+            incident_id="mumu-1", brand="mumu", platform="weibo", root_post_id="1",
+            category="refund", level="critical", status="open", opened_at=t0, updated_at=t0,
+            level_changed_at=t0, last_growth_at=t0, crossed_viral_at=t0,
+            crossed_before_seen=True, peak_p_viral=1.0, evidence="{}"))  # fmt: skip
+        conn.execute(notifications.insert().values(
+            dedupe_key="mumu-1:open:critical:pr-slack", incident_id="mumu-1", event="open",
+            level="critical", receiver="pr-slack", channel="slack", status="sent",
+            attempts=1, created_at=t0, sent_at=t0 + dt.timedelta(minutes=5),
+            payload="{}"))  # fmt: skip
+
+    def outcome():
+        with warehouse.connect() as conn:
+            return tuple(conn.execute(text(
+                "SELECT went_viral, lead_minutes FROM v_alert_outcomes")).one())  # fmt: skip
+
+    def columns(name):
+        return [c["name"] for c in inspect(warehouse).get_columns(name)]
+
+    today = _stored_views(warehouse)
+    assert outcome() == (1, None)
+    assert columns("v_alert_outcomes")[-1] == "crossed_before_seen"
+    assert columns("v_incident_timeline")[-1] == "crossed_before_seen"
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0010")
+        assert current_revision(warehouse) == "0010"
+        assert "crossed_before_seen" not in columns("incidents")
+        assert "crossed_before_seen" not in columns("v_alert_outcomes")
+        if warehouse.dialect.name == "sqlite":
+            old = {}
+            for _, sql in view_sources_before("0011"):
+                rendered = render(sql, "sqlite")
+                old[sql_view_name(rendered)] = rendered[rendered.index("CREATE VIEW") :].strip()
+            assert _stored_views(warehouse) == old
+        assert _stored_views(warehouse) != today
+        assert outcome() == (1, -5.0)  # 0010: "alerted 5 min after it went viral"
+        assert upgrade(warehouse) == HEAD
+        assert _stored_views(warehouse) == today
+        assert "crossed_before_seen" in columns("incidents")
+        with warehouse.connect() as conn:
+            flag = conn.execute(text(
+                "SELECT crossed_before_seen FROM v_alert_outcomes")).scalar_one()  # fmt: skip
+        assert flag is None  # not known for an incident recorded before 0011
+        assert outcome() == (1, -5.0)
+        with warehouse.begin() as conn:  # as the escalation stage records it today
+            conn.execute(incidents.update().values(crossed_before_seen=True))
+        assert outcome() == (1, None)
+
+
+def test_views_of_a_revision_before_0011_build_without_the_crossing_flag(warehouse):
+    """A warehouse made by an older checkout has no incidents.crossed_before_seen until
+    0011 adds it, yet the revisions before it (0002 to 0010) create today's view files: the
+    flag reads NULL there instead of failing the upgrade."""
+    from alembic import command
+
+    from warehouse.db import _alembic_config
+
+    with warehouse.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0009")
+    assert upgrade(warehouse, "0010") == "0010"  # today's files, without the column
+    with warehouse.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM v_alert_outcomes")).scalar_one() == 0
+    assert upgrade(warehouse) == HEAD
