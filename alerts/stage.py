@@ -44,6 +44,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import asdict, fields, replace
 
@@ -1445,14 +1446,21 @@ def _fold_at_send(engine: Engine, config: Config, row, payload: dict, now: dt.da
     return True
 
 
-# a receiver whose sends failed this many times in one delivery run is not tried again in
+# a receiver whose failed sends took this long in one delivery run is not tried again in
 # it: a hanging SMTP server costs a timeout (30 s) per message, and rows go out oldest
-# first, so a backlog of emails held the newer Slack alerts back for minutes. One failure
-# may be the message (a Slack error about its blocks); two in a row is the receiver.
-GIVE_UP_AFTER = 2
+# first, so a backlog of emails held the newer Slack alerts back for minutes. Counted in
+# time, not failures: a message that fails at once every run (refused for its content)
+# must not stop the receiver's other messages behind it.
+GIVE_UP_AFTER_SECONDS = 20.0
 
 
-def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict) -> dict:
+def deliver_pending(
+    engine: Engine,
+    config: Config,
+    clock: Clock,
+    channels: dict,
+    give_up_after: float = GIVE_UP_AFTER_SECONDS,
+) -> dict:
     """Send every queued notification that is due, once. `channels` maps receiver names
     to channels (`alerts.channels`). Returns counts: sent, recovered (found already
     delivered after a crash), failed (queued for the next run), deferred (quiet hours,
@@ -1462,8 +1470,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     WARNING naming each receiver and its count), folded (alerts over the receiver's hourly
     limit when they were due, added to its summary instead: `_fold_at_send`) and failures (this run's failed sends by
     receiver: {receiver: {"count": n, "last_error": text, "not_tried": n}}, for the task's
-    failure message). After GIVE_UP_AFTER failed sends a receiver's other rows wait for the
-    next run untried (`not_tried`, counted as deferred), so the other receivers go first.
+    failure message). Once a receiver's failed sends took `give_up_after` seconds in all
+    (wall time), its other rows wait for the next run untried (`not_tried`, counted as
+    deferred), so the other receivers go first.
 
     The clock is read again for each row: a slow run (channel timeouts) must stamp a
     late claim with the time it was made, or a concurrent run would see an already
@@ -1495,12 +1504,13 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
     blocked: set[tuple[str, str]] = set()  # (incident, receiver) with an earlier unsent row
     orphaned: dict[str, int] = {}  # receiver no longer in the config -> its unsent rows
     failures: dict[str, dict] = {}  # receiver -> this run's failed sends and the last error
+    failing_for: dict[str, float] = {}  # receiver -> seconds its failed sends took this run
     for row in rows:
         now = clock.now()
         key, receiver_name = row["dedupe_key"], row["receiver"]
         pair = (row["incident_id"], receiver_name) if row["incident_id"] else None
-        given_up = failures.get(receiver_name)
-        if given_up and given_up["count"] >= GIVE_UP_AFTER:  # down: the others go first
+        if failing_for.get(receiver_name, 0.0) >= give_up_after:  # hanging: others first
+            given_up = failures[receiver_name]
             given_up["not_tried"] = given_up.get("not_tried", 0) + 1
             stats["deferred"] += 1
             if pair:
@@ -1579,6 +1589,7 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
         }
         channel = channels.get(receiver_name)
         external, partial = None, None
+        started = time.monotonic()
         try:
             if channel is None:
                 raise LookupError(f"no channel for receiver {receiver_name!r}")
@@ -1616,6 +1627,9 @@ def deliver_pending(engine: Engine, config: Config, clock: Clock, channels: dict
             failed = failures.setdefault(receiver_name, {"count": 0, "last_error": ""})
             failed["count"] += 1
             failed["last_error"] = error
+            failing_for[receiver_name] = (
+                failing_for.get(receiver_name, 0.0) + time.monotonic() - started
+            )
             if pair:
                 blocked.add(pair)
             continue

@@ -235,7 +235,8 @@ def test_an_smtp_outage_delays_but_never_drops(world, clock, smtp_server):
 def test_a_hanging_mail_server_does_not_hold_back_the_other_receivers(world, clock):
     # rows go out oldest first; a mail server that accepts connections and never answers
     # cost a timeout per email, so five incidents' emails held the newer Slack alerts back.
-    # After two failed sends in a run the receiver waits for the next run, untried.
+    # Once its failed sends took `give_up_after` seconds the receiver waits for the next
+    # run, untried (0.8 s here: two sends of a 0.5 s timeout; 20 s by default).
     import socket
 
     for n, category in enumerate(("quality", "refund", "delivery", "pricing", "counterfeit")):
@@ -256,7 +257,7 @@ def test_a_hanging_mail_server_does_not_hold_back_the_other_receivers(world, clo
     email = Counted("127.0.0.1", port, ["pr@example.com"], "yujing@example.com", timeout=0.5)
     channels = {"pr-slack": Recorder(), "pr-email": email, "outbox": Recorder()}
     try:
-        result = deliver_pending(world.engine, CONFIG, clock, channels)
+        result = deliver_pending(world.engine, CONFIG, clock, channels, give_up_after=0.8)
     finally:
         hanging.close()
     assert len(tried) == 2 and result["sent"] == 5 and result["failed"] == 2
@@ -268,6 +269,29 @@ def test_a_hanging_mail_server_does_not_hold_back_the_other_receivers(world, clo
     )
     with pytest.raises(RuntimeError, match=r"pr-email \(2: .*; 3 more not tried this run\)"):
         _fail_for_undelivered(channels, result)
+
+
+def test_a_message_refused_at_once_every_run_does_not_stop_the_ones_behind_it(world, clock):
+    # a fast failure is the message, not a hanging receiver: the receiver's other messages
+    # still go out in the same run
+    for n, category in enumerate(("quality", "refund", "delivery", "pricing")):
+        world.post(str(n), categories=(category,), author=f"u{n}")
+        run_escalation(world.engine, CONFIG, clock)
+        clock.advance(60)
+
+    class RefusesTheOldest(Recorder):
+        def send(self, note):
+            if note["payload"]["post_id"] in ("0", "1"):
+                raise ValueError("invalid_blocks")
+            return super().send(note)
+
+    slack = RefusesTheOldest()
+    channels = {"pr-slack": slack, "pr-email": Recorder(), "outbox": Recorder()}
+    for _ in range(2):
+        result = deliver_pending(world.engine, CONFIG, clock, channels)
+        clock.advance(300)
+    assert sorted(n["payload"]["post_id"] for n in slack.sent) == ["2", "3"]
+    assert "not_tried" not in result["failures"]["pr-slack"]
 
 
 class RefusingSMTPServer(SMTPServer):
