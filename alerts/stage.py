@@ -651,14 +651,16 @@ def dedupe_key(
 
 def _this_hours_alerts(conn: Connection, receiver: str, now: dt.datetime, *, waiting: bool) -> int:
     """The receiver's incident alerts sent in the hour before `now`, plus (`waiting`) those
-    queued and not delivered yet (held by quiet hours, a channel down, or due this run).
+    queued and not tried yet (held by quiet hours, or due this run; not those that failed:
+    a message refused every run would hold a slot of the limit for good; the send-time
+    limit folds what a receiver back from an outage would get too many of).
     Both limits count on the sending clock: the send-time one (`_fold_at_send`) what went
     out, the queue-time one (`_admit`) that and what will go out before a new alert. (The
     queue-time limit used to count rows by creation: an alert admitted a minute before
     the hour could then fold at send time, and alerts held by quiet hours never counted.)"""
     n = notifications.c
     sent = (n.status == "sent") & (n.sent_at > now - dt.timedelta(hours=1))
-    counted = sent | n.status.in_(["pending", "sending", "failed"]) if waiting else sent
+    counted = sent | n.status.in_(["pending", "sending"]) if waiting else sent
     return conn.execute(
         select(func.count())
         .select_from(notifications)
