@@ -63,9 +63,13 @@ def _store_snapshots(engine: Engine, rows: list[dict]) -> int:
         )
 
 
-def refresh_weibo_counts(engine: Engine, client, post_ids: list[str], clock: Clock) -> int:
+def refresh_weibo_counts(
+    engine: Engine, client, post_ids: list[str], clock: Clock, unreached: set | None = None
+) -> int:
     """One snapshot per post from `statuses/count` (100 ids a call); returns rows stored.
-    Posts the platform no longer returns (deleted) get no snapshot."""
+    Posts the platform no longer returns (deleted) get no snapshot; those a rate limit
+    kept from being asked about are added to `unreached` (their counts are unknown, not
+    gone)."""
     now = clock.now()
     ids = list(dict.fromkeys(str(i) for i in post_ids))
     stored = 0
@@ -74,6 +78,8 @@ def refresh_weibo_counts(engine: Engine, client, post_ids: list[str], clock: Clo
             items = client.counts(ids[i : i + COUNTS_BATCH])
         except RateLimited as exc:
             log.warning("weibo counts: %s; %d of %d posts refreshed", exc, i, len(ids))
+            if unreached is not None:
+                unreached.update(ids[i:])
             break
         rows, asked = [], set(ids[i : i + COUNTS_BATCH])
         for item in items:
@@ -207,9 +213,12 @@ def fetch_repost_timeline(engine: Engine, client, post_id: str, clock: Clock) ->
     return stored
 
 
-def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: Clock) -> int:
+def refresh_wechat_metrics(
+    engine: Engine, client, urls: dict[str, str], clock: Clock, unreached: set | None = None
+) -> int:
     """Reads, 在看 (looks) and 点赞 (likes) of tracked articles, by URL; returns rows
-    stored. `urls` maps post_id → article URL."""
+    stored. `urls` maps post_id → article URL. Articles a rate limit kept from being
+    asked about are added to `unreached`."""
     now = clock.now()
     by_url = {url: post_id for post_id, url in urls.items() if url}
     wanted = list(by_url)
@@ -219,6 +228,8 @@ def refresh_wechat_metrics(engine: Engine, client, urls: dict[str, str], clock: 
             items = client.metrics(wanted[i : i + METRICS_BATCH])
         except RateLimited as exc:
             log.warning("wechat metrics: %s; %d of %d articles refreshed", exc, i, len(wanted))
+            if unreached is not None:
+                unreached.update(by_url[url] for url in wanted[i:])
             break
         rows = []
         for item in items:

@@ -155,23 +155,32 @@ def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int 
 
 
 def refresh_metrics(
-    engine: Engine, posts: list[TrackedPost], clock: Clock, weibo=None, wechat=None
+    engine: Engine,
+    posts: list[TrackedPost],
+    clock: Clock,
+    weibo=None,
+    wechat=None,
+    unreached: set | None = None,
 ) -> dict:
     """Ask the platforms for fresh counts (and Weibo repost timelines of hot posts).
 
     A platform whose calls still fail after the client's retries (SourceError: an
     outage, a refused token) is logged and named in `failed`, its refresh ends there and
     the other platform's goes on: one vendor's outage must not stop the other's counts.
-    What was stored before the failure stays."""
+    What was stored before the failure stays. Posts a rate limit kept from being asked
+    about are added to `unreached` as (platform, post_id)."""
     from ingest.refresh import fetch_repost_timeline, refresh_wechat_metrics, refresh_weibo_counts
 
     done: dict = {"weibo_counts": 0, "weibo_reposts": 0, "wechat_metrics": 0, "failed": {}}
     weibo_posts = [p for p in posts if p.platform == "weibo"]
     if weibo is not None and weibo_posts:
         try:
+            missed: set = set()
             done["weibo_counts"] = refresh_weibo_counts(
-                engine, weibo, [p.post_id for p in weibo_posts], clock
+                engine, weibo, [p.post_id for p in weibo_posts], clock, missed
             )
+            if unreached is not None:
+                unreached.update(("weibo", pid) for pid in missed)
             for post in weibo_posts:
                 if post.state == HOT:
                     done["weibo_reposts"] += fetch_repost_timeline(
@@ -191,7 +200,10 @@ def refresh_metrics(
                 ).all()
             )
         try:
-            done["wechat_metrics"] = refresh_wechat_metrics(engine, wechat, urls, clock)
+            missed = set()
+            done["wechat_metrics"] = refresh_wechat_metrics(engine, wechat, urls, clock, missed)
+            if unreached is not None:
+                unreached.update(("wechat", pid) for pid in missed)
         except SourceError as exc:
             _refresh_failed(done, "wechat", exc)
     return done
@@ -222,7 +234,7 @@ def track_spread(
 
     A platform failing during the refresh is named in `refreshed["failed"]`; the other
     platform's posts are estimated as usual. A due post its platform was asked about and
-    gave no new counts for (an outage, a rate limit, a deleted post) gets no estimate this
+    could not give new counts for (an outage, a rate limit) gets no estimate this
     run (`unmeasured` in the result): its latest one stands with its own time, and it is
     tried again (`unmeasured_state`). Estimated at `now` from old counts it read as a
     stalled cascade: a viral post's P(viral) fell from 0.77 to 0.12 over a 2 h outage,
@@ -230,7 +242,12 @@ def track_spread(
     DAG run red for ops)."""
     started = clock.now()
     due = due_posts(engine, started)
-    refreshed = refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat) if due else {}
+    unreached: set = set()
+    refreshed = (
+        refresh_metrics(engine, due, clock, weibo=weibo, wechat=wechat, unreached=unreached)
+        if due
+        else {}
+    )
     # Read after the refresh: it stamps what it fetched with the clock then, and the
     # estimate sees nothing after `now`, so a `now` from before it would drop the fresh
     # counts (every estimate and state one check late; a growing post could die).
@@ -238,16 +255,22 @@ def track_spread(
     t = config.thresholds
     quiet = dt.timedelta(hours=t.track_quiet_hours)
     horizon = dt.timedelta(hours=t.horizon_hours)
-    # A post whose platform was asked and gave nothing new (down, rate-limited, the post
-    # deleted) is not estimated: at `now` the model would read the missing counts as the
+    # A post whose platform was asked and gave nothing new (down, rate-limited) is not
+    # estimated: at `now` the model would read the missing counts as the
     # cascade stalling (a viral post's P(viral) fell from 0.77 to 0.12 in a 2 h outage)
     # and the alert would show old counts as current. Its latest estimate stands, with
     # its own time; it is tried again next run (`unmeasured_state`).
+    # A post its platform answered without (deleted or hidden) is estimated from its
+    # stored counts: they are final, and it reads as the stalled cascade it is (held as
+    # unmeasured, its incident stayed open a day, a critical one reminding every hour).
     asked = {p for p, client in (("weibo", weibo), ("wechat", wechat)) if client is not None}
+    failed = set(refreshed.get("failed", {}))
     with engine.connect() as conn:
         measured = _last_measured_many(conn, due, now)
         unmeasured = [
-            post.platform in asked and (at is None or at < started)
+            post.platform in asked
+            and (at is None or at < started)
+            and (post.platform in failed or (post.platform, post.post_id) in unreached)
             for post, at in zip(due, measured, strict=True)
         ]
         fresh = [post for post, skip in zip(due, unmeasured, strict=True) if not skip]

@@ -191,9 +191,9 @@ def unmeasured_state(
     horizon: dt.timedelta,
 ) -> tuple[str, dt.datetime, dt.datetime | None]:
     """(state, next_check_at, last_growth_at) for a due post its refresh did not reach (the
-    platform down or rate-limited, the post deleted): not a check, so not "no growth". It
+    platform down or rate-limited): not a check, so not "no growth". It
     keeps its state and is tried again at its usual pace, until it has gone unmeasured for
-    `quiet` (deleted, most likely) or is past `horizon + TRACK_MARGIN`: then dropped."""
+    `quiet` or is past `horizon + TRACK_MARGIN`: then dropped."""
     last_growth = post.last_growth_at or post.created_at
     if now - post.created_at >= horizon + TRACK_MARGIN or now - measured_at >= quiet:
         return DEAD, now + quiet, last_growth

@@ -12,10 +12,9 @@ import datetime as dt
 from alert_fixtures import mechanics_config
 
 from alerts.stage import run_escalation
-from ingest.errors import SourceError
+from ingest.errors import RateLimited, SourceError
 from spread.model import Estimate
 from spread.stage import track_spread
-from warehouse.schema import brand_responses
 
 CONFIG = mechanics_config()  # warning: P(viral) ≥ 0.35
 RUN = dt.timedelta(minutes=10)
@@ -108,24 +107,31 @@ def test_growth_seen_after_the_outage_keeps_it_open(world, clock):
     assert incident["status"] == "resolved" and not incident["incident_id"].endswith("-2")
 
 
-def test_a_deleted_post_is_quiet_once_the_response_check_finds_it_gone(world, clock):
-    # a deleted post gets no counts either (its platform answers without it), but it is
-    # gone, not unknown: once the response check records that, it resolves as before
+def test_a_deleted_post_is_quiet(world, clock):
+    # a deleted post gets no counts either, but its platform answered (without it): it is
+    # gone, not unknown, and its incident resolves after the quiet time as before (held as
+    # unmeasured it stayed open a day, a critical one reminding every hour)
     world.post("1", p=0.4, observed=300, velocity=5.0, categories=(), signals=())
     run_escalation(world.engine, CONFIG, clock)
     weibo = Weibo({})
-    with world.engine.begin() as conn:
-        conn.execute(
-            brand_responses.insert().values(
-                platform="weibo", post_id="1", brand="mumu", checked_at=clock.now(),
-                comments_seen=3, gone_at=clock.now() + dt.timedelta(minutes=5),
-            )
-        )  # fmt: skip
     resolved_after = None
     for run in range(1, 19):
         result = _run(world, clock, weibo)
-        assert result["spread"]["unmeasured"] == 1
+        assert result["spread"]["unmeasured"] == 0
         if result["resolved"]:
             resolved_after = run * RUN
             break
     assert resolved_after == dt.timedelta(minutes=120)
+
+
+def test_a_post_a_rate_limit_kept_from_being_asked_about_is_unmeasured(world, clock):
+    world.post("1", p=0.4, observed=300, velocity=5.0, categories=(), signals=())
+    run_escalation(world.engine, CONFIG, clock)
+
+    class Limited(Weibo):
+        def counts(self, ids):
+            raise RateLimited("weibo: user requests out of rate limit")
+
+    for _ in range(18):
+        result = _run(world, clock, Limited({"1": 300}))
+        assert result["spread"]["unmeasured"] == 1 and result["resolved"] == 0
