@@ -660,7 +660,20 @@ def _this_hours_alerts(conn: Connection, receiver: str, now: dt.datetime, *, wai
     the hour could then fold at send time, and alerts held by quiet hours never counted.)"""
     n = notifications.c
     sent = (n.status == "sent") & (n.sent_at > now - dt.timedelta(hours=1))
-    counted = sent | n.status.in_(["pending", "sending"]) if waiting else sent
+    # nor those waiting behind a failed message of their incident (delivery sends an
+    # incident's messages in order): they go when it does, and would pile up meanwhile
+    failed = notifications.alias("failed")
+    behind_a_failure = (
+        select(failed.c.dedupe_key)
+        .where(
+            failed.c.incident_id == n.incident_id,
+            failed.c.receiver == n.receiver,
+            failed.c.status == "failed",
+        )
+        .exists()
+    )
+    waiting_rows = n.status.in_(["pending", "sending"]) & ~behind_a_failure
+    counted = sent | waiting_rows if waiting else sent
     return conn.execute(
         select(func.count())
         .select_from(notifications)

@@ -627,3 +627,39 @@ def test_an_alert_only_counted_in_a_full_summary_is_not_reported_as_delivered(wo
             "SELECT COUNT(*) FROM v_alert_outcomes WHERE first_recorded_at IS NOT NULL"
         )).scalar_one()  # fmt: skip
     assert int(recorded) == 1 + SUMMARY_LINES
+
+
+def test_messages_waiting_behind_a_refused_one_do_not_use_up_the_hourly_limit(world, clock):
+    # an incident's messages go in order: behind an `open` Slack refuses every run, its
+    # escalation and reminders wait. Counted as waiting, they filled the receiver's limit
+    # and every new incident's alert went into a summary instead
+    config = mechanics_config(max_per_hour=2)
+
+    class RefusesA(Recorder):
+        def send(self, note):
+            if note["payload"]["post_id"] == "A":
+                raise ValueError("invalid_blocks")
+            return super().send(note)
+
+    channels = {r.name: RefusesA() for r in config.receivers}
+    world.post("A", p=0.4, velocity=5.0, categories=("quality",), signals=())  # warning
+    run_escalation(world.engine, config, clock)
+    deliver_pending(world.engine, config, clock, channels)
+    clock.advance(dt.timedelta(minutes=10))
+    world.estimate("A", clock.now(), 900, 0.7, 200.0)  # critical: escalate
+    run_escalation(world.engine, config, clock)
+    deliver_pending(world.engine, config, clock, channels)
+    clock.advance(dt.timedelta(minutes=61))
+    world.estimate("A", clock.now(), 950, 0.7, 200.0)  # unacknowledged: remind
+    run_escalation(world.engine, config, clock)
+    deliver_pending(world.engine, config, clock, channels)
+    waiting = [r for r in world.rows() if r["receiver"] == "pr-slack" and r["status"] == "pending"]
+    assert len(waiting) == 2  # the escalation and the reminder, behind the refused open
+    clock.advance(dt.timedelta(minutes=1))
+    world.post("B", p=0.4, velocity=5.0, categories=("refund",), signals=(), at=clock.now())
+    run_escalation(world.engine, config, clock)
+    (b_open,) = [
+        r for r in world.rows()
+        if r["receiver"] == "pr-slack" and r["event"] == "open" and r["status"] != "failed"
+    ]  # fmt: skip
+    assert b_open["status"] == "pending"
