@@ -115,10 +115,15 @@ def _check_term(value: str) -> str:
     term = value.strip()
     if not term:
         raise ValueError(f"{value!r} is blank: a blank term would match every post")
+    return term
+
+
+def _check_search_term(value: str) -> str:
+    term = _check_term(value)
     if len(term) > MAX_TERM_CHARS:
         raise ValueError(
             f"{term[:20]!r}… is {len(term)} characters: a search term is at most "
-            f"{MAX_TERM_CHARS} (a brand name, alias, product or keyword, not a sentence)"
+            f"{MAX_TERM_CHARS} (a brand name, alias or keyword, not a sentence)"
         )
     return term
 
@@ -129,6 +134,7 @@ MAX_TERM_CHARS = 100
 
 
 Term = Annotated[str, AfterValidator(_check_term)]
+SearchTerm = Annotated[str, AfterValidator(_check_search_term)]  # searched: has a cursor row
 
 
 # full-width ASCII forms (Ｓ７, ＭＵＭＵ, the ideographic space) as their ASCII characters:
@@ -247,9 +253,9 @@ def _check_category(value: str) -> str:
 
 class Brand(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$", description="stable id used in tables")
-    name: Term
-    aliases: list[Term] = []
-    keywords: list[Term] = []
+    name: SearchTerm
+    aliases: list[SearchTerm] = []
+    keywords: list[SearchTerm] = []
     products: list[Term] = []
     exclude: list[Term] = []
     competitor: bool = False

@@ -495,3 +495,9 @@ def test_config_check_cli_lists_every_problem(tmp_path, capsys):
 def test_an_invalid_threshold_is_reported_once_by_its_field_error():
     problems = _problems(_set(["levels", "critical", "p_viral"], -0.1))
     assert problems == ["levels.critical.p_viral: Input should be greater than or equal to 0"]
+
+
+def test_a_long_exclude_phrase_is_fine_it_is_never_searched():
+    # the 100-character limit is for searched terms (their ingest cursor row must fit)
+    config = parse_config(broken(_set(["brands", 0, "exclude"], ["沐沐奶粉过期" * 20])), "ops.yaml")
+    assert len(config.brands[0].exclude[0]) == 120
