@@ -21,7 +21,6 @@ Events, each notified once:
 - "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`, as measured:
   quiet time counts up to its posts' newest estimate (`measured_until`), so a platform
   outage (no new counts, the old estimates stand) never reads as the incident calming down.
-- "resolve": none of its posts grew for `levels.resolve_after_quiet_minutes`.
 When an incident crossed the viral line is its posts' own crossing (`viral_crossing`, from
 their count snapshots, carried on the evidence), not the evaluation that first saw it: an
 evaluation runs minutes after the count it reads, and a post may be past the line when

@@ -160,7 +160,7 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     rows = conn.execute(
         text(
             "SELECT t.platform, t.post_id, m.brand, e.observed, e.predicted, e.low, e.high, "
-            "e.p_viral, e.velocity_per_10min, e.estimated_at, t.last_checked_at, r.gone_at, "
+            "e.p_viral, e.velocity_per_10min, e.estimated_at, t.last_checked_at, "
             "s.categories, s.signals, "
             "s.complaint, m.author_id, "
             "m.author_name, m.author_followers, m.author_verified, m.verified_type, m.text, "
@@ -169,8 +169,6 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
             "JOIN v_latest_estimates e ON e.platform = t.platform AND e.post_id = t.post_id "
             "JOIN mentions m ON m.platform = t.platform AND m.post_id = t.post_id "
             "LEFT JOIN v_latest_scores s ON s.platform = t.platform AND s.post_id = t.post_id "
-            "LEFT JOIN brand_responses r ON r.platform = t.platform AND r.post_id = t.post_id "
-            "AND r.brand = m.brand "
             "WHERE t.state != :dead "
             "ORDER BY t.platform, t.post_id, m.brand"
         ),
@@ -211,13 +209,10 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
                 root_id=root,
                 created_at=_utc(r["created_at"]),
                 estimated_at=estimated,
-                # checked after its newest estimate: that check got no counts (the spread
-                # stage estimates every post it measures, stamped like the check), unless
-                # the post is known deleted (then it is quiet: nothing can repost it)
-                measured=checked is None
-                or estimated is None
-                or checked <= estimated
-                or r["gone_at"] is not None,
+                # checked after its newest estimate: that check could not get counts (the
+                # platform failed or a rate limit kept it from being asked; the spread stage
+                # estimates every other post it checks, stamped like the check)
+                measured=checked is None or estimated is None or checked <= estimated,
             )
         )
     return out

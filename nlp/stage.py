@@ -149,6 +149,33 @@ def unscored_since(
     return list(unique.values()), (rows[-1][3], rows[-1][4])
 
 
+def _score_and_store(engine: Engine, scorer: BatchScorer, rows, clock: Clock, on_scored) -> list:
+    """Score one batch of (platform, post_id, text) and upsert its score rows in one
+    transaction with `on_scored`; returns the rows."""
+    results = scorer.score_batch([text for _, _, text in rows])
+    now = clock.now()
+    records = [
+        {
+            "platform": platform,
+            "post_id": post_id,
+            "model_version": scorer.model_version,
+            "sentiment": result.sentiment,
+            "negative": bool(result.negative),
+            "complaint": bool(result.complaint),
+            "categories": json.dumps(list(result.categories)),
+            "signals": json.dumps(list(result.signals)),
+            "error": result.error,
+            "scored_at": now,
+        }
+        for (platform, post_id, _), result in zip(rows, results, strict=True)
+    ]
+    with engine.begin() as conn:
+        upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
+        if on_scored:
+            on_scored(conn, records, now)
+    return records
+
+
 def score_new_mentions(
     engine: Engine,
     scorer: BatchScorer,
@@ -189,31 +216,10 @@ def score_new_mentions(
             if not rows:
                 finished = True
                 break
-            results = scorer.score_batch([text for _, _, text in rows])
-            now = clock.now()
-            records = []
-            for (platform, post_id, _), result in zip(rows, results, strict=True):
-                records.append(
-                    {
-                        "platform": platform,
-                        "post_id": post_id,
-                        "model_version": scorer.model_version,
-                        "sentiment": result.sentiment,
-                        "negative": bool(result.negative),
-                        "complaint": bool(result.complaint),
-                        "categories": json.dumps(list(result.categories)),
-                        "signals": json.dumps(list(result.signals)),
-                        "error": result.error,
-                        "scored_at": now,
-                    }
-                )
-                errors += result.error is not None
-                negatives += bool(result.negative)
-                complaints += bool(result.complaint)
-            with engine.begin() as conn:
-                upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
-                if on_scored:
-                    on_scored(conn, records, now)
+            records = _score_and_store(engine, scorer, rows, clock, on_scored)
+            errors += sum(r["error"] is not None for r in records)
+            negatives += sum(r["negative"] for r in records)
+            complaints += sum(r["complaint"] for r in records)
             scored += len(records)
             batches += 1
             if progress:
