@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select, text
 
-from alerts.render import related_count
+from alerts.render import higher_peak, related_count
 from alerts.routing import brand_receivers
 from alerts.stage import queue_notice
 from warehouse.schema import incidents, mentions, notifications, spread_estimates
@@ -174,8 +174,8 @@ def spread_text(top: dict, config: Config) -> str:
     now, peak = float(top.get("p_viral") or 0), float(top.get("peak_p_viral") or 0)
     if top.get("past_horizon"):
         return f"peak P(viral) {max(peak, now):.0%}"
-    higher = f" (peak {peak:.0%})" if f"{peak:.0%}" != f"{now:.0%}" and peak > now else ""
-    return f"P(viral) {now:.0%}{higher}"
+    higher = higher_peak(now, peak)
+    return f"P(viral) {now:.0%}" + (f" (peak {higher})" if higher else "")
 
 
 def _utc(value) -> dt.datetime | None:

@@ -364,14 +364,19 @@ def facts(p: dict) -> list[tuple[str, str]]:
     return out
 
 
+def higher_peak(now: float, peak: float) -> str | None:
+    """The peak P(viral) as shown ("37%") when it is higher than `now` and reads
+    differently once rounded; else None (a lower or equal-looking peak says nothing)."""
+    shown = f"{peak:.0%}"
+    return shown if peak > now and shown != f"{now:.0%}" else None
+
+
 def p_viral_text(p: dict) -> str:
     """The lead post's P(viral), and the incident's peak beside it when that was higher
     (past the spread model's horizon a post's P(viral) is 0, whatever it had been)."""
     now, peak = p.get("p_viral", 0) or 0, p.get("peak_p_viral") or 0
-    text = f"{now:.0%}"
-    if f"{peak:.0%}" != text and peak > now:
-        text += f" (事件峰值 incident peak {peak:.0%})"
-    return text
+    higher = higher_peak(now, peak)
+    return f"{now:.0%}" + (f" (事件峰值 incident peak {higher})" if higher else "")
 
 
 def related_count(r: dict) -> str:

@@ -67,6 +67,7 @@ from alerts.engine import (
 from alerts.render import local_time, related_count
 from alerts.routing import receivers_for
 from alerts.silences import active_silences, silenced_by
+from warehouse.db import IN_CHUNK
 from warehouse.schema import (
     brand_responses,
     incidents,
@@ -218,9 +219,6 @@ def latest_evidence(conn: Connection, config: Config) -> list[Evidence]:
     return out
 
 
-CHUNK = 500  # posts per IN (...) query
-
-
 def with_crossings(
     conn: Connection,
     config: Config,
@@ -247,12 +245,12 @@ def with_crossings(
     for platform in sorted({p for p, _ in todo}):
         count = m.looks if platform == "wechat" else m.reposts
         ids = [pid for p, pid in todo if p == platform]
-        for i in range(0, len(ids), CHUNK):
+        for i in range(0, len(ids), IN_CHUNK):
             for pid, at, n in conn.execute(
                 select(m.post_id, m.observed_at, count)
                 .where(
                     m.platform == platform,
-                    m.post_id.in_(ids[i : i + CHUNK]),
+                    m.post_id.in_(ids[i : i + IN_CHUNK]),
                     m.observed_at <= now,
                     count.is_not(None),
                 )
@@ -262,7 +260,7 @@ def with_crossings(
             for pid, at, n in conn.execute(
                 select(e.post_id, e.estimated_at, e.observed).where(
                     e.platform == platform,
-                    e.post_id.in_(ids[i : i + CHUNK]),
+                    e.post_id.in_(ids[i : i + IN_CHUNK]),
                     e.estimated_at <= now,
                 )
             ):

@@ -26,6 +26,7 @@ from spread.tracking import (
     reschedule_many,
     unmeasured_state,
 )
+from warehouse.db import IN_CHUNK
 from warehouse.schema import mentions, metric_snapshots, reposts, spread_estimates
 from warehouse.writes import insert_ignore
 from yujing.clock import Clock
@@ -45,9 +46,6 @@ def _aware(value) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-CHUNK = 500  # posts per IN (...) query
-
-
 def build_observations(conn: Connection, posts: list[TrackedPost], now: dt.datetime) -> list:
     """Everything known about each post's spread up to `now` (never after it): three
     queries per chunk of posts (authors, repost timelines, count snapshots)."""
@@ -61,8 +59,8 @@ def build_observations(conn: Connection, posts: list[TrackedPost], now: dt.datet
         count_column = (
             metric_snapshots.c.looks if platform == "wechat" else metric_snapshots.c.reposts
         )
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
+        for i in range(0, len(ids), IN_CHUNK):
+            chunk = ids[i : i + IN_CHUNK]
             for pid, followers, verified in conn.execute(
                 select(
                     mentions.c.post_id, mentions.c.author_followers, mentions.c.author_verified
@@ -116,12 +114,12 @@ def _last_measured_many(
     newest: dict[tuple, dt.datetime] = {}
     for platform in sorted({p.platform for p in posts}):
         ids = [p.post_id for p in posts if p.platform == platform]
-        for i in range(0, len(ids), CHUNK):
+        for i in range(0, len(ids), IN_CHUNK):
             for pid, at in conn.execute(
                 select(metric_snapshots.c.post_id, func.max(metric_snapshots.c.observed_at))
                 .where(
                     metric_snapshots.c.platform == platform,
-                    metric_snapshots.c.post_id.in_(ids[i : i + CHUNK]),
+                    metric_snapshots.c.post_id.in_(ids[i : i + IN_CHUNK]),
                     metric_snapshots.c.observed_at <= now,
                 )
                 .group_by(metric_snapshots.c.post_id)
@@ -137,7 +135,7 @@ def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int 
     latest: dict[tuple, int] = {}
     for platform in sorted({p.platform for p in posts}):
         ids = [p.post_id for p in posts if p.platform == platform]
-        for i in range(0, len(ids), CHUNK):
+        for i in range(0, len(ids), IN_CHUNK):
             newest = (
                 select(func.max(newer.c.estimated_at))
                 .where(newer.c.platform == e.c.platform, newer.c.post_id == e.c.post_id)
@@ -146,7 +144,7 @@ def _last_observed_many(conn: Connection, posts: list[TrackedPost]) -> list[int 
             for pid, observed in conn.execute(
                 select(e.c.post_id, e.c.observed).where(
                     e.c.platform == platform,
-                    e.c.post_id.in_(ids[i : i + CHUNK]),
+                    e.c.post_id.in_(ids[i : i + IN_CHUNK]),
                     e.c.estimated_at == newest,
                 )
             ):
@@ -315,10 +313,10 @@ def track_spread(
             keys=["platform", "post_id", "estimated_at", "model_version"],
         )
         checked = [(post, *outcome) for post, outcome in zip(due, outcomes, strict=True)]
-        for start in range(0, len(checked), CHUNK):
-            reschedule_many(conn, checked[start : start + CHUNK], now)
+        for start in range(0, len(checked), IN_CHUNK):
+            reschedule_many(conn, checked[start : start + IN_CHUNK], now)
             if progress:
-                progress(min(start + CHUNK, len(checked)), len(due))
+                progress(min(start + IN_CHUNK, len(checked)), len(due))
     log.info("spread run: %d due, %d estimates written, states %s", len(due), written, states)
     return {
         "due": len(due),

@@ -18,6 +18,8 @@ from yujing.paths import state_dir
 
 VERSION_TABLE = "yujing_alembic_version"  # not Airflow's alembic_version, should they share a DB
 MIGRATIONS = Path(__file__).with_name("migrations")
+# keys per `IN (...)` query: under SQLite's bound-parameter limit, and small plans on PostgreSQL
+IN_CHUNK = 500
 
 
 class WarehouseNotConfigured(RuntimeError):
