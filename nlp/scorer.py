@@ -3,7 +3,10 @@
 `Scorer` is the production scorer (the committed in-domain model, nlp/sentiment_model.py);
 `SnowNLPScorer` is the baseline (snownlp's bundled model) kept for comparison in `bench/`.
 Both score batches and never raise on a bad post: an unusable text gets a `Score` with
-`error` set and `sentiment` None.
+`error` set and `sentiment` None, and so does a post the model raised on or gave no finite
+probability for, with `failed` set (the model, not the text, is the problem: a later try may
+work; nlp/stage.py retries it). A batch the model raises on is bisected (nlp/isolate.py),
+so one such post costs no other post its score.
 
 A complaint is more than negative sentiment. The complaint score weighs lexicon evidence
 (nlp/lexicon.py) — problem terms (异物, 不给退, 乱收费), complaint cues (投诉, 讨说法),
@@ -57,6 +60,7 @@ from functools import cache
 import numpy as np
 
 from nlp import lexicon
+from nlp.isolate import Failed, isolate, reason
 from nlp.lexicon import CUE, PROBLEM, SIGNAL, TOPIC, Hits
 from nlp.normalize import NormalizedText, normalize
 
@@ -91,7 +95,9 @@ def _is_han(ch: str) -> bool:
 
 @dataclass(slots=True)
 class Score:
-    """One post's scores. `sentiment` is P(positive) in [0, 1], None when unusable."""
+    """One post's scores. `sentiment` is P(positive) in [0, 1], None when unusable or
+    failed. `failed`: the model could not score it this time (`error` says why), unlike an
+    unusable text, which no retry changes."""
 
     sentiment: float | None
     negative: bool = False
@@ -100,10 +106,12 @@ class Score:
     categories: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     error: str | None = None
+    failed: bool = False
 
     def to_json_dict(self) -> dict:
         """The `yujing score` output object (a contract other tools parse): sentiment,
-        negative, complaint, categories, signals, and error only for an unusable line."""
+        negative, complaint, categories, signals, and error only for a line that could not
+        be scored (unusable, or the model failed on it)."""
         data = {
             "sentiment": None if self.sentiment is None else round(float(self.sentiment), 4),
             "negative": bool(self.negative),
@@ -447,6 +455,7 @@ class Prepared:
     hits: Hits | None = None
     quoted_hits: Hits | None = None
     reading: Reading = PLAIN
+    failed: bool = False  # normalising raised: a failure, not a verdict on the text
 
 
 def prepare(raw: object, protected=None) -> Prepared:
@@ -455,7 +464,7 @@ def prepare(raw: object, protected=None) -> Prepared:
         norm = normalize(raw)
         error = unusable_reason(raw, norm)
     except Exception as exc:  # noqa: BLE001 - one bad post must not sink the batch
-        return Prepared(normalize(""), f"cannot normalise text: {type(exc).__name__}")
+        return Prepared(normalize(""), f"cannot normalise text: {reason(exc)}", failed=True)
     if error is not None:
         return Prepared(norm, error)
     text = norm.scoring_text
@@ -519,22 +528,28 @@ class _BaseScorer:
         """Scores in input order; an unusable post gets a Score with `error` set."""
         items = [prepare(t, self.protected) for t in texts]
         usable = [i for i, item in enumerate(items) if item.error is None]
-        probs: dict[int, list[float]] = {}
+        probs: dict[int, list[float] | Failed] = {}
         for start in range(0, len(usable), CHUNK):
             chunk = usable[start : start + CHUNK]
-            try:
-                values = self._probabilities([items[i] for i in chunk])
-            except Exception as exc:  # noqa: BLE001 - fall back to one by one
-                values = self._one_by_one([items[i] for i in chunk], exc)
-            rows = np.asarray(values, dtype=np.float64)
-            if rows.shape != (len(chunk), 2):
-                raise ValueError(f"model gave {rows.shape} probabilities for {len(chunk)} posts")
-            probs.update(zip(chunk, rows.tolist(), strict=True))
+            # a chunk the model raises on is bisected: the posts behind it get Failed
+            for i, row in zip(
+                chunk, isolate(self._probabilities, [items[i] for i in chunk]), strict=True
+            ):
+                if not isinstance(row, Failed):
+                    row = np.asarray(row, dtype=np.float64)
+                    if row.shape != (2,):
+                        raise ValueError(f"model gave {row.shape} probabilities for a post")
+                    row = row.tolist()
+                probs[i] = row
         results = []
         for i, item in enumerate(items):
             row = probs.get(i)
-            if item.error is not None or row is None or not all(map(math.isfinite, row)):
-                results.append(Score(None, error=item.error or "model returned no score"))
+            if item.error is not None:
+                results.append(Score(None, error=item.error, failed=item.failed))
+                continue
+            if isinstance(row, Failed) or not all(map(math.isfinite, row)):
+                why = f"model raised {row.reason}" if isinstance(row, Failed) else "no finite score"
+                results.append(Score(None, error=f"model failed: {why}", failed=True))
                 continue
             p, complaint_text = (min(1.0, max(0.0, v)) for v in row)
             reading = item.reading
@@ -579,15 +594,6 @@ class _BaseScorer:
         for i, codes in zip(found, learned, strict=True):
             have = set(results[i].categories) | set(codes)
             results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in have]
-
-    def _one_by_one(self, items: list[Prepared], exc: Exception) -> list[np.ndarray]:
-        out = []
-        for item in items:
-            try:
-                out.append(np.asarray(self._probabilities([item])[0], dtype=np.float64))
-            except Exception:  # noqa: BLE001
-                out.append(np.full(2, np.nan))
-        return out
 
 
 DEFAULT_NEGATIVE_BELOW = 0.4
