@@ -609,6 +609,41 @@ def threshold_suffix(negative_below: float) -> str:
     return f"-neg{negative_below:g}"
 
 
+def brand_suffix(words: Iterable[str]) -> str:
+    """The part of a model version that says which brand words the scorer protected: a
+    digest of `lexicon.protected_words` ("" when none). Protection changes scores: a
+    lexicon term inside a brand name is no evidence, and a brand named beside a symptom
+    makes it a product problem. Measured with bench/brand_words.py (3,000 posts per
+    corpus, brand terms written in as the simulator does): for the shipped config's names,
+    which hold no lexicon term, dropping every brand word changed a stored flag or list
+    (`negative`, `complaint`, `categories`, `signals`) of 0 simulator posts, 1 food-delivery
+    review and 4 of 2,033 milk reviews ("刚换了沐沐，宝宝就过敏了" loses its safety
+    complaint without 沐沐); one alias less changed at most one post. A name holding a term
+    (the lexicon's example 无忧快递: 快递 is a delivery topic) changed the flags of 14.7% and
+    the sentiment of 75.3% of the delivery reviews naming it. So a changed word list is a
+    new version and the history is rescored once, by the sweep that rescores a new model
+    (nlp/stage.py: the last 48 h first), and `negative`, `complaint` and the categories of
+    every post follow the config in force, as for `thresholds.negative_below`.
+
+    Storage: the old version's rows stay in `scores` (no retention touches them; they
+    are how an old alert was scored); `v_latest_scores` and every analyst view read each
+    post's newest row, so they move to the new scores as the sweep reaches them, and the
+    pipeline (enrolment, alerts) reads the current version only. Each edit thus adds a
+    row per mention (233 bytes with its key's index on PostgreSQL: 0.23 GB a million);
+    rows of a version no longer in force can be deleted once the sweep is done
+    (docs/warehouse.md, `scores`). Digesting only
+    the words that hold a lexicon term would spare edits like a new alias, but a bare
+    alias beside a symptom changes the verdict too (the example above), so every
+    protected word counts; the order, repeats and search phrases that protect nothing do
+    not. jieba also gets the words as user words, but no score reads its segments (the
+    model's features are character n-grams, nlp/features.py), so they are not digested."""
+    kept = lexicon.protected_words(words)
+    if not kept:
+        return ""
+    digest = hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()
+    return f"-b{digest[:8]}"
+
+
 class Scorer(_BaseScorer):
     """The committed in-domain model (see nlp/sentiment_model.py and `yujing train`)."""
 
@@ -658,7 +693,7 @@ class Scorer(_BaseScorer):
             rules = f"{rules}c{digest}"
         return cls(
             model,
-            f"{version}-{rules}{threshold_suffix(negative_below)}",
+            f"{version}-{rules}{threshold_suffix(negative_below)}{brand_suffix(words)}",
             negative_below,
             lexicon.protected_pattern(words),
             category_model,
@@ -687,7 +722,9 @@ class SnowNLPScorer(_BaseScorer):
     @classmethod
     def load(cls, extra_words: Iterable[str] = (), negative_below: float = 0.4):
         words = [w for w in dict.fromkeys(extra_words) if w]
-        return cls(negative_below, lexicon.protected_pattern(words))
+        scorer = cls(negative_below, lexicon.protected_pattern(words))
+        scorer.model_version += brand_suffix(words)
+        return scorer
 
     def _probabilities(self, items: list[Prepared]) -> np.ndarray:
         from snownlp import SnowNLP
