@@ -10,7 +10,9 @@ notification log like any alert (once per receiver, retried until it goes out), 
 `alerts.routing.ops_receivers`: where a dedicated ops route (`match: {category: [ops]}`)
 sends it, else where the tree sends its labels (level critical, its platform) and to every
 receiver a critical alert on that platform can reach, so per-brand routes still page
-someone.
+someone. The ingest task sends the notice it queued at once (`token_outage` returns its
+keys) and nothing else: alerts and digests queued by the other DAGs are their delivery
+stage's to send, with its quiet hours, limits and failure reporting.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ OUTAGE_QUERY = "__token_outage__"
 
 def token_outage(
     engine: Engine, config: Config, clock: Clock, platform: str, conn_id: str, error: str
-) -> int:
+) -> list[str]:
     """Record a token failure; queue the ops notice if this outage has none yet.
-    Returns the number of notices queued (0 on every run after the first)."""
+    Returns the notification keys of the notice when this call queued it (one per
+    receiver), else none (every run after the first)."""
     now = clock.now()
     with engine.begin() as conn:
         began = get_cursor(conn, platform, OUTAGE_QUERY)
@@ -56,16 +59,19 @@ def token_outage(
             "since": began.isoformat(),
             "at": now.isoformat(),
         }
-        return queue_notice(
+        receivers = ops_receivers(config, platform)
+        prefix = f"ops:token:{platform}:{began.strftime('%Y%m%dT%H%M%S')}"
+        queued = queue_notice(
             conn,
             config,
-            ops_receivers(config, platform),
-            f"ops:token:{platform}:{began.strftime('%Y%m%dT%H%M%S')}",
+            receivers,
+            prefix,
             "ops",
             payload,
             now,
             level="critical",  # as urgent as a critical alert: quiet hours do not hold it
         )
+        return [f"{prefix}:{name}" for name in sorted(receivers)] if queued else []
 
 
 def source_recovered(engine: Engine, platform: str) -> bool:

@@ -46,6 +46,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import asdict, fields, replace
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
@@ -1468,9 +1469,11 @@ def deliver_pending(
     clock: Clock,
     channels: dict,
     give_up_after: float = GIVE_UP_AFTER_SECONDS,
+    keys: Collection[str] | None = None,
 ) -> dict:
-    """Send every queued notification that is due, once. `channels` maps receiver names
-    to channels (`alerts.channels`). Returns counts: sent, recovered (found already
+    """Send every queued notification that is due, once (only the rows with these dedupe
+    `keys` when given: the ingest task sends its ops notice and nothing another stage
+    queued). `channels` maps receiver names to channels (`alerts.channels`). Returns counts: sent, recovered (found already
     delivered after a crash), failed (queued for the next run), deferred (quiet hours,
     a summary's hour not over, or waiting for an earlier message of the same incident),
     skipped (claimed by another run, or orphaned), and, only when there are any, orphaned
@@ -1501,7 +1504,10 @@ def deliver_pending(
                     n.claimed_at,
                     n.created_at,
                     n.payload,
-                ).where(n.status.in_(["pending", "failed", "sending"]))
+                ).where(
+                    n.status.in_(["pending", "failed", "sending"]),
+                    *([n.dedupe_key.in_(list(keys))] if keys is not None else []),
+                )
             )
             .mappings()
             .all()

@@ -3,7 +3,10 @@
 
 Cleans and segments every new mention (jieba, with the brands and the complaint vocabulary
 in its dictionary) and scores sentiment, complaint-ness, categories and escalation signals
-into `scores`, one row per post and model version (reruns score nothing twice).
+into `scores`, one row per post and model version (reruns score nothing twice). A post the
+model fails on is tried again by later runs (three tries, then stored with the reason, in
+`score_failures` meanwhile); a model failing on most of a batch fails the run, stores
+nothing of the batch, and the next run tries again.
 
 Runs when new mentions land (the `mentions` asset) and on `schedules.score` as a safety net.
 """

@@ -1,7 +1,7 @@
 """`yujing score [FILE]`: one post per line in, one JSON object per line out, in order.
 
 The output fields are a contract other tools parse: sentiment (P(positive) or null),
-negative, complaint, categories, signals, and error for an unusable line (see
+negative, complaint, categories, signals, and error for a line that could not be scored (see
 `Score.to_json_dict`; the complaint score is not printed).
 """
 

@@ -935,13 +935,18 @@ def signals_in(text: str) -> list[str]:
     return match(text).codes(SIGNAL)
 
 
-def protected_pattern(words: Iterable[str]) -> re.Pattern | None:
-    """A pattern of protected words (brand names) inside which lexicon terms are ignored.
-    A search phrase made of another of the words and a term (the keyword 沐沐质量问题 =
-    沐沐 + 质量问题) is no name: protecting it would hide the very problem it searches for."""
+def protected_words(words: Iterable[str]) -> list[str]:
+    """The words `protected_pattern` protects, sorted (the pattern does not depend on their
+    order). A search phrase made of another of the words and a term (the keyword 沐沐质量问题
+    = 沐沐 + 质量问题) is no name: protecting it would hide the very problem it searches for."""
     words = [w for w in dict.fromkeys(words) if w]
-    words = [w for w in words if not _search_phrase(w, words)]
-    return re.compile(trie_regex(words)) if words else None
+    return sorted(w for w in words if not _search_phrase(w, words))
+
+
+def protected_pattern(words: Iterable[str]) -> re.Pattern | None:
+    """A pattern of protected words (brand names) inside which lexicon terms are ignored."""
+    kept = protected_words(words)
+    return re.compile(trie_regex(kept)) if kept else None
 
 
 def _search_phrase(word: str, words: list[str]) -> bool:

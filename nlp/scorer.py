@@ -3,7 +3,10 @@
 `Scorer` is the production scorer (the committed in-domain model, nlp/sentiment_model.py);
 `SnowNLPScorer` is the baseline (snownlp's bundled model) kept for comparison in `bench/`.
 Both score batches and never raise on a bad post: an unusable text gets a `Score` with
-`error` set and `sentiment` None.
+`error` set and `sentiment` None, and so does a post the model raised on or gave no finite
+probability for, with `failed` set (the model, not the text, is the problem: a later try may
+work; nlp/stage.py retries it). A batch the model raises on is bisected (nlp/isolate.py),
+so one such post costs no other post its score.
 
 A complaint is more than negative sentiment. The complaint score weighs lexicon evidence
 (nlp/lexicon.py) — problem terms (异物, 不给退, 乱收费), complaint cues (投诉, 讨说法),
@@ -57,6 +60,7 @@ from functools import cache
 import numpy as np
 
 from nlp import lexicon
+from nlp.isolate import Failed, isolate, reason
 from nlp.lexicon import CUE, PROBLEM, SIGNAL, TOPIC, Hits
 from nlp.normalize import NormalizedText, normalize
 
@@ -91,7 +95,9 @@ def _is_han(ch: str) -> bool:
 
 @dataclass(slots=True)
 class Score:
-    """One post's scores. `sentiment` is P(positive) in [0, 1], None when unusable."""
+    """One post's scores. `sentiment` is P(positive) in [0, 1], None when unusable or
+    failed. `failed`: the model could not score it this time (`error` says why), unlike an
+    unusable text, which no retry changes."""
 
     sentiment: float | None
     negative: bool = False
@@ -100,10 +106,12 @@ class Score:
     categories: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     error: str | None = None
+    failed: bool = False
 
     def to_json_dict(self) -> dict:
         """The `yujing score` output object (a contract other tools parse): sentiment,
-        negative, complaint, categories, signals, and error only for an unusable line."""
+        negative, complaint, categories, signals, and error only for a line that could not
+        be scored (unusable, or the model failed on it)."""
         data = {
             "sentiment": None if self.sentiment is None else round(float(self.sentiment), 4),
             "negative": bool(self.negative),
@@ -447,6 +455,7 @@ class Prepared:
     hits: Hits | None = None
     quoted_hits: Hits | None = None
     reading: Reading = PLAIN
+    failed: bool = False  # normalising raised: a failure, not a verdict on the text
 
 
 def prepare(raw: object, protected=None) -> Prepared:
@@ -455,7 +464,7 @@ def prepare(raw: object, protected=None) -> Prepared:
         norm = normalize(raw)
         error = unusable_reason(raw, norm)
     except Exception as exc:  # noqa: BLE001 - one bad post must not sink the batch
-        return Prepared(normalize(""), f"cannot normalise text: {type(exc).__name__}")
+        return Prepared(normalize(""), f"cannot normalise text: {reason(exc)}", failed=True)
     if error is not None:
         return Prepared(norm, error)
     text = norm.scoring_text
@@ -519,22 +528,28 @@ class _BaseScorer:
         """Scores in input order; an unusable post gets a Score with `error` set."""
         items = [prepare(t, self.protected) for t in texts]
         usable = [i for i, item in enumerate(items) if item.error is None]
-        probs: dict[int, list[float]] = {}
+        probs: dict[int, list[float] | Failed] = {}
         for start in range(0, len(usable), CHUNK):
             chunk = usable[start : start + CHUNK]
-            try:
-                values = self._probabilities([items[i] for i in chunk])
-            except Exception as exc:  # noqa: BLE001 - fall back to one by one
-                values = self._one_by_one([items[i] for i in chunk], exc)
-            rows = np.asarray(values, dtype=np.float64)
-            if rows.shape != (len(chunk), 2):
-                raise ValueError(f"model gave {rows.shape} probabilities for {len(chunk)} posts")
-            probs.update(zip(chunk, rows.tolist(), strict=True))
+            # a chunk the model raises on is bisected: the posts behind it get Failed
+            for i, row in zip(
+                chunk, isolate(self._probabilities, [items[i] for i in chunk]), strict=True
+            ):
+                if not isinstance(row, Failed):
+                    row = np.asarray(row, dtype=np.float64)
+                    if row.shape != (2,):
+                        raise ValueError(f"model gave {row.shape} probabilities for a post")
+                    row = row.tolist()
+                probs[i] = row
         results = []
         for i, item in enumerate(items):
             row = probs.get(i)
-            if item.error is not None or row is None or not all(map(math.isfinite, row)):
-                results.append(Score(None, error=item.error or "model returned no score"))
+            if item.error is not None:
+                results.append(Score(None, error=item.error, failed=item.failed))
+                continue
+            if isinstance(row, Failed) or not all(map(math.isfinite, row)):
+                why = f"model raised {row.reason}" if isinstance(row, Failed) else "no finite score"
+                results.append(Score(None, error=f"model failed: {why}", failed=True))
                 continue
             p, complaint_text = (min(1.0, max(0.0, v)) for v in row)
             reading = item.reading
@@ -580,15 +595,6 @@ class _BaseScorer:
             have = set(results[i].categories) | set(codes)
             results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in have]
 
-    def _one_by_one(self, items: list[Prepared], exc: Exception) -> list[np.ndarray]:
-        out = []
-        for item in items:
-            try:
-                out.append(np.asarray(self._probabilities([item])[0], dtype=np.float64))
-            except Exception:  # noqa: BLE001
-                out.append(np.full(2, np.nan))
-        return out
-
 
 DEFAULT_NEGATIVE_BELOW = 0.4
 
@@ -601,6 +607,41 @@ def threshold_suffix(negative_below: float) -> str:
     if negative_below == DEFAULT_NEGATIVE_BELOW:
         return ""
     return f"-neg{negative_below:g}"
+
+
+def brand_suffix(words: Iterable[str]) -> str:
+    """The part of a model version that says which brand words the scorer protected: a
+    digest of `lexicon.protected_words` ("" when none). Protection changes scores: a
+    lexicon term inside a brand name is no evidence, and a brand named beside a symptom
+    makes it a product problem. Measured with bench/brand_words.py (3,000 posts per
+    corpus, brand terms written in as the simulator does): for the shipped config's names,
+    which hold no lexicon term, dropping every brand word changed a stored flag or list
+    (`negative`, `complaint`, `categories`, `signals`) of 0 simulator posts, 1 food-delivery
+    review and 4 of 2,033 milk reviews ("刚换了沐沐，宝宝就过敏了" loses its safety
+    complaint without 沐沐); one alias less changed at most one post. A name holding a term
+    (the lexicon's example 无忧快递: 快递 is a delivery topic) changed the flags of 14.7% and
+    the sentiment of 75.3% of the delivery reviews naming it. So a changed word list is a
+    new version and the history is rescored once, by the sweep that rescores a new model
+    (nlp/stage.py: the last 48 h first), and `negative`, `complaint` and the categories of
+    every post follow the config in force, as for `thresholds.negative_below`.
+
+    Storage: the old version's rows stay in `scores` (no retention touches them; they
+    are how an old alert was scored); `v_latest_scores` and every analyst view read each
+    post's newest row, so they move to the new scores as the sweep reaches them, and the
+    pipeline (enrolment, alerts) reads the current version only. Each edit thus adds a
+    row per mention (233 bytes with its key's index on PostgreSQL: 0.23 GB a million);
+    rows of a version no longer in force can be deleted once the sweep is done
+    (docs/warehouse.md, `scores`). Digesting only
+    the words that hold a lexicon term would spare edits like a new alias, but a bare
+    alias beside a symptom changes the verdict too (the example above), so every
+    protected word counts; the order, repeats and search phrases that protect nothing do
+    not. jieba also gets the words as user words, but no score reads its segments (the
+    model's features are character n-grams, nlp/features.py), so they are not digested."""
+    kept = lexicon.protected_words(words)
+    if not kept:
+        return ""
+    digest = hashlib.sha256(json.dumps(kept, ensure_ascii=False).encode()).hexdigest()
+    return f"-b{digest[:8]}"
 
 
 class Scorer(_BaseScorer):
@@ -652,7 +693,7 @@ class Scorer(_BaseScorer):
             rules = f"{rules}c{digest}"
         return cls(
             model,
-            f"{version}-{rules}{threshold_suffix(negative_below)}",
+            f"{version}-{rules}{threshold_suffix(negative_below)}{brand_suffix(words)}",
             negative_below,
             lexicon.protected_pattern(words),
             category_model,
@@ -681,7 +722,9 @@ class SnowNLPScorer(_BaseScorer):
     @classmethod
     def load(cls, extra_words: Iterable[str] = (), negative_below: float = 0.4):
         words = [w for w in dict.fromkeys(extra_words) if w]
-        return cls(negative_below, lexicon.protected_pattern(words))
+        scorer = cls(negative_below, lexicon.protected_pattern(words))
+        scorer.model_version += brand_suffix(words)
+        return scorer
 
     def _probabilities(self, items: list[Prepared]) -> np.ndarray:
         from snownlp import SnowNLP

@@ -24,6 +24,22 @@ found, moves W to its own start minus `SETTLE`. Why that is safe:
   last `RECENT_FIRST`), then the history: rescoring a million posts after a model or
   threshold change takes minutes to hours, and in key order the newest Weibo ids come
   last, so fresh posts (and their alerts) waited behind all of it.
+
+When the model fails (nlp/isolate.py finds the posts behind a batch that raises; the
+scorer marks a post it raised on or gave no score for as `failed`), two cases:
+
+- A few posts of a batch: a fault of those posts, or a passing one. Each gets a row in
+  `score_failures` (attempts, the exception's reason) and no score, so later runs read it
+  again (it is still unscored): it is tried again once `RETRY_AFTER` has passed (a rerun
+  or an Airflow retry right after changes nothing), by the bounded runs while it is in
+  their window (two hours after its ingest: three tries fit) and by the daily sweep after
+  that. After `MAX_ATTEMPTS` failed tries it gets its `scores` row with the error and the
+  reason, never a made-up score; a try that works replaces the failure with the score.
+- Most of a batch (at least `SYSTEMIC_AT_LEAST` posts), or a few while the model also
+  fails on a plain post (`CANARY`): a fault of the model or its machine (memory, a broken
+  model file). The run raises `ScoringFailed`, the batch stores nothing (no attempts
+  counted) and the cursor stays where it was, as for any failed run: the next run (or the
+  Airflow retry) tries the same posts again, and the run is red until it works.
 """
 
 from __future__ import annotations
@@ -34,10 +50,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, and_, select, tuple_
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, tuple_
 
+from nlp.isolate import Failed, isolate
+from nlp.scorer import Score
 from warehouse.cursors import get_cursor, set_cursor
-from warehouse.schema import mentions, scores
+from warehouse.schema import mentions, score_failures, scores
 from warehouse.writes import upsert
 from yujing.clock import Clock
 
@@ -49,6 +67,18 @@ SWEEP_EVERY = dt.timedelta(days=1)  # how often a run reads the whole history an
 # what a sweep of a new model version scores before the history: at least the posts spread
 # tracking still enrols (spread.tracking.ENROLL_WINDOW), the ones that can still alert
 RECENT_FIRST = dt.timedelta(hours=48)
+MAX_ATTEMPTS = 3  # failed tries of a post (each on a later run) before it is given up
+RETRY_AFTER = dt.timedelta(minutes=30)  # between two tries of a post the model failed on
+# a batch where at least this many posts failed, and most of those the model was asked
+# about, shows a fault of the model or its machine, not of the posts
+SYSTEMIC_AT_LEAST = 5
+# a plain post any working model scores: posts failed and this fails too: the model is broken
+CANARY = "沐沐奶粉宝宝很爱喝，物流也很快，已经回购三次了"
+
+
+class ScoringFailed(RuntimeError):
+    """The model failed on most of a batch, or on a plain post: nothing of the batch is
+    stored and the scoring cursor stays, so the next run tries the same posts again."""
 
 
 class BatchScorer(Protocol):
@@ -149,31 +179,142 @@ def unscored_since(
     return list(unique.values()), (rows[-1][3], rows[-1][4])
 
 
-def _score_and_store(engine: Engine, scorer: BatchScorer, rows, clock: Clock, on_scored) -> list:
-    """Score one batch of (platform, post_id, text) and upsert its score rows in one
-    transaction with `on_scored`; returns the rows."""
-    results = scorer.score_batch([text for _, _, text in rows])
+def _failed_keys(model_version: str, keys):
+    """`score_failures` rows of these (platform, post_id) keys and model version: a post id
+    list per platform, which both databases look up in the key's index (a row-value IN
+    made SQLite scan it)."""
+    f = score_failures.c
+    ids: dict[str, list[str]] = {}
+    for platform, post_id, *_ in keys:
+        ids.setdefault(platform, []).append(post_id)
+    return and_(
+        f.model_version == model_version,
+        or_(*(and_(f.platform == p, f.post_id.in_(i)) for p, i in sorted(ids.items()))),
+    )
+
+
+def _failures(engine: Engine, model_version: str, rows) -> dict:
+    """The `score_failures` rows of these posts under this model version, by key."""
+    f = score_failures.c
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(f.platform, f.post_id, f.attempts, f.first_failed_at, f.last_failed_at).where(
+                _failed_keys(model_version, rows)
+            )
+        )
+        return {(r.platform, r.post_id): r for r in found}
+
+
+def _check_model(scorer: BatchScorer, failed: int, asked: int, first: str) -> None:
+    """Raise ScoringFailed when `failed` of the `asked` posts show a fault of the model,
+    not of the posts (module docstring)."""
+    what = f"{scorer.model_version} failed on {failed} of {asked} posts of a batch ({first})"
+    after = "; nothing of the batch is stored and the cursor stays: the next run tries again"
+    if failed >= SYSTEMIC_AT_LEAST and 2 * failed > asked:
+        raise ScoringFailed(what + after)
+    (canary,) = isolate(scorer.score_batch, [CANARY])
+    if isinstance(canary, Failed) or getattr(canary, "error", None) is not None:
+        why = canary.reason if isinstance(canary, Failed) else canary.error
+        raise ScoringFailed(f"{what} and on a plain post ({why}){after}")
+
+
+def _record(platform: str, post_id: str, model_version: str, result, now) -> dict:
+    """A `scores` row."""
+    return {
+        "platform": platform,
+        "post_id": post_id,
+        "model_version": model_version,
+        "sentiment": result.sentiment,
+        "negative": bool(result.negative),
+        "complaint": bool(result.complaint),
+        "categories": json.dumps(list(result.categories)),
+        "signals": json.dumps(list(result.signals)),
+        "error": result.error,
+        "scored_at": now,
+    }
+
+
+def _score_and_store(
+    engine: Engine, scorer: BatchScorer, rows, clock: Clock, on_scored, failed_now: set
+) -> dict:
+    """Score one batch of (platform, post_id, text) and store it in one transaction with
+    `on_scored`: the score rows, and the failures of posts the model failed on (module
+    docstring). Posts in `failed_now` (failed earlier in this run) and posts that failed
+    less than `RETRY_AFTER` ago are left for a later run. Returns the batch's counts."""
     now = clock.now()
-    records = [
-        {
-            "platform": platform,
-            "post_id": post_id,
-            "model_version": scorer.model_version,
-            "sentiment": result.sentiment,
-            "negative": bool(result.negative),
-            "complaint": bool(result.complaint),
-            "categories": json.dumps(list(result.categories)),
-            "signals": json.dumps(list(result.signals)),
-            "error": result.error,
-            "scored_at": now,
-        }
-        for (platform, post_id, _), result in zip(rows, results, strict=True)
+    known = _failures(engine, scorer.model_version, rows)
+    due = [
+        row
+        for row in rows
+        if row[:2] not in failed_now
+        and (row[:2] not in known or known[row[:2]].last_failed_at <= now - RETRY_AFTER)
     ]
+    counts = dict.fromkeys(("scored", "negative", "complaint", "unusable", "failed", "gave_up"), 0)
+    if not due:
+        return counts
+    # a batch the scorer raises on is bisected: only the posts behind it fail
+    results = isolate(scorer.score_batch, [text for _, _, text in due])
+    reasons = {
+        i: f"scorer raised {r.reason}" if isinstance(r, Failed) else r.error or "model failed"
+        for i, r in enumerate(results)
+        if isinstance(r, Failed) or getattr(r, "failed", False)
+    }
+    if reasons:
+        unusable = sum(
+            i not in reasons and getattr(r, "error", None) is not None
+            for i, r in enumerate(results)
+        )
+        _check_model(scorer, len(reasons), len(due) - unusable, next(iter(reasons.values())))
+    records, failures, cleared = [], [], []
+    for i, ((platform, post_id, _), result) in enumerate(zip(due, results, strict=True)):
+        key = (platform, post_id)
+        if i in reasons:
+            before = known.get(key)
+            attempts = (before.attempts if before else 0) + 1
+            gave_up = attempts >= MAX_ATTEMPTS
+            failures.append(
+                {
+                    "platform": platform,
+                    "post_id": post_id,
+                    "model_version": scorer.model_version,
+                    "attempts": attempts,
+                    "error": reasons[i][:1000],
+                    "first_failed_at": before.first_failed_at if before else now,
+                    "last_failed_at": now,
+                    "gave_up_at": now if gave_up else None,
+                }
+            )
+            log.warning(
+                "%s %s: %s (attempt %d of %d%s)",
+                platform,
+                post_id,
+                reasons[i],
+                attempts,
+                MAX_ATTEMPTS,
+                "; given up" if gave_up else "; tried again on a later run",
+            )
+            if not gave_up:
+                failed_now.add(key)
+                continue
+            counts["gave_up"] += 1
+            result = Score(None, error=f"model failed {attempts} times; last: {reasons[i]}")
+        elif key in known:
+            cleared.append(key)
+        records.append(_record(platform, post_id, scorer.model_version, result, now))
     with engine.begin() as conn:
         upsert(conn, scores, records, keys=["platform", "post_id", "model_version"])
+        upsert(conn, score_failures, failures, keys=["platform", "post_id", "model_version"],
+               update=["attempts", "error", "last_failed_at", "gave_up_at"])  # fmt: skip
+        if cleared:  # scored at last: no longer a failure
+            conn.execute(delete(score_failures).where(_failed_keys(scorer.model_version, cleared)))
         if on_scored:
             on_scored(conn, records, now)
-    return records
+    counts["scored"] = len(records)
+    counts["failed"] = len(failures) - counts["gave_up"]
+    counts["unusable"] = sum(r["error"] is not None for r in records) - counts["gave_up"]
+    counts["negative"] = sum(r["negative"] for r in records)
+    counts["complaint"] = sum(r["complaint"] for r in records)
+    return counts
 
 
 def score_new_mentions(
@@ -192,8 +333,13 @@ def score_new_mentions(
     on its own. Partitions may overlap (a post naming two brands): the score is the same
     and the upsert keeps one row. `on_scored(conn, score_rows, now)` runs inside each
     batch's transaction (the pipeline passes spread tracking's enrolment). Reads mentions
-    from the scoring cursor on, or all of them in a sweep (module docstring)."""
-    scored = errors = negatives = complaints = batches = 0
+    from the scoring cursor on, or all of them in a sweep (module docstring). Returns
+    counts: scored (score rows written), negative, complaint, unusable (texts that cannot
+    be scored), failed (left for a later run), gave_up (stored with the model's error);
+    raises ScoringFailed when the model, not a post, is at fault."""
+    totals = dict.fromkeys(("scored", "negative", "complaint", "unusable", "failed", "gave_up"), 0)
+    batches = 0
+    failed_now: set[tuple[str, str]] = set()  # failed in this run: not tried again in it
     started = clock.now()
     key = f"{brand or '*'} {scorer.model_version}"
     with engine.connect() as conn:
@@ -216,27 +362,28 @@ def score_new_mentions(
             if not rows:
                 finished = True
                 break
-            records = _score_and_store(engine, scorer, rows, clock, on_scored)
-            errors += sum(r["error"] is not None for r in records)
-            negatives += sum(r["negative"] for r in records)
-            complaints += sum(r["complaint"] for r in records)
-            scored += len(records)
+            counts = _score_and_store(engine, scorer, rows, clock, on_scored, failed_now)
+            for name, n in counts.items():
+                totals[name] += n
             batches += 1
             if progress:
-                progress(scored)
-            log.info("scored %d posts so far (%s)", scored, scorer.model_version)
+                progress(totals["scored"])
+            log.info("scored %d posts so far (%s)", totals["scored"], scorer.model_version)
         if not finished:
             break
-    if finished:  # everything ingested before `started - settle` is scored now
+    if finished:  # everything ingested before `started - settle` is scored now (or failed:
+        # a failed post is read again by the daily sweep once the window has passed it)
         with engine.begin() as conn:
             set_cursor(conn, CURSOR_SOURCE, key, started - settle, started)
             if sweep:
                 set_cursor(conn, CURSOR_SOURCE, f"{key} sweep", started, started)
-    return {
-        "model_version": scorer.model_version,
-        "scored": scored,
-        "negative": negatives,
-        "complaint": complaints,
-        "unusable": errors,
-        "sweep": sweep,
-    }
+    if totals["failed"] or totals["gave_up"]:
+        log.warning(
+            "%s: %d posts failed (tried again on a later run), %d given up after %d tries "
+            "(score_failures has the reasons)",
+            scorer.model_version,
+            totals["failed"],
+            totals["gave_up"],
+            MAX_ATTEMPTS,
+        )
+    return {"model_version": scorer.model_version, **totals, "sweep": sweep}

@@ -106,6 +106,22 @@ scores = Table(
     PrimaryKeyConstraint("platform", "post_id", "model_version"),
 )
 
+# posts a model version failed to score (it raised, or gave no score): retried by later
+# runs up to nlp.stage.MAX_ATTEMPTS times, then given up with an error row in `scores`
+score_failures = Table(
+    "score_failures",
+    metadata,
+    Column("platform", String(16), nullable=False),
+    Column("post_id", String(64), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+    Column("gave_up_at", UTCDateTime),
+    PrimaryKeyConstraint("platform", "post_id", "model_version"),
+)
+
 metric_snapshots = Table(
     "metric_snapshots",
     metadata,

@@ -53,12 +53,13 @@ def ingest_source(
             brands=None if brand is None else [brand],
         )
     except TokenExpired as exc:
-        # fail the task every run (the UI shows it), notify ops once per outage
-        queued = token_outage(res.engine, res.config, res.clock, platform, client.conn_id, str(exc))
-        if queued:
+        # fail the task every run (the UI shows it), notify ops once per outage: send that
+        # notice now, and only it (the delivery stage sends what the other DAGs queued)
+        keys = token_outage(res.engine, res.config, res.clock, platform, client.conn_id, str(exc))
+        if keys:
             from alerts.stage import deliver_pending
 
-            deliver_pending(res.engine, res.config, res.clock, res.channels())
+            deliver_pending(res.engine, res.config, res.clock, res.channels(), keys=keys)
         raise
     if source_recovered(res.engine, platform):
         log.info("%s: the token works again; outage closed", platform)

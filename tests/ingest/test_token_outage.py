@@ -91,3 +91,33 @@ def test_the_task_clients_read_time_from_the_injected_clock(
     res = _resources(sim, warehouse, config, clock, tmp_path)
     for platform in ("weibo", "wechat"):
         assert res.source_client(platform).http.clock is clock
+
+
+def test_the_outage_notice_goes_out_alone_other_queued_messages_wait_for_delivery(
+    sim, warehouse, config, clock, tmp_path
+):
+    """The ingest task sends the ops notice it queued and nothing else: an incident alert
+    or a digest queued by the escalate or digest DAG (held by quiet hours, by the hourly
+    limit, or simply not due yet) is theirs to send, with their own failure reporting."""
+    from alerts.stage import queue_notice
+    from yujing.tasks import deliver_notifications
+
+    res = _resources(sim, warehouse, config, clock, tmp_path)
+    with warehouse.begin() as conn:
+        queue_notice(conn, config, ["outbox"], "open:mumu-1", "open",
+                     {"event": "open", "title": "t", "lines": ["l"]}, clock.now(),
+                     level="watch")  # fmt: skip
+    sim.set_faults(token_expired=True)
+    clock.advance(dt.timedelta(minutes=5))
+    with pytest.raises(TokenExpired):
+        ingest_source("weibo", res)
+    rows = _ops_rows(warehouse)
+    assert rows and all(r["status"] == "sent" for r in rows)
+    with warehouse.connect() as conn:
+        alert = conn.execute(
+            select(notifications.c.status).where(notifications.c.dedupe_key == "open:mumu-1:outbox")
+        ).scalar_one()
+    assert alert == "pending"  # not sent from inside the ingest task
+    assert not list((tmp_path / "outbox").glob("open*.json"))
+    assert deliver_notifications(res)["sent"] == 1  # the delivery stage sends it
+    assert len(list((tmp_path / "outbox").glob("*.json"))) == len(rows) + 1

@@ -16,7 +16,7 @@ from warehouse.schema import mentions, metadata, metric_snapshots, quarantine
 from warehouse.writes import insert_ignore, upsert
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-HEAD = "0011"
+HEAD = "0012"
 
 
 def _mention(post_id="1", brand="mumu", created=None):
@@ -58,6 +58,7 @@ def test_downgrade_keeps_the_views_of_the_revision_it_returns_to(warehouse):
     every = {view_name(p) for p in view_files()}
     assert views() == every
     for revision, expected in (
+        ("0011", every),
         ("0010", every),
         ("0009", every),
         ("0008", every),
@@ -621,3 +622,41 @@ def test_views_of_a_revision_before_0011_build_without_the_crossing_flag(warehou
     with warehouse.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM v_alert_outcomes")).scalar_one() == 0
     assert upgrade(warehouse) == HEAD
+
+
+def test_0012_downgrade_drops_the_scoring_failures_keeps_the_scores_and_upgrades_again(
+    warehouse,
+):
+    """0012 adds `score_failures` (posts the model failed on, retried later). Downgrading
+    drops it and nothing else (scores stay; a post still being retried has no score row, so
+    0011's code scores it on its next run); upgrading again brings the table back, twice
+    over."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from warehouse.db import _alembic_config
+    from warehouse.schema import score_failures, scores
+
+    t0 = dt.datetime(2026, 5, 1, 2, 0, tzinfo=dt.UTC)
+    score = {"platform": "weibo", "post_id": "1", "model_version": "v1", "sentiment": 0.2,
+             "negative": True, "complaint": False, "categories": "[]", "signals": "[]",
+             "scored_at": t0}  # fmt: skip
+    failure = {"platform": "weibo", "post_id": "2", "model_version": "v1", "attempts": 1,
+               "error": "scorer raised MemoryError", "first_failed_at": t0,
+               "last_failed_at": t0}  # fmt: skip
+    with warehouse.begin() as conn:
+        conn.execute(mentions.insert(), [_mention("1"), _mention("2")])
+        conn.execute(scores.insert(), [score])
+        conn.execute(score_failures.insert(), [failure])
+    for _ in range(2):
+        with warehouse.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0011")
+        assert current_revision(warehouse) == "0011"
+        assert not inspect(warehouse).has_table("score_failures")
+        with warehouse.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 1
+            assert conn.execute(text("SELECT count(*) FROM v_latest_scores")).scalar_one() == 1
+        assert upgrade(warehouse) == HEAD
+        with warehouse.begin() as conn:
+            assert conn.execute(select(func.count()).select_from(score_failures)).scalar_one() == 0
+            conn.execute(score_failures.insert(), [failure])

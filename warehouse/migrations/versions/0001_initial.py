@@ -20,7 +20,7 @@ depends_on = None
 
 
 # tables that later revisions add (they create them themselves)
-ADDED_LATER = frozenset({"brand_responses"})
+ADDED_LATER = frozenset({"brand_responses", "score_failures"})
 
 
 def _baseline_tables():
