@@ -482,6 +482,14 @@ def prepare(raw: object, protected=None) -> Prepared:
     return Prepared(norm, None, text, model_tokens(norm, hits), hits, quoted_hits, reading)
 
 
+def problem_categories(item: Prepared) -> set[str]:
+    """The categories a post's problem terms name (异物, 不给退), in its own words or the
+    post it quotes; its other categories come from topics (客服, 快递) or hints (签收)."""
+    return {
+        c for hits in (item.hits, item.quoted_hits) if hits is not None for c in hits.codes(PROBLEM)
+    }
+
+
 def _hinted(item: Prepared, protected) -> bool:
     """Whether a post with an escalation signal has a category hint outside the signal's
     own words ("把他拉黑了": 拉黑 is a signal and a hint, and hints nothing about us)."""
@@ -572,13 +580,17 @@ class _BaseScorer:
 
     def _add_learned_categories(self, items: list[Prepared], results: list[Score]) -> None:
         """Add the categories the category model reads in each complaint to those the
-        lexicon named ("耳机戴了一周左边就不响了" names no quality term); it never makes a
-        post a complaint."""
+        lexicon named ("耳机戴了一周左边就不响了" names no quality term), and drop those
+        the lexicon named that it rules out (客服 in "找客服申请价保" is no service
+        complaint; nlp/category_model.py); it never makes a post a complaint."""
         found = [i for i, r in enumerate(results) if r.complaint]
-        learned = self.category_model.categories([items[i].text for i in found])
+        learned = self.category_model.categories(
+            [items[i].text for i in found],
+            [results[i].categories for i in found],
+            [problem_categories(items[i]) for i in found],
+        )
         for i, codes in zip(found, learned, strict=True):
-            have = set(results[i].categories) | set(codes)
-            results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in have]
+            results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in codes]
 
     def _one_by_one(self, items: list[Prepared], exc: Exception) -> list[np.ndarray]:
         out = []
