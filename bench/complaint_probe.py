@@ -6,8 +6,8 @@ posts written and labelled by people, not taken from the training corpora) with 
 production scorer and prints, per file (the dev probe built the lexicon, the hold-out probe
 and it set the complaint-text head's thresholds; the fresh probe, written without the
 lexicon's words, measured the head and then helped write the everyday category and signal
-hints; fresh2 and fresh3, written after that, were never used for tuning, until fresh2
-joined the category model's training data):
+hints; fresh2, fresh3 and fresh4, written after that, were never used for tuning, until
+fresh2 joined the category model's training data):
 
 - complaint accuracy / precision / recall / F1, for the scorer and for the baseline that
   calls every negative post a complaint (the same sentiment model, no complaint lexicon),
@@ -15,8 +15,9 @@ joined the category model's training data):
 - negative-sentiment accuracy;
 - categories and escalation signals: exact-set agreement and micro precision / recall;
   categories also as the lexicon alone names them (without the category model), the
-  baseline for nlp/category_model.py. The category model was trained on the complaints of
-  every probe but fresh3 (nlp/train_categories.py), so only fresh3 measures it.
+  baseline for nlp/category_model.py. The category model was trained on every post of
+  the dev, hold-out, fresh and fresh2 probes (nlp/train_categories.py), so only fresh3 and
+  fresh4 measure it.
 
     .venv/bin/python bench/complaint_probe.py tests/nlp/fixtures/complaint_probe_*.tsv
 """

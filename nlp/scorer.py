@@ -226,6 +226,35 @@ def _all_questions(text: str) -> bool:
     return bool(sentences) and all(x[-1] in "?？吗呢" for x in sentences)
 
 
+@cache
+def _contrast() -> re.Pattern:
+    return re.compile(lexicon.trie_regex(lexicon.CONTRASTS))
+
+
+_SENTENCE_END = re.compile(r"[。!?！？\n]")
+
+
+def after_contrast(text: str, hits: Hits | None) -> str | None:
+    """What follows the last "but" (但是, 不过, 可是 …; lexicon.CONTRASTS) that has a problem
+    term after it in its sentence, to the sentence's end: "快递收到了，不过碎了" is about 碎了.
+    None without one (不过敏 is no "but": lexicon.NOT_NEGATIONS tells them apart)."""
+    if hits is None:
+        return None
+    problems = [h.start for h in hits.hits if h.kind == PROBLEM and not h.negated]
+    if not problems:
+        return None
+    masked = lexicon.mask_not_negations(text)
+    point = None
+    for m in _contrast().finditer(text):
+        if m.group() == "不过" and masked[m.start() : m.end()] == "不过":
+            continue  # masked only where it means "but"
+        found = _SENTENCE_END.search(text, m.end())
+        end = found.start() if found else len(text)
+        if any(m.end() <= i < end for i in problems):
+            point = text[m.end() : end]
+    return point
+
+
 def read_post(norm: NormalizedText, hits: Hits, quotes_report: bool = False) -> Reading:
     """Whether the post asks, reports, mocks or agrees (see nlp/lexicon.py for the words);
     `quotes_report`: what its quoted post does (the caller reads that)."""
@@ -399,7 +428,8 @@ def with_hints(
 
 # 2026-12-02: a negation is judged with 非…不可 seen in the whole post, not a 20-character
 # window ("这次我非投诉到消协去不可" asserts the complaint)
-RULES_REVISION = 2
+# 2026-12-02: a problem named after "but" is judged on what follows it (`after_contrast`)
+RULES_REVISION = 3
 
 
 @cache
@@ -491,6 +521,14 @@ def prepare(raw: object, protected=None) -> Prepared:
     return Prepared(norm, None, text, model_tokens(norm, hits), hits, quoted_hits, reading)
 
 
+def problem_categories(item: Prepared) -> set[str]:
+    """The categories a post's problem terms name (异物, 不给退), in its own words or the
+    post it quotes; its other categories come from topics (客服, 快递) or hints (签收)."""
+    return {
+        c for hits in (item.hits, item.quoted_hits) if hits is not None for c in hits.codes(PROBLEM)
+    }
+
+
 def _hinted(item: Prepared, protected) -> bool:
     """Whether a post with an escalation signal has a category hint outside the signal's
     own words ("把他拉黑了": 拉黑 is a signal and a hint, and hints nothing about us)."""
@@ -541,6 +579,7 @@ class _BaseScorer:
                         raise ValueError(f"model gave {row.shape} probabilities for a post")
                     row = row.tolist()
                 probs[i] = row
+        points = self._points(items, probs)
         results = []
         for i, item in enumerate(items):
             row = probs.get(i)
@@ -560,10 +599,14 @@ class _BaseScorer:
             if reading.sarcastic:
                 p = min(p, SARCASM_SENTIMENT)
             negative = p < self.negative_below
+            # the complaint is judged on what follows "but" when a problem is named there:
+            # "快递收到了，不过碎了" reads mildly positive (0.63) as a whole; the sentiment
+            # itself stays the post's overall tone (a mixed review is labelled positive)
+            point = min(p, points.get(i, 1.0))
             complaint, cscore, cats, sigs = complaint_of(
                 item.hits,
                 item.quoted_hits,
-                p,
+                point,
                 negative,
                 reading,
                 complaint_text,
@@ -578,22 +621,44 @@ class _BaseScorer:
                     # the head reads "充电宝能带上去吗？要注意什么？" like a review; a question
                     # that names no problem is a complaint only on lexicon evidence
                     complaint, cscore, cats, sigs = complaint_of(
-                        item.hits, item.quoted_hits, p, negative, reading, 0.0, False
+                        item.hits, item.quoted_hits, point, negative, reading, 0.0, False
                     )
             results.append(Score(p, negative, complaint, round(cscore, 4), cats, sigs))
         if self.category_model is not None:
             self._add_learned_categories(items, results)
         return results
 
+    def _points(self, items: list[Prepared], probs: dict) -> dict[int, float]:
+        """P(positive) of what follows "but" in each post that names a problem there
+        (`after_contrast`), read by the model in one batch; few posts have one."""
+        found = {}
+        for i, item in enumerate(items):
+            if i in probs and not isinstance(probs[i], Failed):
+                point = after_contrast(item.norm.scoring_text, item.hits)
+                if point:
+                    found[i] = prepare(point, self.protected)
+        usable = [i for i, item in found.items() if item.error is None]
+        if not usable:
+            return {}
+        try:
+            rows = np.asarray(self._probabilities([found[i] for i in usable]), dtype=np.float64)
+        except Exception:  # noqa: BLE001 - the post is judged as a whole, as before
+            return {}
+        return {i: float(r[0]) for i, r in zip(usable, rows, strict=True) if math.isfinite(r[0])}
+
     def _add_learned_categories(self, items: list[Prepared], results: list[Score]) -> None:
         """Add the categories the category model reads in each complaint to those the
-        lexicon named ("耳机戴了一周左边就不响了" names no quality term); it never makes a
-        post a complaint."""
+        lexicon named ("耳机戴了一周左边就不响了" names no quality term), and drop those
+        the lexicon named that it rules out (客服 in "找客服申请价保" is no service
+        complaint; nlp/category_model.py); it never makes a post a complaint."""
         found = [i for i, r in enumerate(results) if r.complaint]
-        learned = self.category_model.categories([items[i].text for i in found])
+        learned = self.category_model.categories(
+            [items[i].text for i in found],
+            [results[i].categories for i in found],
+            [problem_categories(items[i]) for i in found],
+        )
         for i, codes in zip(found, learned, strict=True):
-            have = set(results[i].categories) | set(codes)
-            results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in have]
+            results[i].categories = [c for c in lexicon.CATEGORY_CODES if c in codes]
 
 
 DEFAULT_NEGATIVE_BELOW = 0.4

@@ -2,11 +2,12 @@
 
 Reads every post of the committed corpus (`nlp/data/categories/*.tsv`, see its README;
 complaints with their categories, other posts with none) and of the four probes already
-used for tuning (`tests/nlp/fixtures/complaint_probe_{dev,holdout,fresh,fresh2}.tsv`; fresh3 is
-kept out, to measure), normalises each post as the scorer does, and fits one
+used for tuning (`tests/nlp/fixtures/complaint_probe_{dev,holdout,fresh,fresh2}.tsv`; fresh3
+and fresh4 are kept out, to measure), normalises each post as the scorer does, and fits one
 class-balanced logistic regression per category on character 1-3-gram TF-IDF. It prints
 5-fold cross-validated category precision / recall per source and how many false
-complaints get a category, the lexicon alone beside the lexicon plus the model, then writes `nlp/models/categories.npz`. Deterministic: the
+complaints get a category, the lexicon alone beside the lexicon plus the model (and with the
+lexicon's categories vetted by the model), then writes `nlp/models/categories.npz`. Deterministic: the
 same files give the same model.
 
     yujing train-categories [--out FILE] [--no-eval]
@@ -22,7 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.category_model import ADD_AT, MODEL_PATH, NGRAMS, CategoryModel
+from nlp.category_model import (
+    ADD_AT,
+    KEEP_NAMED_AT,
+    KEEP_PROBLEM_AT,
+    MODEL_PATH,
+    NGRAMS,
+    CategoryModel,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (
@@ -38,6 +46,8 @@ C = 10.0  # a one-off cross-validated comparison: C 10 class-balanced beat C 4 u
 MIN_DF = 2
 SEED = 20261201
 CANDIDATES = (0.5, 0.6, 0.7)
+# (KEEP_NAMED_AT, KEEP_PROBLEM_AT): what the model must not rule out of the lexicon's
+KEEP_CANDIDATES = ((0.1, 0.05), (0.2, 0.05), (0.3, 0.05), (0.2, 0.1))
 
 
 @dataclass(frozen=True)
@@ -115,18 +125,21 @@ def _sets(truth: list[frozenset], guess: list[set]) -> str:
 
 
 def cross_validate(rows: list[Labelled], texts: list[str], labels: np.ndarray, codes, log=print):
-    """Out-of-fold categories, per source, as the lexicon alone names them and with the
-    model's additions at each candidate `ADD_AT`: on the labelled complaints (one the
-    scorer misses has none), and how often a post that is no complaint but that the scorer
-    calls one gets a category (an angry rant is not a quality defect)."""
+    """Out-of-fold categories, per source, as the lexicon alone names them, with the
+    model's additions at each candidate `ADD_AT`, and with the lexicon's categories vetted
+    by the model at each candidate pair of `KEEP_NAMED_AT` / `KEEP_PROBLEM_AT`: on the
+    labelled complaints (one the scorer misses has none), and how often a post that is no
+    complaint but that the scorer calls one gets a category (an angry rant is not a
+    quality defect)."""
     from sklearn.model_selection import KFold
 
-    from nlp.scorer import Scorer
+    from nlp.scorer import Scorer, prepare, problem_categories
 
     log(f"scoring {len(rows)} posts with the lexicon alone", flush=True)
     scorer = Scorer.load(categories=False)
     scores = scorer.score_batch([r.text for r in rows])
     lexicon = [set(s.categories) for s in scores]
+    by_problem = [problem_categories(prepare(r.text)) for r in rows]
     proba = np.zeros(labels.shape)
     folds = KFold(5, shuffle=True, random_state=SEED).split(texts)
     for k, (train, test) in enumerate(folds, start=1):
@@ -145,25 +158,24 @@ def cross_validate(rows: list[Labelled], texts: list[str], labels: np.ndarray, c
         f"5-fold cross-validation: {len(complaints)} labelled complaints, {len(false)} posts "
         "the scorer wrongly calls complaints"
     )
-    for name, guess in [("lexicon", lexicon)] + [
-        (
-            f"+ model at {at:g}",
-            [
-                have
-                | (
-                    {c for c, p in zip(codes, row, strict=True) if p >= at}
-                    if s.complaint
-                    else set()
-                )
-                for have, row, s in zip(lexicon, proba, scores, strict=True)
-            ],
-        )
-        for at in CANDIDATES
-    ]:
-        named = sum(bool(guess[i]) for i in false)
+    variants = [("lexicon", 0.0, 0.0, 0.0)]
+    variants += [(f"+ model at {at:g}", at, 0.0, 0.0) for at in CANDIDATES]
+    variants += [
+        (f"+ model at {ADD_AT:g}, lexicon kept at {named:g} / {problem:g}", ADD_AT, named, problem)
+        for named, problem in KEEP_CANDIDATES
+    ]
+    for name, add_at, named, problem in variants:
+        judge = CategoryModel(tuple(codes), {}, np.zeros(0), np.zeros((len(codes), 0)), np.zeros(0))
+        judge.add_at = add_at if add_at else 2.0  # the lexicon alone: the model adds nothing
+        judge.keep_named_at, judge.keep_problem_at = named, problem
+        guess = [
+            set(judge.choose(row, have, strong)) if s.complaint else set()
+            for have, strong, row, s in zip(lexicon, by_problem, proba, scores, strict=True)
+        ]
+        chosen = (add_at, named, problem) == (ADD_AT, KEEP_NAMED_AT, KEEP_PROBLEM_AT)
         log(
-            f"  {name}{' (chosen)' if name.endswith(f'{ADD_AT:g}') else ''}: false complaints "
-            f"given a category {named}/{len(false)}"
+            f"  {name}{' (chosen)' if chosen else ''}: false complaints given a category "
+            f"{sum(bool(guess[i]) for i in false)}/{len(false)}"
         )
         for source in sources:
             idx = [i for i in complaints if source in ("all", rows[i].source)]
@@ -201,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         "C": C,
         "min_df": MIN_DF,
         "add_at": ADD_AT,
+        "keep_named_at": KEEP_NAMED_AT,
+        "keep_problem_at": KEEP_PROBLEM_AT,
     }
     model.save(args.out)
     print(f"wrote {args.out} ({len(model.vocabulary)} n-grams, {len(CATEGORY_CODES)} categories)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -85,7 +86,55 @@ def test_an_angry_rant_about_people_gets_no_category(scorer, lexicon_only):
         "考试又挂了，这破学校的老师就是故意的，恶心死了",
         "隔壁装修吵了一整天，头都要爆炸了[怒][怒]",
     ):
-        assert scorer.score(text).categories == lexicon_only.score(text).categories, text
+        assert set(scorer.score(text).categories) <= set(lexicon_only.score(text).categories), text
+
+
+def test_it_keeps_only_the_lexicon_categories_it_does_not_rule_out():
+    # a topic (客服, 快递) or a hint (签收) names who was involved, not what went wrong: its
+    # category needs P >= keep_named_at; a problem term's (异物) only P >= keep_problem_at
+    model = CategoryModel(
+        ("quality", "service_attitude", "delivery"),
+        {},
+        np.zeros(0),
+        np.zeros((3, 0)),
+        np.zeros(3),
+        add_at=0.6,
+        keep_named_at=0.2,
+        keep_problem_at=0.05,
+    )
+    named = {"quality", "service_attitude", "delivery", "privacy"}
+    assert model.choose(np.array([0.1, 0.1, 0.7]), named, {"quality"}) == [
+        "quality",  # a problem term, not ruled out
+        "delivery",  # the model reads it
+        "privacy",  # a code the model was not trained on: it cannot judge
+    ]
+    assert model.choose(np.array([0.01, 0.3, 0.1]), named - {"privacy"}, {"quality"}) == [
+        "service_attitude"
+    ]
+    assert model.choose(np.array([0.9, 0.1, 0.1]), (), ()) == ["quality"]
+
+
+def test_the_lexicon_category_of_a_personal_rant_is_ruled_out(scorer, lexicon_only):
+    # 冷漠 and 甩锅 are service words; about a boyfriend they name no customer service
+    rant = "我男朋友太冷漠了，吵架就甩锅给我，气死了"
+    assert lexicon_only.score(rant).categories == ["service_attitude"]
+    assert scorer.score(rant).categories == []
+    staff = "找了三天才找到停车位，物业的人还骂人，态度极差"
+    assert scorer.score(staff).categories == ["service_attitude"]
+
+
+def test_a_model_file_saved_before_the_vetting_keeps_every_lexicon_category(tmp_path):
+    model = CategoryModel(("quality",), {"坏": 0}, np.ones(1), np.zeros((1, 1)), np.zeros(1))
+    model.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as data:
+        arrays = dict(data)
+    header = json.loads(bytes(arrays["header"]).decode())
+    del header["keep_named_at"], header["keep_problem_at"]  # as an older file has it
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = CategoryModel.from_file(tmp_path / "old.npz")
+    assert (old.keep_named_at, old.keep_problem_at) == (0.0, 0.0)
+    assert old.choose(np.array([0.0]), {"quality"}, ()) == ["quality"]
 
 
 def test_it_never_decides_whether_a_post_is_a_complaint(scorer, lexicon_only):

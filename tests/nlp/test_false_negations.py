@@ -92,13 +92,8 @@ def test_a_comparison_with_expectations_puts_the_evaluated_word_in_scope():
     ("text", "category"),
     [
         ("外卖送到了，不过洒了一半", "delivery"),
-        pytest.param(
-            "快递收到了，不过碎了",
-            "quality",
-            marks=pytest.mark.xfail(
-                strict=True, reason="the model reads 收到了，不过 as mildly positive (0.63)"
-            ),
-        ),
+        # the model reads 收到了，不过 as mildly positive (0.63): what follows 不过 is judged
+        ("快递收到了，不过碎了", "quality"),
         ("这款面霜特别刺鼻", "quality"),
         ("这家店的客服特别敷衍", "service_attitude"),
     ],
@@ -150,3 +145,22 @@ def test_asking_whether_it_is_worth_buying_is_no_complaint(scorer, text):
 
 def test_a_complaint_after_the_question_still_counts(scorer):
     assert scorer.score("沐沐奶粉值不值得买？宝宝喝了拉肚子").complaint
+
+
+def test_what_follows_but_is_the_point_only_when_it_names_a_problem():
+    from nlp.lexicon import match
+    from nlp.scorer import after_contrast
+
+    def point(text):
+        return after_contrast(text, match(text))
+
+    assert point("快递收到了，不过碎了") == "碎了"
+    assert point("外观不错，但是用了两天就坏了。客服还行") == "用了两天就坏了"
+    assert point("快递慢了两天，不过东西完好无损") is None  # the problem came before
+    assert point("宝宝喝了不过敏，很放心") is None  # 不过敏 is "not allergic"
+
+
+def test_the_but_reading_judges_the_complaint_not_the_overall_tone(scorer):
+    score = scorer.score("快递收到了，不过碎了")
+    # a mixed post keeps its overall sentiment; the complaint is what follows 不过
+    assert score.complaint and score.sentiment > 0.5 and not score.negative
