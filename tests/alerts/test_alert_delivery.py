@@ -260,14 +260,17 @@ def test_a_hanging_mail_server_does_not_hold_back_the_other_receivers(world, clo
         result = deliver_pending(world.engine, CONFIG, clock, channels, give_up_after=0.8)
     finally:
         hanging.close()
-    assert len(tried) == 2 and result["sent"] == 5 and result["failed"] == 2
-    assert result["failures"]["pr-email"]["not_tried"] == 3 and result["deferred"] == 3
+    # two sends take 1 s or more (> 0.8 s); on a loaded machine one may already take 0.8 s
+    k = len(tried)
+    assert k in (1, 2) and result["sent"] == 5 and result["failed"] == k
+    assert result["failures"]["pr-email"]["not_tried"] == 5 - k and result["deferred"] == 5 - k
     emails = world.rows(notifications.c.receiver == "pr-email")
-    assert (
-        sorted((r["status"], r["attempts"]) for r in emails)
-        == [("failed", 1)] * 2 + [("pending", 0)] * 3
-    )
-    with pytest.raises(RuntimeError, match=r"pr-email \(2: .*; 3 more not tried this run\)"):
+    assert sorted((r["status"], r["attempts"]) for r in emails) == [("failed", 1)] * k + [
+        ("pending", 0)
+    ] * (5 - k)
+    with pytest.raises(
+        RuntimeError, match=rf"pr-email \({k}: .*; {5 - k} more not tried this run\)"
+    ):
         _fail_for_undelivered(channels, result)
 
 
