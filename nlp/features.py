@@ -94,6 +94,9 @@ class HashedFeatures:
     # contrast-scoped copies of the n-grams in the `contrast` characters after 但是/不过/可是
     # …, to the end of the sentence; 0: none (models trained before 2026-12-02)
     contrast: int = 0
+    # presence (1) instead of counts: with the model's 1 + log(tf), binary TF; off in the
+    # committed model (bench/nlp_variants.py, variant binary)
+    binary: bool = False
 
     @property
     def n_features(self) -> int:
@@ -108,6 +111,7 @@ class HashedFeatures:
             "degree": self.degree,
             "replace_negated": self.replace_negated,
             **({"contrast": self.contrast} if self.contrast else {}),
+            **({"binary": True} if self.binary else {}),
         }
 
     def transform(
@@ -179,6 +183,8 @@ class HashedFeatures:
         data = np.ones(len(r), dtype=np.float32)
         matrix = sparse.csr_matrix((data, (r, c)), shape=shape, dtype=np.float32)
         matrix.sum_duplicates()
+        if self.binary:
+            matrix.data[:] = 1.0
         return matrix
 
     def _marks(

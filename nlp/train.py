@@ -68,6 +68,12 @@ class TrainParams:
     # log-count ratio between its positive and negative texts before the fit, and the
     # ratio is folded back into its coefficients; 0 turns it off
     nb_alpha: float = 1.0
+    # NB-LR interpolation (Wang & Manning's β): an expert's scaled-space weights become
+    # (1−β)·mean|w| + β·w, i.e. a share of the plain naive-Bayes ratio added back;
+    # 1 (none) in the recipe (bench/nlp_variants.py, variant nbinterp)
+    nb_beta: float = 1.0
+    # presence instead of sublinear counts (nlp/features.py `binary`; bench variants only)
+    binary: bool = False
     # P(positive) of a random post of a domain, where it differs from the training data's:
     # weibo2018's author over-sampled negative posts for training (5,497:4,503) and
     # reports a random sample of the same source as 7:3 positive (its test.txt)
@@ -75,6 +81,9 @@ class TrainParams:
     # the experts and, per domain, how their margins blend (see nlp/sentiment_model.py)
     experts: tuple = EXPERTS
     blend: tuple = BLEND
+    # which training sources each expert reads (a source outside every domain, such as
+    # the negation phrases, trains experts only: not the gate, the prior or the calibration)
+    expert_sources: dict = field(default_factory=lambda: dict(EXPERT_SOURCES))
     # the complaint-text head (see nlp/sentiment_model.py): a negative consumer review
     # against everything else, each source weighted so (e-commerce, 62k texts, counts
     # about as much as food delivery); the two classes then weigh the same
@@ -243,29 +252,37 @@ def _fit_experts(x, frame, params: TrainParams, seed: int):
     y = frame["label"].to_numpy()
     source = frame["source"].to_numpy()
     w = _weights(frame, params)
+    sources = params.expert_sources
     rows = {
-        name: np.isin(source, list(EXPERT_SOURCES[name]))
-        if name in EXPERT_SOURCES
-        else np.ones(len(y), dtype=bool)
+        name: np.isin(source, list(sources[name])) if name in sources else np.ones(len(y), bool)
         for name in params.experts
     }
-    # a specialised expert weighs its real sources equally and the negation phrases by
-    # their weight relative to its first source
-    negation = source == NEGATION
+    # a specialised expert weighs its real sources equally and a source outside every
+    # domain (the negation phrases) by its weight relative to the expert's first source
+    extra = ~np.isin(source, list(DOMAIN_OF))
     coef, intercept = [], []
     for k, name in enumerate(params.experts):
         m = rows[name]
         if name == "general":
             weights = w[m]
         else:
-            own = params.source_weights.get(EXPERT_SOURCES[name][0], 1.0)
-            relative = params.source_weights.get(NEGATION, 1.0) / own
-            weights = np.where(negation[m], relative, 1.0)
+            own = params.source_weights.get(sources[name][0], 1.0)
+            relative = np.array(
+                [params.source_weights.get(s, 1.0) / own for s in source[m]], dtype=np.float64
+            )
+            weights = np.where(extra[m], relative, 1.0)
         xm = x[m]
         if params.nb_alpha > 0:
             r = _nb_ratio(xm, y[m], weights, params.nb_alpha)
             lr = _fit_lr(xm.multiply(r[np.newaxis, :]).tocsr(), y[m], weights, params, seed + k)
-            coef.append(lr.coef_[0] * r)
+            scaled = lr.coef_[0]
+            if params.nb_beta < 1.0:
+                seen = np.asarray((xm != 0).sum(axis=0)).ravel() > 0
+                mean_w = np.abs(scaled[seen]).mean()
+                scaled = np.where(
+                    seen, (1.0 - params.nb_beta) * mean_w + params.nb_beta * scaled, 0
+                )
+            coef.append(scaled * r)  # (w∘r)·x = w·(r∘x): exact, x is normalised first
         else:
             lr = _fit_lr(xm, y[m], weights, params, seed + k)
             coef.append(lr.coef_[0])
@@ -304,11 +321,11 @@ def check_experts(params: TrainParams) -> None:
     """Refuse an expert the recipe has no sources for, or a blend that does not fit."""
     from nlp.sentiment_model import DOMAINS
 
-    unknown = [e for e in params.experts if e != "general" and e not in EXPERT_SOURCES]
+    known = params.expert_sources
+    unknown = [e for e in params.experts if e != "general" and e not in known]
     if unknown:
         raise ValueError(
-            f"experts {unknown} have no training sources; known: general, "
-            + ", ".join(EXPERT_SOURCES)
+            f"experts {unknown} have no training sources; known: general, " + ", ".join(known)
         )
     shape = np.shape(params.blend)
     if shape != (len(DOMAINS), len(params.experts)):
@@ -338,7 +355,7 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
     check_experts(params)
     t0 = time.perf_counter()
     features = HashedFeatures(
-        bits=params.bits, ngram_max=params.ngram_max, contrast=params.contrast
+        bits=params.bits, ngram_max=params.ngram_max, contrast=params.contrast, binary=params.binary
     )
     texts = list(train["clean"])
     counts = features.transform(texts, list(train["tokens"]))
@@ -369,7 +386,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
             f"  calibration fold {k + 1}/{params.calibration_folds}, {time.perf_counter() - t0:.0f} s"
         )
     lengths = np.fromiter((len(t) for t in texts), dtype=np.float64, count=n)
-    real = (train["source"] != NEGATION).to_numpy()  # calibrate on real texts only
+    # calibrate on real texts of a domain only (not the negation phrases)
+    real = train["source"].isin(list(DOMAIN_OF)).to_numpy()
     calibration = _fit_calibration(z[real], y[real], w[real], lengths[real])
     training_prior, prior_shift = prior_shifts(train, w, params.deployment_prior)
     coef, intercept, gate_coef, gate_intercept = _fit_experts(x, train, params, seed)
@@ -389,6 +407,8 @@ def fit(train, params: TrainParams = TrainParams(), seed: int = SEED, log=print)
             "source_weights": params.source_weights,
             "min_df": params.min_df,
             "nb_alpha": params.nb_alpha,
+            **({"nb_beta": params.nb_beta} if params.nb_beta < 1.0 else {}),
+            **({"binary": True} if params.binary else {}),
             "calibration_folds": params.calibration_folds,
             "deployment_prior": params.deployment_prior,
             "experts": list(params.experts),
