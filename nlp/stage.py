@@ -35,11 +35,12 @@ scorer marks a post it raised on or gave no score for as `failed`), two cases:
   their window (two hours after its ingest: three tries fit) and by the daily sweep after
   that. After `MAX_ATTEMPTS` failed tries it gets its `scores` row with the error and the
   reason, never a made-up score; a try that works replaces the failure with the score.
-- Most of a batch (at least `SYSTEMIC_AT_LEAST` posts), or a few while the model also
-  fails on a plain post (`CANARY`): a fault of the model or its machine (memory, a broken
-  model file). The run raises `ScoringFailed`, the batch stores nothing (no attempts
-  counted) and the cursor stays where it was, as for any failed run: the next run (or the
-  Airflow retry) tries the same posts again, and the run is red until it works.
+- Most of a batch's first tries (at least `SYSTEMIC_AT_LEAST` posts; a post failing
+  again is its own fault), or a few while the model also fails on a plain post (`CANARY`):
+  a fault of the model or its machine (memory, a broken model file). The run raises
+  `ScoringFailed`, the batch stores nothing (no attempts counted) and the cursor stays
+  where it was, as for any failed run: the next run (or the Airflow retry) tries the same
+  posts again, and the run is red until it works.
 """
 
 from __future__ import annotations
@@ -205,10 +206,14 @@ def _failures(engine: Engine, model_version: str, rows) -> dict:
         return {(r.platform, r.post_id): r for r in found}
 
 
-def _check_model(scorer: BatchScorer, failed: int, asked: int, first: str) -> None:
-    """Raise ScoringFailed when `failed` of the `asked` posts show a fault of the model,
-    not of the posts (module docstring)."""
-    what = f"{scorer.model_version} failed on {failed} of {asked} posts of a batch ({first})"
+def _check_model(scorer: BatchScorer, failed: int, asked: int, again: int, first: str) -> None:
+    """Raise ScoringFailed when `failed` of the `asked` posts tried for the first time (and
+    `again` that failed before and failed again) show a fault of the model, not of the
+    posts (module docstring). Posts tried again do not count toward "most of a batch": the
+    model scored the rest of the batch they first failed in, and in the daily sweep's
+    history pass they are all a batch holds, so they would fail every run for good."""
+    what = f"{scorer.model_version} failed on {failed} of {asked} posts of a batch"
+    what += f" and {again} it failed on before ({first})" if again else f" ({first})"
     after = "; nothing of the batch is stored and the cursor stays: the next run tries again"
     if failed >= SYSTEMIC_AT_LEAST and 2 * failed > asked:
         raise ScoringFailed(what + after)
@@ -260,11 +265,14 @@ def _score_and_store(
         if isinstance(r, Failed) or getattr(r, "failed", False)
     }
     if reasons:
-        unusable = sum(
-            i not in reasons and getattr(r, "error", None) is not None
-            for i, r in enumerate(results)
-        )
-        _check_model(scorer, len(reasons), len(due) - unusable, next(iter(reasons.values())))
+        fresh = [
+            i
+            for i, row in enumerate(due)
+            if row[:2] not in known and (i in reasons or getattr(results[i], "error", None) is None)
+        ]
+        failed = sum(i in reasons for i in fresh)
+        first = next(iter(reasons.values()))
+        _check_model(scorer, failed, len(fresh), len(reasons) - failed, first)
     records, failures, cleared = [], [], []
     for i, ((platform, post_id, _), result) in enumerate(zip(due, results, strict=True)):
         key = (platform, post_id)

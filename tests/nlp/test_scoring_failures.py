@@ -226,3 +226,34 @@ def test_bisection_finds_the_bad_items_in_few_calls():
     assert len(calls) == 1 + 2 * 6  # each level: the half holding it raises, the other scores
     with pytest.raises(ValueError, match="1 results for 2 items"):
         isolate(lambda items: [0], [1, 2])
+
+
+def test_posts_that_keep_failing_are_given_up_even_when_they_are_most_of_a_batch(warehouse):
+    """A few posts of a big batch fail; on their retries they are all a batch holds (the
+    daily sweep's history pass reads nothing else): the model still works (it scores
+    every other post), so they are counted and given up, not a reason to fail every run."""
+    clock = ManualClock(T0)
+    _add(warehouse, _posts(40, poison={3, 9, 17, 25, 31, 38}), T0 - dt.timedelta(minutes=1))
+    scorer = PoisonScorer()
+
+    def run():
+        return score_new_mentions(warehouse, scorer, clock, brand="mumu", sweep_every=NEVER)
+
+    assert run()["failed"] == 6
+    for _ in range(2, MAX_ATTEMPTS + 1):
+        clock.advance(RETRY_AFTER)
+        result = run()
+    assert result["gave_up"] == 6
+    assert len(_scores(warehouse, "fail-1")) == 40
+
+
+def test_a_broken_model_still_fails_a_run_of_posts_tried_again(warehouse):
+    clock = ManualClock(T0)
+    _add(warehouse, _posts(40, poison={3, 9, 17, 25, 31, 38}), T0 - dt.timedelta(minutes=1))
+    score_new_mentions(warehouse, PoisonScorer(), clock, brand="mumu", sweep_every=NEVER)
+    clock.advance(RETRY_AFTER)
+    with pytest.raises(ScoringFailed, match="0 of 0 posts of a batch and 6 it failed on before"):
+        score_new_mentions(
+            warehouse, PoisonScorer(broken=True), clock, brand="mumu", sweep_every=NEVER
+        )
+    assert {r["attempts"] for r in _failures(warehouse).values()} == {1}
