@@ -62,7 +62,11 @@ def test_nb_interpolation_at_zero_is_the_naive_bayes_ratio(split):
 def test_an_extra_source_trains_its_experts_only(split, data_dir):
     train, held_out = split
     extra = pd.DataFrame(
-        {"label": 1, "text": ["转发抽奖锦鲤附体", "锦鲤附体好运来"], "source": "extra"}
+        {
+            "label": 1,
+            "text": ["转发抽奖锦鲤附体", "锦鲤附体好运来", "今天也是锦鲤附体"],
+            "source": "extra",
+        }
     )
     from nlp.train import prepared_frame
 
