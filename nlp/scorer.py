@@ -630,7 +630,9 @@ class _BaseScorer:
 
     def _points(self, items: list[Prepared], probs: dict) -> dict[int, float]:
         """P(positive) of what follows "but" in each post that names a problem there
-        (`after_contrast`), read by the model in one batch; few posts have one."""
+        (`after_contrast`), read by the model in one batch; few posts have one. A post
+        whose "but" part the model fails on is judged as a whole, and only that post
+        (the batch is bisected as the main reading is)."""
         found = {}
         for i, item in enumerate(items):
             if i in probs and not isinstance(probs[i], Failed):
@@ -640,11 +642,12 @@ class _BaseScorer:
         usable = [i for i, item in found.items() if item.error is None]
         if not usable:
             return {}
-        try:
-            rows = np.asarray(self._probabilities([found[i] for i in usable]), dtype=np.float64)
-        except Exception:  # noqa: BLE001 - the post is judged as a whole, as before
-            return {}
-        return {i: float(r[0]) for i, r in zip(usable, rows, strict=True) if math.isfinite(r[0])}
+        rows = isolate(self._probabilities, [found[i] for i in usable])
+        return {
+            i: float(r[0])
+            for i, r in zip(usable, rows, strict=True)
+            if not isinstance(r, Failed) and math.isfinite(r[0])
+        }
 
     def _add_learned_categories(self, items: list[Prepared], results: list[Score]) -> None:
         """Add the categories the category model reads in each complaint to those the

@@ -164,3 +164,21 @@ def test_the_but_reading_judges_the_complaint_not_the_overall_tone(scorer):
     score = scorer.score("快递收到了，不过碎了")
     # a mixed post keeps its overall sentiment; the complaint is what follows 不过
     assert score.complaint and score.sentiment > 0.5 and not score.negative
+
+
+def test_a_but_part_the_model_fails_on_costs_no_other_post_its_reading():
+    # not a mock of the model: the committed model, made to raise (as a memory error
+    # would) on one post's "but" part only; the other post's is still read
+    from nlp.scorer import Scorer
+
+    scorer = Scorer.load()
+    read = scorer._probabilities
+
+    def raising_on_one(items):
+        if any(item.text == "碎了" for item in items):
+            raise MemoryError("test")
+        return read(items)
+
+    scorer._probabilities = raising_on_one
+    broken, cracked = scorer.score_batch(["花瓶收到了，不过碎了", "杯子收到了，不过裂了"])
+    assert cracked.complaint and broken.error is None  # judged as a whole, not failed
