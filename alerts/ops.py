@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete
 
 from alerts.render import local_time
 from alerts.routing import ops_receivers
-from alerts.stage import queue_notice
+from alerts.stage import notice_key, queue_notice
 from warehouse.cursors import get_cursor, set_cursor
 from warehouse.schema import ingest_cursors
 from yujing.clock import Clock
@@ -71,7 +71,7 @@ def token_outage(
             now,
             level="critical",  # as urgent as a critical alert: quiet hours do not hold it
         )
-        return [f"{prefix}:{name}" for name in sorted(receivers)] if queued else []
+        return [notice_key(prefix, name) for name in sorted(receivers)] if queued else []
 
 
 def source_recovered(engine: Engine, platform: str) -> bool:

@@ -1296,6 +1296,11 @@ def _release_after_silences(conn, config: Config, states, silences, now, stats) 
                  row.created_at, now, stats)  # fmt: skip
 
 
+def notice_key(key_prefix: str, receiver: str) -> str:
+    """The dedupe key of a notice (`queue_notice`) for one receiver."""
+    return f"{key_prefix}:{receiver}"
+
+
 def queue_notice(
     conn: Connection,
     config: Config,
@@ -1311,7 +1316,7 @@ def queue_notice(
     body = json.dumps(payload, ensure_ascii=False, default=str)
     rows = [
         {
-            "dedupe_key": f"{key_prefix}:{name}",
+            "dedupe_key": notice_key(key_prefix, name),
             "incident_id": None,
             "event": event,
             "level": level,

@@ -68,6 +68,8 @@ SWEEP_EVERY = dt.timedelta(days=1)  # how often a run reads the whole history an
 # what a sweep of a new model version scores before the history: at least the posts spread
 # tracking still enrols (spread.tracking.ENROLL_WINDOW), the ones that can still alert
 RECENT_FIRST = dt.timedelta(hours=48)
+# what a run reports (score_new_mentions)
+COUNTS = ("scored", "negative", "complaint", "unusable", "failed", "gave_up")
 MAX_ATTEMPTS = 3  # failed tries of a post (each on a later run) before it is given up
 RETRY_AFTER = dt.timedelta(minutes=30)  # between two tries of a post the model failed on
 # a batch where at least this many posts failed, and most of those the model was asked
@@ -254,7 +256,7 @@ def _score_and_store(
         if row[:2] not in failed_now
         and (row[:2] not in known or known[row[:2]].last_failed_at <= now - RETRY_AFTER)
     ]
-    counts = dict.fromkeys(("scored", "negative", "complaint", "unusable", "failed", "gave_up"), 0)
+    counts = dict.fromkeys(COUNTS, 0)
     if not due:
         return counts
     # a batch the scorer raises on is bisected: only the posts behind it fail
@@ -345,7 +347,7 @@ def score_new_mentions(
     counts: scored (score rows written), negative, complaint, unusable (texts that cannot
     be scored), failed (left for a later run), gave_up (stored with the model's error);
     raises ScoringFailed when the model, not a post, is at fault."""
-    totals = dict.fromkeys(("scored", "negative", "complaint", "unusable", "failed", "gave_up"), 0)
+    totals = dict.fromkeys(COUNTS, 0)
     batches = 0
     failed_now: set[tuple[str, str]] = set()  # failed in this run: not tried again in it
     started = clock.now()
